@@ -1,0 +1,110 @@
+# printmaster: plain GNU make with pkg-config.
+#   make                      build server and agent into build/bin
+#   make SAN=address,undefined  the same with sanitizers, into build-san/
+#   make check                every test; ends with "N passed, M failed"
+#   make run                  install what is missing, build, start a demo stack under ./var
+
+SAN ?=
+ifeq ($(SAN),)
+BUILD ?= build
+else
+BUILD ?= build-san
+endif
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP -Icommon -I.
+LDFLAGS += -pthread
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+SERVER_PKGS := libmicrohttpd libpq libwebsockets jansson libsodium
+AGENT_PKGS := libcurl libwebsockets jansson libsodium avahi-client
+COMMON_PKGS := jansson libsodium
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
+CUPS_CFLAGS := $(shell cups-config --cflags 2>/dev/null)
+CUPS_LIBS := $(shell cups-config --libs 2>/dev/null)
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+SERVER_SRC := $(sort $(filter-out server/main.c,$(wildcard server/*.c)))
+AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+SQL_SRC := $(sort $(wildcard sql/*.sql))
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+SERVER_LIBS := $(call pc_libs,$(SERVER_PKGS))
+AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) $(CUPS_LIBS)
+ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAGS)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS += -DPM_VERSION='"$(VERSION)"'
+
+.PHONY: all check run stop clean unit bench
+all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(SQL_SRC) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql $@ $(SQL_SRC)
+
+$(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iserver -c -o $@ $<
+
+$(BUILD)/lib/libcommon.a: $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/lib/libserver.a: $(SERVER_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/lib/libagent.a: $(AGENT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/printmaster-server: $(BUILD)/obj/server/main.o $(BUILD)/lib/libserver.a $(BUILD)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(call pc_libs,$(COMMON_PKGS)) -lm
+
+$(BUILD)/bin/printmaster-agent: $(BUILD)/obj/agent/main.o $(BUILD)/lib/libagent.a $(BUILD)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(call pc_libs,$(COMMON_PKGS)) -lm
+
+# Unit tests link every library; the linker keeps only what each test uses.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libserver.a $(BUILD)/lib/libagent.a $(BUILD)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ALL_CFLAGS) -o $@ $< -Wl,--start-group $(BUILD)/lib/libserver.a \
+		$(BUILD)/lib/libagent.a $(BUILD)/lib/libcommon.a -Wl,--end-group \
+		$(SERVER_LIBS) $(AGENT_LIBS) $(call pc_libs,cmocka) $(LDFLAGS) -lm
+
+unit: $(UNIT_BIN)
+
+check: all unit
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run
+
+run: 
+	@scripts/run-dev
+
+stop:
+	@scripts/run-dev stop
+
+bench: all
+	@for b in bench/*.sh; do [ -x "$$b" ] && BUILD=$(BUILD) "$$b"; done; true
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,59 @@
+/*
+ * agent_config.c: the one table of agent settings. Defaults follow the product
+ * this replaces (batch 5, 3 retries, 1000 ms, x2, 30000 ms cap).
+ */
+#include <stddef.h>
+
+#include "agent/agent_config.h"
+
+#define A(f) offsetof(struct agent_config, f)
+
+const struct cfg_opt agent_config_table[] = {
+	{ "server_url", CFG_STR, A(server_url), "http://127.0.0.1:3001", 0, 0, NULL, NULL,
+	  0, "base URL of printmaster-server" },
+	{ "agent_key", CFG_STR, A(agent_key), "", 0, 0, NULL, NULL, CFG_SECRET,
+	  "enrollment key (pmk_...) from 'printmaster-server admin agent create'" },
+	{ "sources", CFG_STR, A(sources), "cups,ipp,dnssd,usb", 0, 0, NULL, NULL, 0,
+	  "discovery sources to run: cups,ipp,dnssd,netscan,usb" },
+	{ "scan_interval", CFG_INT, A(scan_interval), "60", 1, 86400, NULL, NULL, 0,
+	  "seconds between discovery scans" },
+	{ "netscan_cidrs", CFG_STR, A(netscan_cidrs), "", 0, 0, NULL, NULL, 0,
+	  "comma-separated CIDRs the network scan may probe; empty = none" },
+	{ "netscan_ports", CFG_STR, A(netscan_ports), "9100,631,515", 0, 0, NULL, NULL, 0,
+	  "TCP ports the network scan tries" },
+	{ "netscan_timeout_ms", CFG_INT, A(netscan_timeout_ms), "500", 10, 60000, NULL,
+	  NULL, 0, "connect timeout per probe" },
+	{ "netscan_concurrency", CFG_INT, A(netscan_concurrency), "256", 1, 4096, NULL,
+	  NULL, 0, "connects in flight at once" },
+	{ "ipp_uris", CFG_STR, A(ipp_uris), "", 0, 0, NULL, NULL, 0,
+	  "extra ipp:// or ipps:// printer URIs to query" },
+	{ "sysfs_root", CFG_STR, A(sysfs_root), "/sys", 0, 0, NULL, NULL, 0,
+	  "root of sysfs for USB discovery (tests point it at a fake tree)" },
+	{ "spool_dir", CFG_STR, A(spool_dir), "./var/agent", 0, 0, NULL, NULL, 0,
+	  "directory for the sync journal and state" },
+	{ "batch_size", CFG_INT, A(batch_size), "5", 1, 1000, NULL, NULL, 0,
+	  "printers per bulk request" },
+	{ "retry_attempts", CFG_INT, A(retry_attempts), "3", 0, 100, NULL, NULL, 0,
+	  "retries of a failed batch before it waits for the next round" },
+	{ "retry_delay_ms", CFG_INT, A(retry_delay_ms), "1000", 1, 3600000, NULL, NULL, 0,
+	  "first retry delay" },
+	{ "backoff_multiplier", CFG_INT, A(backoff_multiplier), "2", 1, 100, NULL, NULL, 0,
+	  "factor between successive retry delays" },
+	{ "max_retry_delay_ms", CFG_INT, A(max_retry_delay_ms), "30000", 1, 86400000, NULL,
+	  NULL, 0, "cap on one retry delay" },
+	{ "duplicate_handling", CFG_STR, A(duplicate_handling), "update", 0, 0,
+	  "update|merge|skip", NULL, 0, "how the server treats printers it already has" },
+	{ "lost_after_scans", CFG_INT, A(lost_after_scans), "3", 1, 1000, NULL, NULL, 0,
+	  "missed scans before a printer is reported offline" },
+	{ "escpos_status", CFG_STR, A(escpos_status), "", 0, 0, NULL, NULL, 0,
+	  "host:port list of raw printers that may receive a DLE EOT status query" },
+	{ "dnssd_browse_ms", CFG_INT, A(dnssd_browse_ms), "2000", 100, 60000, NULL, NULL, 0,
+	  "how long one DNS-SD browse listens" },
+	{ "heartbeat_interval", CFG_INT, A(heartbeat_interval), "300", 5, 86400, NULL, NULL,
+	  0, "seconds between refreshes of unchanged printers' last_seen" },
+	{ "log_level", CFG_STR, A(log_level), "info", 0, 0, "error|warn|info|debug", NULL, 0,
+	  "least important log lines written" },
+	{ "log_format", CFG_STR, A(log_format), "text", 0, 0, "text|json", NULL, 0,
+	  "log line format on stderr" },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL },
+};

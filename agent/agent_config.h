@@ -1,0 +1,38 @@
+/*
+ * agent_config.h: the agent's settings, one table (agent_config.c) driving
+ * parsing, validation, --help, --print-config and docs/configuration.md.
+ */
+#ifndef PM_AGENT_CONFIG_H
+#define PM_AGENT_CONFIG_H
+
+#include "cfg.h"
+
+struct agent_config {
+	char *server_url;
+	char *agent_key;
+	char *sources;			/* comma list: cups,ipp,dnssd,netscan,usb */
+	long scan_interval;		/* seconds */
+	char *netscan_cidrs;		/* comma list; empty = no network scan */
+	char *netscan_ports;		/* comma list */
+	long netscan_timeout_ms;
+	long netscan_concurrency;
+	char *ipp_uris;			/* comma list of extra ipp:// URIs to query */
+	char *sysfs_root;
+	char *spool_dir;
+	long batch_size;
+	long retry_attempts;
+	long retry_delay_ms;
+	long backoff_multiplier;
+	long max_retry_delay_ms;
+	char *duplicate_handling;
+	long lost_after_scans;
+	char *escpos_status;		/* comma list of host:port allowed a DLE EOT query */
+	long dnssd_browse_ms;
+	long heartbeat_interval;	/* seconds */
+	char *log_level;
+	char *log_format;
+};
+
+extern const struct cfg_opt agent_config_table[];
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * main.c: printmaster-agent. Reads the configuration and runs one of its
+ * commands: run (daemon), discover (one shot, prints), sync --once, status.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "agent/agent_config.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: printmaster-agent COMMAND [options]\n"
+	    "commands:\n"
+	    "  run                  discover and sync forever (the daemon)\n"
+	    "  discover [--json]    discover once and print what was found; sends nothing\n"
+	    "  sync --once          discover once, sync, exit 0 only if all was synced\n"
+	    "  status               print the running agent's sync statistics\n"
+	    "  config-markdown      print the settings table (docs)\n"
+	    "\noptions (file key = value via --config FILE; env PRINTMASTER_<KEY>):\n"
+	    "  --config FILE, --print-config, --help, --version\n");
+	cfg_usage(agent_config_table, f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct agent_config cfg;
+	struct cfg_args args;
+	char err[512];
+	int rc = 2;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg_load(agent_config_table, &cfg, argc, argv, &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "printmaster-agent: %s\n", err);
+		return 2;
+	}
+	if (args.help) {
+		usage(stdout);
+		rc = 0;
+	} else if (args.version) {
+		printf("printmaster-agent %s\n", PM_VERSION);
+		rc = 0;
+	} else if (args.print_config) {
+		cfg_print(agent_config_table, &cfg, stdout);
+		rc = 0;
+	} else if (log_init("printmaster-agent", cfg.log_level, cfg.log_format) < 0) {
+		fprintf(stderr, "printmaster-agent: bad log settings\n");
+	} else if (args.argc > 0 && strcmp(args.argv[0], "config-markdown") == 0) {
+		cfg_markdown(agent_config_table, stdout);
+		rc = 0;
+	} else {
+		if (args.argc == 0)
+			usage(stderr);
+		else
+			fprintf(stderr, "printmaster-agent: unknown command '%s' (see --help)\n",
+			    args.argv[0]);
+	}
+	cfg_args_free(&args);
+	cfg_free(agent_config_table, &cfg);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * log.h: one line per event on stderr, as text or JSON.
+ * Messages conventionally start with a tag such as "[API] "; in JSON format the
+ * tag becomes its own field. Safe to call from any thread.
+ */
+#ifndef PM_LOG_H
+#define PM_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* Call once at start (before threads); `level` and `format` are config strings
+ * ("error|warn|info|debug", "text|json"). Returns 0, or -1 on an unknown value. */
+int log_init(const char *progname, const char *level, const char *format);
+int log_level_parse(const char *s);
+int log_enabled(enum log_level level);
+
+/* log_warn adds ": strerror(errno)". */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_vlog(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Start-up failures only: log and exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * db.h: PostgreSQL access. Each thread that talks to the database (every HTTP
+ * worker) owns one libpq connection, made on first use and remade after the
+ * database comes back; while it is away db_conn() returns NULL and the caller
+ * answers 503. Migrations run once at start under an advisory lock.
+ */
+#ifndef PM_DB_H
+#define PM_DB_H
+
+#include <libpq-fe.h>
+
+/* Remember the connection settings. Call once before any thread uses db_conn. */
+int db_init(const char *url, long connect_timeout_s);
+/* Close every thread's connection; call after the threads have stopped. */
+void db_shutdown(void);
+
+/* A fresh connection (for the listener, the admin CLI); NULL on failure, with
+ * the reason logged. Caller PQfinish()es it. */
+PGconn *db_connect(void);
+
+/* This thread's connection, connected; NULL when the database is unreachable. */
+PGconn *db_conn(void);
+/* After a failed statement: if the connection is broken, forget it so the next
+ * db_conn() reconnects. Returns 1 when the failure was the connection's. */
+int db_check_broken(PGconn *c);
+
+/* Apply sql/NNN_*.sql migrations not yet in schema_migrations, each in order,
+ * all in one transaction under pg_advisory_xact_lock. 0 or -1. */
+int db_migrate(PGconn *c);
+
+/* Run a parameterised statement; logs and returns NULL unless the result status
+ * is `want` (PGRES_COMMAND_OK or PGRES_TUPLES_OK). Caller PQclear()s. */
+PGresult *db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params);
+/* BEGIN/COMMIT/ROLLBACK helpers: 0 or -1. */
+int db_begin(PGconn *c);
+int db_commit(PGconn *c);
+void db_rollback(PGconn *c);
+
+/* True when SQLSTATE of res is a unique violation or similar class string. */
+int db_sqlstate_is(const PGresult *res, const char *state);
+
+/* Counter of database errors, for /metrics. */
+unsigned long db_error_count(void);
+
+#endif

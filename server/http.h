@@ -1,0 +1,110 @@
+/*
+ * http.h: the REST side of the server on libmicrohttpd: request lifecycle,
+ * body limits, routing, the credential hook, JSON replies and errors.
+ * Handlers run on MHD worker threads; each may use that thread's db_conn().
+ */
+#ifndef PM_HTTP_H
+#define PM_HTTP_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "server/config.h"
+
+#define HTTP_ID_LEN 36		/* a UUID in text */
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 8
+
+enum auth_kind {
+	AUTH_NONE = 0,
+	AUTH_AGENT,
+	AUTH_USER,
+};
+
+enum auth_role {
+	ROLE_NONE = 0,
+	ROLE_VIEWER,
+	ROLE_ADMIN,
+	ROLE_AGENT,
+};
+
+/* Who is asking. Filled by the authenticator before the handler runs. */
+struct auth {
+	enum auth_kind kind;
+	enum auth_role role;
+	char company_id[HTTP_ID_LEN + 1];
+	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
+	char principal_id[HTTP_ID_LEN + 1];	/* agent or user id */
+	char email[256];			/* users only */
+};
+
+struct http_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	char *path;			/* URL path without the query, owned */
+	char id[17];			/* request id, also sent as X-Request-Id */
+	char *body;			/* NUL-terminated copy of the body, owned */
+	size_t body_len;
+	int too_large;
+	const char *params[HTTP_MAX_PARAMS];	/* {name} captures from the route */
+	char param_buf[512];
+	struct auth auth;
+	unsigned status;		/* set when a reply is queued */
+	int route;			/* index into the route list, -1 for none */
+	double start;			/* monotonic seconds */
+	int nhdr;
+	char *hdr_name[HTTP_MAX_HEADERS], *hdr_value[HTTP_MAX_HEADERS];
+	char client_ip[64];
+};
+
+/* A handler returns the result of http_reply_* / http_error (MHD_YES or MHD_NO). */
+typedef int (*http_handler)(struct http_req *);
+/* The authenticator fills r->auth from headers/cookies. It returns 0 when the
+ * request may go on (credential or none), or the queued reply's result after
+ * answering (401) itself, with *answered set. */
+typedef int (*http_authenticator)(struct http_req *, int *answered);
+
+#define HTTP_PUBLIC	0x1	/* no credential needed */
+#define HTTP_AUTH	0x2	/* any credential */
+
+struct http_route {
+	const char *method;
+	const char *pattern;	/* "/api/v1/printing/printers/{id}" */
+	http_handler fn;
+	int flags;
+	const char *name;	/* label for /metrics; defaults to pattern */
+};
+
+/* Register a route table ending with a NULL method. Before http_start only. */
+int http_add_routes(const struct http_route *routes);
+void http_set_authenticator(http_authenticator fn);
+
+int http_start(const struct server_config *cfg);
+void http_stop(void);
+/* The port actually bound (useful with port 0 in tests). */
+int http_bound_port(void);
+
+/* Replies. json_reply steals `body`. Extra headers added before the reply. */
+int http_reply_json(struct http_req *r, unsigned status, json_t *body);
+int http_reply_data(struct http_req *r, unsigned status, const char *ctype,
+    const void *data, size_t len);
+int http_reply_static(struct http_req *r, unsigned status, const char *ctype,
+    const void *data, size_t len);	/* data must outlive the response */
+int http_error(struct http_req *r, unsigned status, const char *code,
+    const char *message, json_t *details);
+void http_add_header(struct http_req *r, const char *name, const char *value);
+
+const char *http_header(struct http_req *r, const char *name);
+const char *http_query(struct http_req *r, const char *name);
+const char *http_cookie(struct http_req *r, const char *name);
+
+/* Parse the body as a JSON object with a depth limit; on failure answers 400 or
+ * 415 and returns NULL with *rc set to the reply's result. */
+json_t *http_body_json(struct http_req *r, int *rc);
+
+/* Route statistics for /metrics: writes Prometheus text lines into f. */
+struct metrics_buf;
+void http_metrics(struct metrics_buf *m);
+
+#endif

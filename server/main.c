@@ -1,0 +1,141 @@
+/*
+ * main.c: printmaster-server. Parses the configuration, migrates the database,
+ * starts the HTTP side (and the modules hooked into it), then waits in
+ * sigwait() for SIGINT or SIGTERM and shuts down in order.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "server/api_printers.h"
+#include "server/api_system.h"
+#include "server/config.h"
+#include "server/db.h"
+#include "server/http.h"
+#include "server/metrics.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: printmaster-server [options]            serve REST, /ws and the page\n"
+	    "       printmaster-server migrate [options]    apply database migrations and exit\n"
+	    "       printmaster-server config-markdown      print the settings table (docs)\n"
+	    "\noptions (file key = value via --config FILE; env PRINTMASTER_<KEY>):\n"
+	    "  --config FILE            read settings from FILE (or PRINTMASTER_CONFIG)\n"
+	    "  --print-config           print the effective settings (secrets masked) and exit\n"
+	    "  --help, --version\n");
+	cfg_usage(server_config_table, f);
+}
+
+static int
+migrate_with_retry(int attempts)
+{
+	for (int i = 0; i < attempts; i++) {
+		PGconn *c = db_connect();
+
+		if (c) {
+			int rc = db_migrate(c);
+
+			PQfinish(c);
+			if (rc == 0)
+				return 0;
+		}
+		if (i + 1 < attempts) {
+			log_warnx("[DB] database not ready, retrying in 1 s (%d/%d)", i + 1,
+			    attempts);
+			sleep(1);
+		}
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct server_config cfg;
+	struct cfg_args args;
+	char err[512];
+	sigset_t sigs;
+	int sig, rc = 1;
+
+	/* Signals first, before any library starts a thread. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cfg_load(server_config_table, &cfg, argc, argv, &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "printmaster-server: %s\n", err);
+		return 2;
+	}
+	if (args.help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	if (args.version) {
+		printf("printmaster-server %s\n", PM_VERSION);
+		rc = 0;
+		goto out;
+	}
+	if (args.print_config) {
+		cfg_print(server_config_table, &cfg, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (log_init("printmaster-server", cfg.log_level, cfg.log_format) < 0 ||
+	    sodium_init() < 0 || db_init(cfg.database_url, cfg.db_connect_timeout) < 0) {
+		fprintf(stderr, "printmaster-server: start-up failed\n");
+		goto out;
+	}
+	if (args.argc > 0 && strcmp(args.argv[0], "config-markdown") == 0) {
+		cfg_markdown(server_config_table, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (args.argc > 0 && strcmp(args.argv[0], "migrate") == 0) {
+		rc = migrate_with_retry(10) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (args.argc > 0) {
+		fprintf(stderr, "printmaster-server: unknown command or option '%s' "
+		    "(see --help)\n", args.argv[0]);
+		rc = 2;
+		goto out;
+	}
+
+	if (migrate_with_retry(30) < 0) {
+		log_error("[DB] could not migrate the database; giving up");
+		goto out;
+	}
+	if (http_add_routes(api_system_routes) < 0 ||
+	    http_add_routes(api_printers_routes) < 0 ||
+	    metrics_add_source(http_metrics) < 0) {
+		log_error("[API] too many routes");
+		goto out;
+	}
+	if (http_start(&cfg) < 0)
+		goto out;
+	log_info("[API] printmaster-server %s listening on %s:%d", PM_VERSION, cfg.bind,
+	    http_bound_port());
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		log_info("[API] signal %d: shutting down", sig);
+		break;
+	}
+	http_stop();
+	db_shutdown();
+	rc = 0;
+out:
+	cfg_args_free(&args);
+	cfg_free(server_config_table, &cfg);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * scope.c: tenant resolution for every handler, in one place, so the rule
+ * "never trust ids in the body over the credential" has a single home.
+ */
+#include <string.h>
+
+#include "common/printer.h"
+#include "server/db.h"
+#include "server/scope.h"
+
+int
+scope_uuid(const char *s, char out[HTTP_ID_LEN + 1])
+{
+	return s && printer_norm_uuid(s, out, HTTP_ID_LEN + 1) == 0;
+}
+
+int
+scope_db_unavailable(struct http_req *r)
+{
+	http_add_header(r, "Retry-After", "1");
+	return http_error(r, 503, "database_unavailable",
+	    "the database is unavailable; nothing was changed, retry later", NULL);
+}
+
+static int
+scope_exists(struct http_req *r, PGconn *c, const char *company, const char *branch,
+    int *rc)
+{
+	const char *p[2] = { company, branch && *branch ? branch : NULL };
+	PGresult *res;
+	int found;
+
+	res = db_exec(c, PGRES_TUPLES_OK,
+	    "SELECT 1 FROM companies co WHERE co.id = $1 AND ($2::uuid IS NULL OR EXISTS "
+	    "(SELECT 1 FROM branches b WHERE b.company_id = co.id AND b.id = $2))", 2, p);
+	if (!res) {
+		db_check_broken(c);
+		*rc = scope_db_unavailable(r);
+		return -1;
+	}
+	found = PQntuples(res) == 1;
+	PQclear(res);
+	return found;
+}
+
+int
+scope_resolve(struct http_req *r, PGconn *c, const char *company, const char *branch,
+    int flags, struct scope *out, int *rc)
+{
+	char cid[HTTP_ID_LEN + 1] = "", bid[HTTP_ID_LEN + 1] = "";
+	int found;
+
+	memset(out, 0, sizeof(*out));
+	if ((company && *company && !scope_uuid(company, cid)) ||
+	    (branch && *branch && !scope_uuid(branch, bid))) {
+		*rc = http_error(r, 422, "validation_failed",
+		    "companyId and branchId must be UUIDs", NULL);
+		return -1;
+	}
+
+	if (r->auth.kind != AUTH_NONE) {
+		if (cid[0] && strcmp(cid, r->auth.company_id) != 0)
+			goto forbidden;
+		if (r->auth.branch_id[0] && bid[0] && strcmp(bid, r->auth.branch_id) != 0)
+			goto forbidden;
+		strcpy(out->company_id, r->auth.company_id);
+		strcpy(out->branch_id, r->auth.branch_id[0] ? r->auth.branch_id : bid);
+		if (bid[0] && !r->auth.branch_id[0]) {
+			/* A company-wide credential naming a branch: it must be ours. */
+			if ((found = scope_exists(r, c, out->company_id, bid, rc)) < 0)
+				return -1;
+			if (!found)
+				goto forbidden;
+		}
+	} else {
+		if (!cid[0]) {
+			*rc = http_error(r, 422, "validation_failed", "companyId is required",
+			    NULL);
+			return -1;
+		}
+		if ((found = scope_exists(r, c, cid, bid, rc)) < 0)
+			return -1;
+		if (!found) {
+			*rc = http_error(r, 422, "validation_failed",
+			    "companyId/branchId do not name an existing company and branch",
+			    NULL);
+			return -1;
+		}
+		strcpy(out->company_id, cid);
+		strcpy(out->branch_id, bid);
+	}
+	if ((flags & SCOPE_NEED_BRANCH) && !out->branch_id[0]) {
+		*rc = http_error(r, 422, "validation_failed", "branchId is required", NULL);
+		return -1;
+	}
+	return 0;
+forbidden:
+	*rc = http_error(r, 403, "forbidden",
+	    "the credential does not cover that company or branch", NULL);
+	return -1;
+}

@@ -1,0 +1,34 @@
+/*
+ * scope.h: which tenant a request acts for. The credential decides; a
+ * companyId/branchId named in the body or query must agree with it (else 403).
+ * Before a credential exists (no authenticator installed), the named ids are
+ * used, and must name an existing company and one of its branches (else 422).
+ */
+#ifndef PM_SCOPE_H
+#define PM_SCOPE_H
+
+#include <libpq-fe.h>
+
+#include "server/http.h"
+
+struct scope {
+	char company_id[HTTP_ID_LEN + 1];
+	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
+};
+
+#define SCOPE_NEED_BRANCH 0x1	/* the operation is on one branch */
+
+/*
+ * Fill `out`. On refusal the error reply is queued, *rc holds its result and
+ * -1 is returned. `company`/`branch` are the ids the request named, or NULL.
+ */
+int scope_resolve(struct http_req *r, PGconn *c, const char *company,
+    const char *branch, int flags, struct scope *out, int *rc);
+
+/* True when s is a canonical or acceptable UUID; writes the canonical form. */
+int scope_uuid(const char *s, char out[HTTP_ID_LEN + 1]);
+
+/* The standard 503 for "database unreachable: nothing was changed". */
+int scope_db_unavailable(struct http_req *r);
+
+#endif
