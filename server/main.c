@@ -12,10 +12,12 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "server/api_agents.h"
 #include "server/api_printers.h"
 #include "server/api_system.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/gateway.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -116,12 +118,18 @@ main(int argc, char **argv)
 	}
 	if (http_add_routes(api_system_routes) < 0 ||
 	    http_add_routes(api_printers_routes) < 0 ||
-	    metrics_add_source(http_metrics) < 0) {
+	    http_add_routes(api_agents_routes) < 0 ||
+	    metrics_add_source(http_metrics) < 0 ||
+	    metrics_add_source(gateway_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
-	if (http_start(&cfg) < 0)
+	if (gateway_start(&cfg) < 0)
 		goto out;
+	if (http_start(&cfg) < 0) {
+		gateway_stop();
+		goto out;
+	}
 	log_info("[API] printmaster-server %s listening on %s:%d", PM_VERSION, cfg.bind,
 	    http_bound_port());
 
@@ -132,6 +140,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	gateway_stop();
 	db_shutdown();
 	rc = 0;
 out:
