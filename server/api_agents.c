@@ -10,19 +10,13 @@
 #include <sodium.h>
 
 #include "server/api_agents.h"
+#include "server/auth.h"
 #include "server/db.h"
 #include "server/listener.h"
 #include "server/presence.h"
 #include "server/scope.h"
 
 #define AGENTS_MAX_TARGETS 64
-
-static int
-agents_may_command(struct http_req *r)
-{
-	return r->auth.kind == AUTH_NONE || r->auth.role == ROLE_ADMIN ||
-	    r->auth.role == ROLE_AGENT;
-}
 
 /* Run a query whose one row, one column is a JSON text, and answer it. */
 static int
@@ -48,6 +42,8 @@ agents_list(struct http_req *r)
 	PGconn *c;
 	int rc;
 
+	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+		return rc;
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
@@ -73,6 +69,8 @@ agents_sync_stats(struct http_req *r)
 	PGconn *c;
 	int rc;
 
+	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+		return rc;
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
@@ -107,9 +105,8 @@ agents_post_stats(struct http_req *r)
 	PGconn *c;
 	int rc;
 
-	if (r->auth.kind != AUTH_AGENT)
-		return http_error(r, 403, "forbidden", "only an agent key posts its stats",
-		    NULL);
+	if (auth_require_role(r, AUTH_ALLOW_AGENT, &rc) < 0)
+		return rc;
 	if ((body = http_body_json(r, &rc)) == NULL)
 		return rc;
 	stats = json_object_get(body, "stats");
@@ -175,10 +172,8 @@ static int
 agents_command_prepare(struct http_req *r, PGconn **c, const char *branch,
     int flags, struct scope *sc, int *rc)
 {
-	if (!agents_may_command(r)) {
-		*rc = http_error(r, 403, "forbidden", "viewers cannot send commands", NULL);
+	if (auth_require_role(r, AUTH_ALLOW_ADMIN | AUTH_ALLOW_AGENT, rc) < 0)
 		return -1;
-	}
 	if ((*c = db_conn()) == NULL) {
 		*rc = scope_db_unavailable(r);
 		return -1;
