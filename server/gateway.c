@@ -643,11 +643,10 @@ gw_drain(void)
 	gw_pump();
 }
 
-/* Origin rule: absent (not a browser), the server's own origin, or listed. */
-static int
-gw_origin_ok(const char *origin, const char *host)
+int
+gateway_origin_allowed(const char *origin, const char *host, const char *list)
 {
-	const char *list = gw_cfg->allowed_origins, *p;
+	const char *p;
 	char own[300];
 
 	if (host[0]) {
@@ -693,7 +692,7 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 		if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
 		    (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
 		    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0) ||
-		    !gw_origin_ok(origin, host)) {
+		    !gateway_origin_allowed(origin, host, gw_cfg->allowed_origins)) {
 			atomic_fetch_add(&gw_refused, 1);
 			log_warnx("[GATEWAY] refused a websocket from origin '%.100s'", origin);
 			return -1;
@@ -776,20 +775,33 @@ gw_closed(struct gw_conn *c)
 	c->serial = 0;
 }
 
-/* Pure-ish parse of one room name against the credential: 0 ok (added to the
- * pending set), -1 malformed, -2 outside the credential's scope. */
+int
+gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1])
+{
+	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= HTTP_ID_LEN &&
+	    scope_uuid(room + 8, id))
+		return GW_ROOM_COMPANY;
+	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= HTTP_ID_LEN &&
+	    scope_uuid(room + 7, id))
+		return GW_ROOM_BRANCH;
+	return -1;
+}
+
+/* One room name against the credential: 0 ok (added to the pending set), -1
+ * malformed, -2 outside the credential's scope. */
 static int
 gw_parse_room(struct gw_conn *c, const char *room)
 {
 	char id[HTTP_ID_LEN + 1];
+	int kind = gateway_room_parse(room, id);
 
-	if (strncmp(room, "company:", 8) == 0 && scope_uuid(room + 8, id)) {
+	if (kind == GW_ROOM_COMPANY) {
 		if (strcmp(id, c->auth.company_id) != 0 || c->auth.branch_id[0])
 			return -2;
 		c->sub_company_room = 1;
 		return 0;
 	}
-	if (strncmp(room, "branch:", 7) == 0 && scope_uuid(room + 7, id)) {
+	if (kind == GW_ROOM_BRANCH) {
 		if (c->auth.branch_id[0] && strcmp(id, c->auth.branch_id) != 0)
 			return -2;
 		for (int i = 0; i < c->sub_nbranches; i++)
