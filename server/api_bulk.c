@@ -736,10 +736,17 @@ api_bulk_post(struct http_req *r)
 	if (db_begin(c) < 0)
 		goto dberr;
 	{
-		/* One writer per branch at a time: matching sees every committed row. */
+		/*
+		 * One writer per branch at a time: matching sees every committed row.
+		 * Nested loops are off for this transaction: a branch that was just
+		 * filled has no statistics yet, the planner then thinks it holds one
+		 * row and rescans the JSON input once per printer (quadratic); a hash
+		 * join is right for every batch size here.
+		 */
 		const char *p[1] = { b.sc.branch_id };
 		PGresult *res = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003))", 1, p);
+		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003)),"
+		    " set_config('enable_nestloop', 'off', true)", 1, p);
 
 		if (!res)
 			goto dberr;

@@ -79,8 +79,12 @@ db_connect(void)
 		PQfinish(c);
 		return NULL;
 	}
-	/* Quiet NOTICEs; a statement never hangs a worker forever. */
-	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s'");
+	/*
+	 * Quiet NOTICEs; a statement never hangs a worker forever; no JIT: our
+	 * statements are short, and compiling them costs more than it saves.
+	 */
+	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s';"
+	    " SET jit = off");
 	PQclear(r);
 	return c;
 }
