@@ -3,6 +3,7 @@
  * the migration runner. Connections are registered in a list so shutdown can
  * close them after the worker threads are gone.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,29 @@ db_connect(void)
 	return c;
 }
 
+/*
+ * An idle connection has nothing to read. If its socket is readable the
+ * server has said something on its own, usually "terminating connection" on
+ * a restart: read it, and if that ends the connection, say so, so the request
+ * about to start gets a fresh one instead of failing on a dead one.
+ */
+static int
+db_alive(PGconn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+	PGnotify *n;
+
+	if (PQstatus(c) != CONNECTION_OK || p.fd < 0)
+		return 0;
+	if (poll(&p, 1, 0) <= 0)
+		return 1;
+	if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+		return 0;
+	while ((n = PQnotifies(c)) != NULL)
+		PQfreemem(n);
+	return 1;
+}
+
 PGconn *
 db_conn(void)
 {
@@ -100,7 +124,7 @@ db_conn(void)
 		db_slots = db_mine;
 		pthread_mutex_unlock(&db_lock);
 	}
-	if (db_mine->conn && PQstatus(db_mine->conn) != CONNECTION_OK) {
+	if (db_mine->conn && !db_alive(db_mine->conn)) {
 		PQfinish(db_mine->conn);
 		db_mine->conn = NULL;
 	}
