@@ -280,11 +280,10 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	if (strcmp(status, json_string_value(json_object_get(row, "status"))) != 0)
 		status_changed = 1;
 	json_object_set_new(row, "status", json_string(status));
-	if (!json_equal(reasons ? reasons : json_array(), json_object_get(row, "stateReasons"))) {
-		/* json_array() above is a fresh empty array only when reasons is NULL. */
+	reasons = reasons ? json_incref(reasons) : json_array();
+	if (!json_equal(reasons, json_object_get(row, "stateReasons")))
 		status_changed = 1;
-	}
-	json_object_set_new(row, "stateReasons", reasons ? json_incref(reasons) : json_array());
+	json_object_set_new(row, "stateReasons", reasons);
 	json_object_set_new(row, "sources", src);
 	it->row = row;
 	if (changed) {
