@@ -139,7 +139,7 @@ test('admin CLI: create, list and revoke each kind; errors are clear', async () 
       assert.match(r.stderr, new RegExp(`usage: admin ${kind} revoke ID`));
     }
   } finally {
-    await s.stop();
+    assert.equal((await s.stop()).code, 0, s.log().slice(-3000));
   }
 
   // No database: a clear message and exit 1.

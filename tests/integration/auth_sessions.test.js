@@ -169,7 +169,7 @@ test('sessions: login, cookie, tamper, expiry, logout, logout-all, revocation', 
   assert.equal((await h.api(s, 'POST', '/api/v1/auth/login', { body: { email: 'cy@gamma.test', password: PW } })).status, 401);
 
   // Nothing secret in the log; ids and emails are allowed.
-  await s.stop();
+  assert.equal((await s.stop()).code, 0, s.log().slice(-3000));
   const log = s.log();
   for (const x of [...secrets, key.toString('base64'), fs.readFileSync(keyFile, 'utf8').trim()]) {
     assert.ok(!log.includes(x), `log contains a secret (${x.slice(0, 6)}...)`);
@@ -195,11 +195,12 @@ test('session_secret from the configuration signs the tokens; no key file is wri
   const s2 = await h.startServer({ db, env: { PRINTMASTER_SESSION_SECRET: secret.toString('base64') } });
   t.after(() => s2.stop());
   assert.equal((await me(s2, k.bearer(tok))).status, 200);
-  await s2.stop();
+  assert.equal((await s2.stop()).code, 0, s2.log().slice(-3000));
   assert.ok(!s.log().includes(secret.toString('base64')));
   const s3 = await h.startServer({ db });	// a generated key: old sessions end
   t.after(() => s3.stop());
   assert.equal((await me(s3, k.bearer(tok))).status, 401);
+  assert.equal((await s3.stop()).code, 0, s3.log().slice(-3000));
 });
 
 test('login rate limit: per address and per email, 429 with Retry-After', async (t) => {
@@ -233,4 +234,5 @@ test('login rate limit: per address and per email, 429 with Retry-After', async 
   // Another email from another address is unaffected.
   const y = await loginFrom(s, '127.0.0.21', 'other@eps.test', 'wrong-password');
   assert.equal(y.status, 401);
+  assert.equal((await s.stop()).code, 0, s.log().slice(-3000));
 });
