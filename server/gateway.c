@@ -81,6 +81,7 @@ static struct gw_item *gw_pend_head, *gw_pend_tail;
 static size_t gw_pend_pos;
 static lws_sorted_usec_list_t gw_pump_sul;
 static int gw_accepting;
+static int gw_events_closed;	/* shutting down: the listener must not wait */
 static struct gw_conn *gw_conns;
 static uint64_t gw_next_serial;
 static long long gw_head;	/* highest event id the listener has handed us */
@@ -163,7 +164,7 @@ gateway_post(struct gw_item *it)
 {
 	pthread_mutex_lock(&gw_lock);
 	/* Back-pressure on the listener only: replies and fds never wait. */
-	while (it->kind == GW_ITEM_EVENTS && gw_accepting &&
+	while (it->kind == GW_ITEM_EVENTS && gw_accepting && !gw_events_closed &&
 	    gw_backlog >= GW_BACKLOG_MAX) {
 		struct timespec ts;
 
@@ -175,7 +176,7 @@ gateway_post(struct gw_item *it)
 		}
 		pthread_cond_timedwait(&gw_cond, &gw_lock, &ts);
 	}
-	if (!gw_accepting) {
+	if (!gw_accepting || (it->kind == GW_ITEM_EVENTS && gw_events_closed)) {
 		pthread_mutex_unlock(&gw_lock);
 		if (it->kind == GW_ITEM_ADOPT)
 			close(it->fd);
@@ -187,7 +188,8 @@ gateway_post(struct gw_item *it)
 	else
 		gw_in_head = it;
 	gw_in_tail = it;
-	gw_backlog += it->nevents;
+	if (it->kind == GW_ITEM_EVENTS)
+		gw_backlog += it->nevents;	/* replays are bounded by the queues */
 	/* Under the lock: the context cannot be destroyed meanwhile. */
 	lws_cancel_service(gw_ctx);
 	pthread_mutex_unlock(&gw_lock);
@@ -469,11 +471,14 @@ gw_replay_next(struct gw_conn *c)
 	int n = room < c->replay_budget ? room : c->replay_budget;
 	struct gw_job *j;
 
-	if (n <= 0) {
+	/* Rounds of at least half a queue: wait for the queue to drain first. */
+	if (n <= 0 || (n < c->replay_budget && room < (int)gw_cfg->ws_queue_max / 2)) {
 		c->replay_wait = 1;	/* resumed from WRITEABLE once the queue drains */
 		return;
 	}
 	c->replay_wait = 0;
+	log_debug("[GATEWAY] client %llu: replay after %lld, up to %d",
+	    (unsigned long long)c->serial, c->last_sent, n);
 	if ((j = gw_job_new(GW_JOB_REPLAY, c->serial)) == NULL)
 		goto err;
 	j->auth = c->auth;
@@ -495,6 +500,9 @@ err:
 static void
 gw_on_replay(struct gw_conn *c, struct gw_item *it)
 {
+	log_debug("[GATEWAY] client %llu: replayed %zu (more %d, head %lld, ours %lld, "
+	    "queued %u)", (unsigned long long)c->serial, it->nevents, it->more, it->head,
+	    gw_head, c->qlen);
 	if (c->state != GW_REPLAYING)
 		return;
 	if (!it->ok) {
@@ -1095,6 +1103,7 @@ gateway_start(const struct server_config *cfg)
 		goto err;
 	pthread_mutex_lock(&gw_lock);
 	gw_accepting = 1;
+	gw_events_closed = 0;
 	pthread_mutex_unlock(&gw_lock);
 	atomic_store(&gw_stopping, 0);
 	if (pthread_create(&gw_thread, NULL, gw_main, NULL) != 0) {
@@ -1117,6 +1126,10 @@ gateway_stop(void)
 	struct gw_item *it, *next;
 
 	acceptor_set_ws(NULL, NULL);
+	pthread_mutex_lock(&gw_lock);
+	gw_events_closed = 1;
+	pthread_cond_broadcast(&gw_cond);
+	pthread_mutex_unlock(&gw_lock);
 	listener_stop();
 	if (gw_thread_running) {
 		atomic_store(&gw_stopping, 1);

@@ -167,10 +167,11 @@ wk_do_replay(struct gw_job *j)
 		goto err;
 	it->head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
+	/* Limit first, render after: the envelopes are built for the rows sent only. */
 	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT " LISTENER_EVENT_COLUMNS
-	    " FROM printer_events e WHERE e.company_id = $1 AND e.id > $2 AND "
-	    "($3::uuid[] IS NULL OR e.branch_id = ANY($3::uuid[])) ORDER BY e.id "
-	    "LIMIT $4::int", 4, p)) == NULL)
+	    " FROM (SELECT * FROM printer_events WHERE company_id = $1 AND id > $2 AND "
+	    "($3::uuid[] IS NULL OR branch_id = ANY($3::uuid[])) ORDER BY id "
+	    "LIMIT $4::int) e ORDER BY e.id", 4, p)) == NULL)
 		goto err;
 	db_rollback(c);
 	n = PQntuples(r);

@@ -107,6 +107,11 @@ lis_connect(void)
 
 	if (!c)
 		return NULL;
+	/* Named, so operators (and tests) can tell this connection apart. */
+	if ((r = db_exec(c, PGRES_COMMAND_OK, "SET application_name = "
+	    "'printmaster-listener'", 0, NULL)) == NULL)
+		goto err;
+	PQclear(r);
 	if ((r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " EVENTS_CHANNEL, 0, NULL)) == NULL)
 		goto err;
 	PQclear(r);
@@ -141,8 +146,8 @@ lis_fetch(PGconn *c)
 
 		snprintf(last, sizeof(last), "%lld", lis_last_id);
 		r = db_exec(c, PGRES_TUPLES_OK, "SELECT " LISTENER_EVENT_COLUMNS
-		    " FROM printer_events e WHERE e.id > $1 ORDER BY e.id LIMIT $2::int", 2,
-		    p);
+		    " FROM (SELECT * FROM printer_events WHERE id > $1 ORDER BY id "
+		    "LIMIT $2::int) e ORDER BY e.id", 2, p);
 		if (!r)
 			return -1;
 		n = PQntuples(r);

@@ -318,6 +318,21 @@ test('gateway', async (t) => {
     await Promise.all([admin.close(), viewerA2.close()]);
   });
 
+  await t.test('the listener reconnects and catches up from the last event it saw', async () => {
+    const admin = await connect({ token: T.tok.adminA });
+    const killed = db.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'printmaster-listener'`);
+    assert.equal(killed.length, 1);
+    await w.rename(s, T.tok.adminA, P.a1, 'While away 1');
+    await w.rename(s, T.tok.adminA, P.a1, 'While away 2');
+    await admin.next((m) => m.type === 'event' && m.data.printer.displayName === 'While away 2',
+      { timeout: 10000 });
+    assert.deepEqual(admin.events().map((e) => e.data.printer.displayName), ['While away 1', 'While away 2']);
+    const mt = (await h.api(s, 'GET', '/metrics')).text;
+    assert.match(mt, /^printmaster_listener_reconnects_total 1$/m);
+    await admin.close();
+  });
+
   await t.test('shutdown with clients connected is clean and marks agents offline', async () => {
     const admin = await connect({ token: T.tok.adminA });
     const agent = await connect({ token: T.agentKey });

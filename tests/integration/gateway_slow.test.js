@@ -80,4 +80,21 @@ test('a stalled client cannot grow the server past its bound', async (t) => {
     assert.equal(seen[seen.length - 1].data.reason, 'slow-consumer');
   await h.waitFor(async () => metric((await h.api(s, 'GET', '/metrics')).text,
     'printmaster_ws_clients') === 1, { what: 'one client left' });
+
+  // A replay longer than the queue is paced by the client and stops at 1000
+  // events with a refresh-required; live delivery goes on after it.
+  const late = await w.connect(s, { token: T.tok.viewerA1 });
+  t.after(() => late.close());
+  late.send({ type: 'subscribe', since: 0 });
+  const refresh = await late.next((m) => m.event === 'printer:refresh-required', { timeout: 30000 });
+  assert.deepEqual(refresh.data, { reason: 'replay-limit', count: 1000 });
+  const replayed = late.events().slice(0, -1);
+  assert.equal(replayed.length, 1000);
+  assert.deepEqual(replayed.map((e) => e.data.n), Array.from({ length: 1000 }, (_, i) => i + 1));
+  assert.ok(refresh.id >= ev[ev.length - 1].id);
+  await w.rename(s, T.tok.adminA, T.printers.a1, 'After the replay');
+  const live = await late.next((m) => m.event === 'printer:updated');
+  assert.equal(live.data.printer.displayName, 'After the replay');
+  assert.ok(live.id > refresh.id);
+  assert.equal(late.events().length, 1002);
 });

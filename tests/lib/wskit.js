@@ -32,7 +32,11 @@ function connect(server, { token, cookie, query, origin, headers = {} } = {}) {
       if (c.closed) { done(); reject(new Error(`closed (${c.closed.code}) while waiting`)); return true; }
       return false;
     };
-    const timer = setTimeout(() => { done(); reject(new Error(`timeout; got ${JSON.stringify(c.msgs)}`)); }, timeout);
+    const timer = setTimeout(() => {
+      done();
+      const tail = c.msgs.slice(-3).map((x) => `${x.type}${x.event ? ' ' + x.event : ''}${x.id ? ' #' + x.id : ''}`);
+      reject(new Error(`timeout after ${c.msgs.length} messages, last: ${tail.join(', ')}`));
+    }, timeout);
     const done = () => { clearTimeout(timer); c.waiters = c.waiters.filter((w) => w !== check); };
     c.waiters.push(check);
     check();
