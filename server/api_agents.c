@@ -18,14 +18,32 @@
 
 #define AGENTS_MAX_TARGETS 64
 
-/* Run a query whose one row, one column is a JSON text, and answer it. */
+/*
+ * For a user credential: run `sql` with $1 = the company and $2 = the branch
+ * (NULL for all of the company's) from the credential and the query's
+ * companyId/branchId; its one row, one column is the JSON body of the answer.
+ */
 static int
-agents_reply_query(struct http_req *r, PGconn *c, const char *sql, int n,
-    const char *const *p)
+agents_scoped_json(struct http_req *r, const char *sql)
 {
-	PGresult *res = db_exec(c, PGRES_TUPLES_OK, sql, n, p);
+	struct scope sc;
+	PGresult *res;
+	PGconn *c;
 	json_t *body;
+	int rc;
 
+	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+		return rc;
+	if ((c = db_conn()) == NULL)
+		return scope_db_unavailable(r);
+	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
+	    &sc, &rc) < 0)
+		return rc;
+	{
+		const char *p[2] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL };
+
+		res = db_exec(c, PGRES_TUPLES_OK, sql, 2, p);
+	}
 	if (!res) {
 		db_check_broken(c);
 		return scope_db_unavailable(r);
@@ -38,64 +56,34 @@ agents_reply_query(struct http_req *r, PGconn *c, const char *sql, int n,
 static int
 agents_list(struct http_req *r)
 {
-	struct scope sc;
-	PGconn *c;
-	int rc;
-
-	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
-		return rc;
-	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
-	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
-	    &sc, &rc) < 0)
-		return rc;
-	{
-		const char *p[2] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL };
-
-		return agents_reply_query(r, c, "SELECT json_build_object('agents', "
-		    "coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, "
-		    "'branchId', a.branch_id, 'hostname', a.hostname, 'version', a.version, "
-		    "'online', " PRESENCE_ONLINE_SQL ", 'lastSeen', a.last_seen, "
-		    "'connectedAt', a.connected_at, 'stats', a.stats) ORDER BY a.name, a.id), "
-		    "'[]'))::text FROM agents a WHERE a.company_id = $1 AND a.revoked_at IS NULL "
-		    "AND ($2::uuid IS NULL OR a.branch_id = $2)", 2, p);
-	}
+	return agents_scoped_json(r, "SELECT json_build_object('agents', "
+	    "coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, "
+	    "'branchId', a.branch_id, 'hostname', a.hostname, 'version', a.version, "
+	    "'online', " PRESENCE_ONLINE_SQL ", 'lastSeen', a.last_seen, "
+	    "'connectedAt', a.connected_at, 'stats', a.stats) ORDER BY a.name, a.id), "
+	    "'[]'))::text FROM agents a WHERE a.company_id = $1 AND a.revoked_at IS NULL "
+	    "AND ($2::uuid IS NULL OR a.branch_id = $2)");
 }
 
 static int
 agents_sync_stats(struct http_req *r)
 {
-	struct scope sc;
-	PGconn *c;
-	int rc;
-
-	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
-		return rc;
-	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
-	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
-	    &sc, &rc) < 0)
-		return rc;
-	{
-		const char *p[2] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL };
-
-		return agents_reply_query(r, c, "SELECT json_build_object("
-		    "'agents', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
-		    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2)), "
-		    "'online', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
-		    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2) AND "
-		    PRESENCE_ONLINE_SQL "), "
-		    "'printers', (SELECT count(*) FROM printers p WHERE p.company_id = $1 AND "
-		    "  ($2::uuid IS NULL OR p.branch_id = $2)), "
-		    "'printersOnline', (SELECT count(*) FROM printers p WHERE p.company_id = $1 "
-		    "  AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.status = 'online'), "
-		    "'batches', b.n, 'lastBatchAt', b.last, 'printersSynced', b.synced, "
-		    "'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms) FROM "
-		    "(SELECT count(*) n, max(created_at) last, coalesce(sum(total - failed_count), "
-		    "0) synced, coalesce(sum(failed_count), 0) failed, round(avg(duration_ms)"
-		    "::numeric, 1) avg_ms FROM sync_batches WHERE company_id = $1 AND "
-		    "($2::uuid IS NULL OR branch_id = $2)) b", 2, p);
-	}
+	return agents_scoped_json(r, "SELECT json_build_object("
+	    "'agents', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
+	    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2)), "
+	    "'online', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
+	    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2) AND "
+	    PRESENCE_ONLINE_SQL "), "
+	    "'printers', (SELECT count(*) FROM printers p WHERE p.company_id = $1 AND "
+	    "  ($2::uuid IS NULL OR p.branch_id = $2)), "
+	    "'printersOnline', (SELECT count(*) FROM printers p WHERE p.company_id = $1 "
+	    "  AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.status = 'online'), "
+	    "'batches', b.n, 'lastBatchAt', b.last, 'printersSynced', b.synced, "
+	    "'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms) FROM "
+	    "(SELECT count(*) n, max(created_at) last, coalesce(sum(total - failed_count), "
+	    "0) synced, coalesce(sum(failed_count), 0) failed, round(avg(duration_ms)"
+	    "::numeric, 1) avg_ms FROM sync_batches WHERE company_id = $1 AND "
+	    "($2::uuid IS NULL OR branch_id = $2)) b");
 }
 
 static int
