@@ -58,6 +58,8 @@ struct gw_conn {
 	char sub_branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
 	long long sub_since;
 	long long last_sent;	/* highest event id queued (or skipped) for us */
+	long long live_from;	/* every event in our rooms after this has been sent */
+	long long skip_from, skip_to;	/* replay: sent live already (old rooms in sub_*) */
 	long long stall_since;	/* ms: when its full queue held up the pump; 0 = not */
 	int replay_budget, replay_wait;
 	struct gw_msg **q;
@@ -298,6 +300,22 @@ gw_in_branch(const struct gw_conn *c, const char *branch)
 	return 0;
 }
 
+/* Whether ev is in the room set (company_room, branches): the credential's
+ * company and either the company room or the event's branch. */
+static int
+gw_rooms_cover(const struct gw_conn *c, int company_room, int n,
+    char (*branches)[HTTP_ID_LEN + 1], const struct gw_event *ev)
+{
+	if (strcmp(c->auth.company_id, ev->company_id) != 0)
+		return 0;
+	if (company_room)
+		return 1;
+	for (int i = 0; i < n && ev->branch_id[0]; i++)
+		if (strcmp(branches[i], ev->branch_id) == 0)
+			return 1;
+	return 0;
+}
+
 /* The envelope of ev for this connection (through the room it has it in), or
  * NULL when the event is not for it or was sent already. */
 static struct gw_msg *
@@ -437,6 +455,7 @@ err:
 	c->state = GW_READY;
 	if (gw_head > c->last_sent)
 		c->last_sent = gw_head;
+	c->live_from = c->last_sent;
 	gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
 }
 
@@ -452,11 +471,23 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 		c->state = GW_READY;
 		if (gw_head > c->last_sent)
 			c->last_sent = gw_head;
+		c->live_from = c->last_sent;
 		gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
 		return;
 	}
-	for (size_t i = 0; i < it->nevents && c->state == GW_REPLAYING; i++)
-		gw_deliver(c, &it->events[i]);
+	for (size_t i = 0; i < it->nevents && c->state == GW_REPLAYING; i++) {
+		struct gw_event *ev = &it->events[i];
+
+		/* Sent before this subscribe: once is enough, and in order. */
+		if (ev->id > c->skip_from && ev->id <= c->skip_to &&
+		    gw_rooms_cover(c, c->sub_company_room, c->sub_nbranches,
+		    c->sub_branches, ev)) {
+			if (ev->id > c->last_sent)
+				c->last_sent = ev->id;
+			continue;
+		}
+		gw_deliver(c, ev);
+	}
 	if (c->state != GW_REPLAYING)
 		return;		/* overflowed: the client was told to refresh */
 	c->replay_budget -= (int)it->nevents;
@@ -473,10 +504,13 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 		c->state = GW_READY;
 		if (to > c->last_sent)
 			c->last_sent = to;
+		c->live_from = c->last_sent;
 		gw_refresh_required(c, "replay-limit", GW_REPLAY_MAX, c->last_sent);
 		return;
 	}
+	/* A complete replay: everything in our rooms after since has been sent. */
 	c->state = GW_READY;
+	c->live_from = c->sub_since;
 }
 
 static void
@@ -498,7 +532,7 @@ gw_on_auth(struct gw_conn *c, struct gw_item *it)
 	} else {
 		c->company_room = 1;
 	}
-	c->last_sent = gw_head;
+	c->last_sent = c->live_from = gw_head;
 	c->state = GW_READY;
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
 	log_info("[GATEWAY] client %llu: %s %s joined %s:%s", (unsigned long long)c->serial,
@@ -519,16 +553,34 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 		    "a room is outside the credential's scope");
 		return;
 	}
-	c->company_room = c->sub_company_room;
-	c->nbranches = c->sub_nbranches;
-	memcpy(c->branches, c->sub_branches, sizeof(c->branches));
+	/* Swap: the new rooms become ours, the old ones stay in sub_* so the
+	 * replay can skip what they already delivered live. */
+	{
+		char old[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+		int oc = c->company_room, on = c->nbranches;
+
+		memcpy(old, c->branches, sizeof(old));
+		c->company_room = c->sub_company_room;
+		c->nbranches = c->sub_nbranches;
+		memcpy(c->branches, c->sub_branches, sizeof(c->branches));
+		c->sub_company_room = oc;
+		c->sub_nbranches = on;
+		memcpy(c->sub_branches, old, sizeof(old));
+	}
 	gw_send_json(c, json_pack("{s:s,s:o}", "type", "subscribed", "rooms",
 	    gw_rooms_json(c)));
-	if (c->sub_has_since) {
+	if (c->sub_has_since && c->sub_since < c->last_sent) {
 		c->state = GW_REPLAYING;
+		c->skip_from = c->live_from;
+		c->skip_to = c->last_sent;
 		c->last_sent = c->sub_since;
 		c->replay_budget = GW_REPLAY_MAX;
 		gw_replay_next(c);
+	} else {
+		/* Nothing to replay before what is live already; new rooms from here. */
+		if (c->sub_has_since && c->sub_since > c->last_sent)
+			c->last_sent = c->sub_since;
+		c->live_from = c->last_sent;
 	}
 }
 

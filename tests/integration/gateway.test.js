@@ -188,12 +188,27 @@ test('gateway', async (t) => {
     const ev = viewer.events();
     assert.deepEqual(ev.map((e) => e.data.printer.displayName), ['Missed one', 'Missed two', 'Live again']);
     assert.ok(ev[0].id > seen.id && ev[0].id < ev[1].id && ev[1].id < ev[2].id);
+    // Events that reached the connection live before its subscribe are not
+    // sent again by the replay, so the order holds: change one now, then ask
+    // for everything since before it.
+    const n = viewer.msgs.length;
+    await w.rename(s, T.tok.adminA, P.a1, 'Live before subscribe');
+    await viewer.next((m) => m.type === 'event' && m.data.printer.displayName === 'Live before subscribe', { from: n });
+    viewer.send({ type: 'subscribe', since: seen.id });
+    await viewer.next((m) => m.type === 'subscribed', { from: n });
+    await w.rename(s, T.tok.adminA, P.a1, 'After resubscribe');
+    await viewer.next((m) => m.type === 'event' && m.data.printer.displayName === 'After resubscribe', { from: n });
+    const again = viewer.events();
+    assert.deepEqual(again.slice(3).map((e) => e.data.printer.displayName),
+      ['Live before subscribe', 'After resubscribe']);
+    for (let i = 1; i < again.length; i++) assert.ok(again[i].id > again[i - 1].id);
     // The company admin replays the other branch's event too.
     const admin = await connect({ token: T.tok.adminA });
     admin.send({ type: 'subscribe', since: seen.id });
     await admin.next((m) => m.type === 'event' && m.data.printer.displayName === 'Live again');
     assert.deepEqual(admin.events().map((e) => e.data.printer.displayName),
-      ['Missed one', 'Other branch', 'Missed two', 'Live again']);
+      ['Missed one', 'Other branch', 'Missed two', 'Live again', 'Live before subscribe',
+        'After resubscribe']);
     await Promise.all([viewer.close(), admin.close()]);
   });
 

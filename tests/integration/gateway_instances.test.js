@@ -30,6 +30,7 @@ test('fan-out and commands across two instances', async (t) => {
   assert.equal(m.data.printer.displayName, 'Written via A');
   await w.rename(sB, T.tok.adminA, T.printers.a1, 'Written via B');
   m = await onA.next((x) => x.type === 'event' && x.data.printer.displayName === 'Written via B');
+  await onB.next((x) => x.type === 'event' && x.data.printer.displayName === 'Written via B');
   assert.deepEqual(onA.events().map((e) => e.data.printer.displayName), ['Written via A', 'Written via B']);
   assert.deepEqual(onB.events().map((e) => e.id), onA.events().map((e) => e.id));
 
