@@ -18,6 +18,11 @@ test('fan-out and commands across two instances', async (t) => {
     PRINTMASTER_ALLOWED_ORIGINS: 'http://page.example, https://other.example' } });
   t.after(() => Promise.all([sA.stop(), sB.stop()]));
   const T = await w.tenants(db, sA);
+  // Rows past event_retention (168 h by default) are pruned by the listeners
+  // (company B's: no client here is in its rooms).
+  db.exec(`INSERT INTO printer_events (company_id, branch_id, type, payload, created_at)
+    SELECT '${T.B.companyId}', '${T.b1}', 'printer:status', '{}', now() - interval '200 hours'
+    FROM generate_series(1, 3)`);
   const clients = [];
   const connect = async (s, o) => { const c = await w.connect(s, o); clients.push(c); return c; };
   t.after(() => Promise.all(clients.map((c) => c.close())));
@@ -59,4 +64,12 @@ test('fan-out and commands across two instances', async (t) => {
     (e) => e.refused === true);
   await assert.rejects(w.connect(sB, { token: T.tok.adminA, origin: 'http://page.example.evil' }),
     (e) => e.refused === true);
+
+  // The first prune runs 10 s after start; recent events stay.
+  await h.waitFor(() => db.count('printer_events', "created_at < now() - interval '168 hours'") === 0,
+    { timeout: 20000, what: 'old events pruned' });
+  assert.ok(db.count('printer_events') > 0);
+  const pruned = async (s) => Number((await h.api(s, 'GET', '/metrics')).text
+    .match(/^printmaster_events_pruned_total (\d+)$/m)[1]);
+  assert.equal(await pruned(sA) + await pruned(sB), 3);
 });
