@@ -18,6 +18,7 @@
 #include "server/db.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "server/web.h"
 
 static void
 usage(FILE *f)
@@ -116,11 +117,12 @@ main(int argc, char **argv)
 	}
 	if (http_add_routes(api_system_routes) < 0 ||
 	    http_add_routes(api_printers_routes) < 0 ||
+	    http_add_routes(web_routes) < 0 ||
 	    metrics_add_source(http_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
-	if (http_start(&cfg) < 0)
+	if (web_init(&cfg) < 0 || http_start(&cfg) < 0)
 		goto out;
 	log_info("[API] printmaster-server %s listening on %s:%d", PM_VERSION, cfg.bind,
 	    http_bound_port());
@@ -132,6 +134,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	web_shutdown();
 	db_shutdown();
 	rc = 0;
 out:
