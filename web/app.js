@@ -401,10 +401,12 @@ function cellData(label, ...children) {
 
 function printerRow(p, admin) {
   const name = printerLabel(p);
-  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none') : [];
+  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none')
+    .map((r) => String(r).replace(/-(error|warning|report)$/, '').replace(/-/g, ' ')) : [];
   const addr = p.address ? `${p.address}${p.port ? ':' + p.port : ''}` : (p.uri || '');
-  const conn = [CONN_LABEL[p.connectionType] || p.connectionType, p.protocol ? p.protocol.toUpperCase() : null]
-    .filter(Boolean).join(' · ');
+  // "USB · USB" says nothing twice: name the protocol only when it adds something.
+  const proto = p.protocol && p.protocol !== p.connectionType ? p.protocol.toUpperCase() : null;
+  const conn = [CONN_LABEL[p.connectionType] || p.connectionType, proto].filter(Boolean).join(' · ');
   const make = p.makeAndModel || [p.manufacturer, p.model].filter(Boolean).join(' ');
   const src = sourceInfo(p.sources);
 
