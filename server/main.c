@@ -13,12 +13,14 @@
 
 #include "log.h"
 #include "server/admin.h"
+#include "server/api_agents.h"
 #include "server/api_auth.h"
 #include "server/api_printers.h"
 #include "server/api_system.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/gateway.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/web.h"
@@ -132,16 +134,23 @@ main(int argc, char **argv)
 		goto out;
 	}
 	http_set_authenticator(auth_http);
+	gateway_set_authenticator(auth_from_token);
 	if (http_add_routes(api_system_routes) < 0 ||
 	    http_add_routes(api_printers_routes) < 0 ||
 	    http_add_routes(api_auth_routes) < 0 ||
+	    http_add_routes(api_agents_routes) < 0 ||
 	    http_add_routes(web_routes) < 0 ||
-	    metrics_add_source(http_metrics) < 0) {
+	    metrics_add_source(http_metrics) < 0 ||
+	    metrics_add_source(gateway_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
-	if (web_init(&cfg) < 0 || http_start(&cfg) < 0)
+	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
+	if (http_start(&cfg) < 0) {
+		gateway_stop();
+		goto out;
+	}
 	log_info("[API] printmaster-server %s listening on %s:%d", PM_VERSION, cfg.bind,
 	    http_bound_port());
 
@@ -152,6 +161,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	gateway_stop();
 	api_auth_stop();
 	auth_shutdown();
 	web_shutdown();
