@@ -277,14 +277,24 @@ function agentName(id) {
   return a ? a.name : 'an agent';
 }
 
+// A batch with rejected items also sends printer:sync:failed, which names
+// them; that one notice is enough.
 function notifyBatch(d) {
   const s = d.summary || {};
+  if (s.failed) return;
   const parts = [];
   if (s.new) parts.push(`${s.new} new`);
   if (s.updated) parts.push(`${s.updated} updated`);
-  if (s.failed) parts.push(`${s.failed} failed`);
   if (!parts.length) parts.push(`${s.total || 0} checked, no changes`);
-  notify(`Sync from ${agentName(d.agentId)}: ${parts.join(', ')}.`, s.failed ? 'error' : 'success');
+  notify(`Sync from ${agentName(d.agentId)}: ${parts.join(', ')}.`, 'success');
+}
+
+function failureReason(err) {
+  if (typeof err === 'string') return err;
+  if (!err || typeof err !== 'object') return '';
+  if (err.message) return err.message;
+  const fields = err.fields && typeof err.fields === 'object' ? Object.entries(err.fields) : [];
+  return fields.length ? `${fields[0][0]} ${fields[0][1]}` : (err.code || '');
 }
 
 function notifySyncFailed(d) {
@@ -292,9 +302,10 @@ function notifySyncFailed(d) {
   const first = failures[0];
   let text = `Sync from ${agentName(d.agentId)} failed`;
   if (failures.length) text += ` for ${failures.length} printer${failures.length === 1 ? '' : 's'}`;
-  if (first && (first.name || first.error)) {
-    const why = typeof first.error === 'string' ? first.error : (first.error && first.error.message) || '';
-    text += `: ${first.name || 'item ' + first.index}${why ? ` (${why})` : ''}`;
+  if (first) {
+    const why = failureReason(first.error);
+    text += `: ${first.name || `item ${first.index}`}${why ? ` (${why})` : ''}`;
+    if (failures.length > 1) text += ` and ${failures.length - 1} more`;
   }
   notify(`${text}.`, 'error');
 }
@@ -419,11 +430,14 @@ function printerRow(p, admin) {
       : el('span', { class: 'muted' }, '—')),
     cellData('Status', statusBadge(p.status),
       reasons.length ? el('span', { class: 'sub reasons' }, reasons.join(', ')) : null),
-    cellData('Connection', el('span', {}, conn || '—'), addr ? el('span', { class: 'sub mono' }, addr) : null),
+    cellData('Connection', conn ? el('span', {}, conn) : null,
+      addr ? el('span', { class: conn ? 'sub mono' : 'mono' }, addr) : null,
+      !conn && !addr ? el('span', { class: 'muted' }, '—') : null),
     cellData('Make and model', make || el('span', { class: 'muted' }, '—')),
-    cellData('Sources', el('span', { class: 'sources' },
+    cellData('Sources', src.names.length || src.agents > 1 ? el('span', { class: 'sources' },
       src.names.map((s) => el('span', { class: 'chip chip-src' }, s)),
-      src.agents > 1 ? el('span', { class: 'sub' }, `${src.agents} agents`) : null)),
+      src.agents > 1 ? el('span', { class: 'sub' }, `${src.agents} agents`) : null)
+      : el('span', { class: 'muted' }, '—')),
     cellData('Last seen', timeAgo(p.lastSeen)));
   if (admin) {
     tr.append(el('td', { class: 'cell-actions', 'data-label': 'Actions' },
