@@ -70,6 +70,27 @@ test('sign in; the session survives a reload; log out', async () => {
   assert.equal(await page.locator('#login-view').isHidden(), true);
   await e.waitLive(page);
 
+  // The policy is enforced: an injected inline script does not run, an inline
+  // style attribute is refused, and a socket to another origin is blocked,
+  // while our own ws: origin above connected.
+  const probe = await page.evaluate(async (port) => {
+    const seen = [];
+    document.addEventListener('securitypolicyviolation', (ev) => seen.push(ev.effectiveDirective));
+    const sc = document.createElement('script');
+    sc.textContent = 'window.inlineRan = true';
+    document.body.append(sc);
+    const div = document.createElement('div');
+    div.innerHTML = '<p style="color: red">x</p>';
+    document.body.append(div);
+    try { new WebSocket(`ws://127.0.0.2:${port}/ws`); } catch (err) { seen.push(`threw ${err.name}`); }
+    await new Promise((r) => setTimeout(r, 300));
+    div.remove();
+    return { seen: [...new Set(seen)].sort(), inlineRan: window.inlineRan === true };
+  }, s.port);
+  assert.equal(probe.inlineRan, false);
+  assert.deepEqual(probe.seen, ['connect-src', 'script-src-elem', 'style-src-attr']);
+  page.problems.length = 0; // those refusals were the point
+
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.locator('#login-view').waitFor();
   await page.reload();
@@ -299,6 +320,25 @@ test('agents panel, scan and test print relayed to the agent, errors as notices'
   await e.row(page, 'Fine One').waitFor({ timeout: 1000 });
   // Notices are announced politely, never as a modal.
   assert.equal(await page.locator('#notices').getAttribute('aria-live'), 'polite');
+  assert.deepEqual(cspProblems(page), []);
+  await page.context().close();
+});
+
+test('a large batch sends refresh-required and the page reloads its list', async () => {
+  const branch = e.admin(db, ['branch', 'create', '--company', t.companyId, 'Warehouse']);
+  const key = e.admin(db, ['agent', 'create', '--branch', branch, 'Warehouse PC']);
+  const page = await adminPage(branch);
+  await page.locator('#printers-empty', { hasText: 'No printers in this branch yet' }).waitFor();
+  const many = Array.from({ length: 60 }, (_, i) => ({ name: `Shelf label ${i + 1}`,
+    address: `10.40.0.${i + 1}`, port: 9100, status: 'online', sources: ['netscan'] }));
+  await e.postPrinters(s, key, many);
+  await page.waitForFunction(() => document.querySelectorAll('#printer-rows tr').length === 60, null,
+    { timeout: 3000 });
+  // Natural order by name: "Shelf label 2" before "Shelf label 10".
+  const names = await page.locator('#printer-rows .p-name').allTextContents();
+  assert.deepEqual(names.slice(0, 3), ['Shelf label 1', 'Shelf label 2', 'Shelf label 3']);
+  const ev = db.query(`SELECT type FROM printer_events WHERE branch_id = '${branch}' ORDER BY id`).map((x) => x.type);
+  assert.deepEqual(ev, ['printer:refresh-required', 'printer:sync:success', 'printer:sync:batch-completed']);
   assert.deepEqual(cspProblems(page), []);
   await page.context().close();
 });
