@@ -226,14 +226,16 @@ admin_prompt(const char *prompt, char *buf, size_t len)
 	struct termios t;
 	int rc;
 
-	fprintf(stderr, "%s", prompt);
-	fflush(stderr);
+	/* Echo goes off before the prompt shows, so nothing typed after it
+	 * can appear on the screen. */
 	if (tcgetattr(STDIN_FILENO, &admin_tty_saved) == 0) {
 		t = admin_tty_saved;
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		admin_tty_changed = 1;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
 	}
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
 	rc = admin_read_line(buf, len);
 	admin_tty_restore(0);
 	admin_tty_changed = 0;

@@ -4,6 +4,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const h = require('../lib/harness');
 const k = require('../lib/authkit');
 
@@ -65,7 +67,7 @@ test('admin CLI: create, list and revoke each kind; errors are clear', async () 
   assert.match(db.one(`SELECT password_hash FROM users WHERE id = '${u}'`).password_hash, /^\$argon2id\$/);
   const u2 = k.adminOk(db, ['user', 'create', '--company', co, '--email', 'boss@acme.test',
     '--role', 'admin'], { input: PW });	// no trailing newline is fine too
-  assert.deepEqual(lines(k.adminOk(db, ['user', 'list', '--company', co])),
+  assert.deepEqual(lines(k.adminOk(db, ['user', 'list', '--company', co])).slice(0, 2),
     [[u, 'ann@acme.test', `viewer branch:${br}`, 'active'],
       [u2, 'boss@acme.test', `admin company:${co}`, 'active']]);
   const userErr = (args, input, code, re) => {
@@ -88,6 +90,22 @@ test('admin CLI: create, list and revoke each kind; errors are clear', async () 
   userErr(['--company', co, '--email', 'c@acme.test', '--role', 'admin', '--password', 'x'], PW, 2,
     /unknown option --password/);
   assert.equal(db.count('users', "email = 'c@acme.test'"), 0);
+
+  // On a terminal: a prompt, twice, without echo.
+  const onTty = (answers) => JSON.parse(execFileSync('python3', [path.join(__dirname, '..', 'lib', 'ptyrun.py'),
+    JSON.stringify({ argv: [path.join(h.BIN, 'printmaster-server'), 'admin', 'user', 'create', '--company', co,
+      '--email', 'tty@acme.test', '--role', 'viewer'], answers })],
+  { encoding: 'utf8', env: { ...process.env, DATABASE_URL: db.url, PRINTMASTER_LOG_LEVEL: 'warn' } }));
+  let tty = onTty([['Password: ', PW + '\n'], ['Repeat password: ', PW + 'x\n']]);
+  assert.equal(tty.code, 2, tty.output);
+  assert.match(tty.output, /the passwords differ/);
+  tty = onTty([['Password: ', PW + '\n'], ['Repeat password: ', PW + '\n']]);
+  assert.equal(tty.code, 0, tty.output);
+  assert.match(tty.output, /<Password:>[\s\S]*<Repeat password:>/);
+  assert.ok(!tty.output.includes(PW), `the password was echoed: ${tty.output}`);
+  const ttyUser = tty.output.match(/[0-9a-f-]{36}/)[0];
+  assert.match(db.one(`SELECT password_hash FROM users WHERE id = '${ttyUser}'`).password_hash, /^\$argon2id\$/);
+  k.adminOk(db, ['user', 'revoke', ttyUser]);
 
   // Agents: the key once on stdout, only its hash stored.
   r = k.admin(db, ['agent', 'create', '--branch', br, 'till-1']);
