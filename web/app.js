@@ -584,6 +584,19 @@ function onRowAction(e) {
   else if (btn.dataset.action === 'test-print') testPrint(p, btn);
 }
 
+// A failed dialog action: an ended session signs out; anything else shows
+// in the dialog, which stays open to retry or cancel.
+function dialogError(name, ex, text) {
+  if (ex.status === 401) {
+    $(`${name}-dialog`).close();
+    failed(ex);
+    return;
+  }
+  const err = $(`${name}-error`);
+  err.textContent = text;
+  show(err, true);
+}
+
 function openEdit(p) {
   state.editing = p.id;
   $('edit-sub').textContent = `Discovered as “${p.name}”`;
@@ -615,11 +628,8 @@ async function onEditSave(e) {
       render();
       notify(`Saved ${printerLabel(p || {})}.`, 'success');
     } catch (ex) {
-      if (ex.status === 401) { $('edit-dialog').close(); failed(ex); return; }
-      const err = $('edit-error');
-      err.textContent = ex.status === 422 && ex.details ?
-        Object.values(ex.details).join(' ') : describeError(ex, 'Saving');
-      show(err, true);
+      dialogError('edit', ex, ex.status === 422 && ex.details ?
+        Object.values(ex.details).join(' ') : describeError(ex, 'Saving'));
     }
   });
 }
@@ -651,10 +661,7 @@ async function onDeleteConfirm(e) {
         render();
         return;
       }
-      if (ex.status === 401) { $('delete-dialog').close(); failed(ex); return; }
-      const err = $('delete-error');
-      err.textContent = describeError(ex, 'Deleting');
-      show(err, true);
+      dialogError('delete', ex, describeError(ex, 'Deleting'));
     }
   });
 }

@@ -17,7 +17,7 @@ test.before(async () => {
   db = await h.createDatabase();
   s = await h.startServer({ db });
 });
-test.after(async () => { await s.stop(); });
+test.after(async () => { assert.deepEqual(await s.stop(), { code: 0, sig: null }); });
 
 function assertSecurityHeaders(r) {
   assert.equal(r.headers.get('content-security-policy'), CSP);
@@ -96,7 +96,7 @@ test('nothing outside the allow-list is served', async () => {
     assert.equal((await h.api(s2, 'GET', '/static/big.js')).status, 500);
     assert.equal((await h.api(s2, 'GET', '/static/app.js')).status, 200);
   } finally {
-    await s2.stop();
+    assert.deepEqual(await s2.stop(), { code: 0, sig: null });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
