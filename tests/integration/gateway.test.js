@@ -12,7 +12,7 @@ const w = require('../lib/wskit');
 
 test('gateway', async (t) => {
   const db = await h.createDatabase();
-  const s = await h.startServer({ db });
+  const s = await h.startServer({ db, env: { PRINTMASTER_REFRESH_THRESHOLD: '3' } });
   t.after(() => s.stop());
   const T = await w.tenants(db, s);
   const P = T.printers;
@@ -33,7 +33,11 @@ test('gateway', async (t) => {
     assert.equal(agent.welcome.role, 'agent');
     agent.send({ type: 'ping' });
     await agent.next((m) => m.type === 'pong');
-    await Promise.all([admin.close(), viewer.close(), agent.close()]);
+    // Its agent:offline must not leak into the next test's expectations.
+    await agent.close();
+    const off = await admin.next((m) => m.event === 'agent:offline');
+    assert.deepEqual(off.data, { agentId: T.agentId, name: 'till-1', hostname: null, version: null });
+    await Promise.all([admin.close(), viewer.close()]);
   });
 
   await t.test('events reach the right rooms only, once, in id order', async () => {
@@ -51,7 +55,7 @@ test('gateway', async (t) => {
     await adminA.next((m) => m.event === 'printer:removed');
     await viewerA2.next((m) => m.event === 'printer:removed');
     await viewerA1.next((m) => m.data && m.data.printer && m.data.printer.displayName === 'Kitchen right');
-    const rows = db.query('SELECT id::int, type, branch_id FROM printer_events ORDER BY id');
+    const rows = db.query(`SELECT id::int, type FROM printer_events WHERE id > ${adminA.welcome.lastEventId} ORDER BY id`);
     const ev = adminA.events();
     assert.deepEqual(ev.map((e) => [e.id, e.event]), rows.map((r) => [r.id, r.type]));
     assert.deepEqual(ev.map((e) => e.event), ['printer:updated', 'printer:updated',
@@ -76,6 +80,57 @@ test('gateway', async (t) => {
     assert.equal(first.data.printer.id, P.b1);
     assert.equal(adminB.events().length, 1);
     assert.equal(adminA.events().length, 4);
+    await Promise.all([adminA.close(), viewerA1.close(), viewerA2.close(), adminB.close()]);
+  });
+
+  await t.test('a bulk sync: per-printer and batch events, in order, in its branch only', async () => {
+    const adminA = await connect({ token: T.tok.adminA });
+    const viewerA1 = await connect({ token: T.tok.viewerA1 });
+    const viewerA2 = await connect({ token: T.tok.viewerA2 });
+    const adminB = await connect({ token: T.tok.adminB });
+    const bulk = (printers, headers = {}) => h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+      { headers: { ...k.bearer(T.agentKey), ...headers }, body: { printers } });
+    const net = (name, last) => ({ name, connectionType: 'network', protocol: 'raw',
+      address: `10.0.0.${last}`, port: 9100, status: 'online' });
+    let r = await bulk([net('Till A', 5), { address: 'no name' }, net('Till B', 6)]);
+    assert.equal(r.status, 200);
+    const batchId = r.json.batchId;
+    await viewerA1.next((m) => m.event === 'printer:sync:batch-completed');
+    await adminA.next((m) => m.event === 'printer:sync:batch-completed');
+    const want = ['printer:discovered', 'printer:discovered', 'printer:sync:failed',
+      'printer:sync:batch-completed'];
+    assert.deepEqual(viewerA1.events().map((e) => e.event), want);
+    assert.deepEqual(adminA.events().map((e) => e.event), want);
+    assert.deepEqual(viewerA1.events().map((e) => e.id), adminA.events().map((e) => e.id));
+    const ev = viewerA1.events();
+    for (let i = 1; i < ev.length; i++) assert.ok(ev[i].id > ev[i - 1].id);
+    assert.deepEqual(ev.slice(0, 2).map((e) => e.data.printer.name), ['Till A', 'Till B']);
+    assert.equal(ev[0].data.printer.branchId, T.a1);
+    assert.equal(ev[2].data.batchId, batchId);
+    assert.equal(ev[2].data.agentId, T.agentId);
+    assert.deepEqual(ev[2].data.failures.map((f) => f.index), [1]);
+    assert.equal(ev[3].data.summary.new, 2);
+    assert.equal(ev[3].data.summary.failed, 1);
+    assert.ok(ev.every((e) => e.room === `branch:${T.a1}` && e.branchId === T.a1));
+    assert.ok(adminA.events().every((e) => e.room === `company:${T.A.companyId}`));
+
+    // A request refused as a whole changes nothing and says nothing.
+    r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+      { headers: k.bearer(T.agentKey), body: { printers: 'not a list' } });
+    assert.ok(r.status === 400 || r.status === 422, `status ${r.status}`);
+    // Past refresh_threshold (3 here): one refresh-required instead of per-printer events.
+    const n = viewerA1.msgs.length;
+    r = await bulk([3, 4, 7, 8, 9].map((i) => net(`Big ${i}`, 100 + i)));
+    assert.equal(r.status, 200);
+    await viewerA1.next((m) => m.event === 'printer:sync:batch-completed', { from: n });
+    assert.deepEqual(viewerA1.msgs.slice(n).map((e) => e.event), ['printer:refresh-required',
+      'printer:sync:success', 'printer:sync:batch-completed']);
+    assert.deepEqual(viewerA1.msgs[n].data, { reason: 'bulk', count: 5 });
+    // Nobody outside branch a1 heard any of it.
+    await w.rename(s, T.tok.adminB, T.printers.b1, 'Beta check');
+    await adminB.next((m) => m.type === 'event');
+    assert.deepEqual(adminB.events().map((e) => e.event), ['printer:updated']);
+    assert.deepEqual(viewerA2.events(), []);
     await Promise.all([adminA.close(), viewerA1.close(), viewerA2.close(), adminB.close()]);
   });
 
@@ -261,5 +316,18 @@ test('gateway', async (t) => {
     assert.match(metrics, /printmaster_ws_agents 0\n/);
     assert.match(metrics, /printmaster_ws_events_delivered_total [1-9]/);
     await Promise.all([admin.close(), viewerA2.close()]);
+  });
+
+  await t.test('shutdown with clients connected is clean and marks agents offline', async () => {
+    const admin = await connect({ token: T.tok.adminA });
+    const agent = await connect({ token: T.agentKey });
+    agent.send({ type: 'hello', hostname: 'till-host', version: '1.2.4' });
+    await admin.next((m) => m.event === 'agent:online' && m.data.version === '1.2.4');
+    const before = db.count('printer_events', "type = 'agent:offline'");
+    const exit = await s.stop();
+    assert.equal(exit.code, 0);
+    assert.equal(db.count('printer_events', "type = 'agent:offline'"), before + 1);
+    assert.equal(db.one(`SELECT online_instance FROM agents WHERE id = '${T.agentId}'`).online_instance, null);
+    await h.waitFor(() => admin.closed && agent.closed, { what: 'clients closed by the shutdown' });
   });
 });
