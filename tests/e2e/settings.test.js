@@ -321,6 +321,23 @@ test('agents panel, scan and test print relayed to the agent, errors as notices'
   await page.context().close();
 });
 
+test('a session revoked while the page is open leads back to sign-in', async () => {
+  const user = e.createUser(db, { companyId: t.companyId, email: `temp-${Date.now()}@acme.test`, role: 'admin' });
+  const page = await userPage(user, { branchId: t.downtown });
+  await e.row(page, 'Front Receipt').waitFor();
+  e.admin(db, ['user', 'revoke', user.id]);
+  await e.row(page, 'Front Receipt').getByRole('button', { name: 'Edit Front Receipt' }).click();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#login-view').waitFor();
+  assert.equal(await page.locator('#login-error').textContent(), 'Your session has ended. Please sign in again.');
+  assert.equal(await page.locator('#edit-dialog').isHidden(), true);
+  assert.equal(await page.locator('#conn').isHidden(), true);
+  // Nothing was changed by the refused request.
+  assert.equal(db.one("SELECT display_name FROM printers WHERE name = 'Front Receipt'").display_name, null);
+  assert.deepEqual(cspProblems(page), []);
+  await page.context().close();
+});
+
 test('a large batch sends refresh-required and the page reloads its list', async () => {
   const branch = e.admin(db, ['branch', 'create', '--company', t.companyId, 'Warehouse']);
   const key = e.admin(db, ['agent', 'create', '--branch', branch, 'Warehouse PC']);
