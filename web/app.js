@@ -465,7 +465,7 @@ function renderAgents() {
         el('span', { class: 'agent-name' }, a.name || 'Agent'),
         el('span', { class: `badge ${a.online ? 'badge-online' : 'badge-offline'}` },
           el('span', { class: 'badge-dot', 'aria-hidden': 'true' }), a.online ? 'Online' : 'Offline')),
-      el('p', { class: 'sub' }, [a.hostname, a.version ? `v${a.version}` : null].filter(Boolean).join(' · ') || 'Not connected yet'),
+      el('p', { class: 'sub' }, [a.hostname, a.version ? `v${a.version}` : null].filter(Boolean).join(' · ') || 'Hostname not reported yet'),
       el('p', { class: 'sub' }, 'Last seen ', timeAgo(a.lastSeen)),
       hasStats ? el('dl', { class: 'stats' },
         statItem('Queue', num(s.queueSize)),
