@@ -113,3 +113,22 @@ test('a configured web_root without index.html stops the start', async () => {
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /web_root .* has no readable index\.html/);
 });
+
+test('the shipped files keep to the policy: no inline code, nothing off-origin', () => {
+  const dir = path.join(h.ROOT, 'web');
+  const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
+  for (const tag of html.match(/<script\b[^>]*>/g)) assert.match(tag, /^<script type="module" src="\/static\/[a-z]+\.js">$/);
+  assert.equal(/<script\b[^>]*>[^<]+<\/script>/.test(html), false, 'inline script');
+  assert.equal(/\son[a-z]+\s*=/.test(html), false, 'inline event handler');
+  assert.equal(/\sstyle\s*=/.test(html), false, 'style attribute');
+  assert.equal(/<style\b/.test(html), false, 'style element');
+  for (const m of html.matchAll(/\s(?:src|href)="([^"]+)"/g)) assert.match(m[1], /^(\/static\/[a-z0-9._-]+|#main)$/, m[1]);
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.js'))) {
+    const js = fs.readFileSync(path.join(dir, f), 'utf8');
+    assert.equal(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/.test(js), false, f);
+    assert.equal(/\.style\.|setAttribute\(['"]style/.test(js), false, `${f} sets inline styles`);
+    assert.equal(/https?:\/\//.test(js), false, `${f} names another origin`);
+    for (const m of js.matchAll(/^import .* from '([^']+)';$/gm)) assert.match(m[1], /^\.\/[a-z]+\.js$/, f);
+  }
+  assert.equal(/@import|url\(\s*['"]?https?:/.test(fs.readFileSync(path.join(dir, 'style.css'), 'utf8')), false);
+});
