@@ -152,18 +152,13 @@ discover_add_ipp_target(struct discover_ctx *ctx, const char *uri, const char *v
 	    json_pack("{s:s,s:s}", "uri", uri, "via", via));
 }
 
-void
-discover_add_alias(json_t *item, const char *host, int port)
+static void
+discover_alias_str(json_t *item, const char *buf)
 {
 	json_t *a = json_object_get(item, "_aliases");
-	char buf[300], low[PRINTER_TEXT_MAX + 1];
 	size_t i;
 	json_t *v;
 
-	if (!host || !*host || port <= 0 || strlen(host) > PRINTER_TEXT_MAX)
-		return;
-	printer_norm_name(host, low, sizeof(low));
-	snprintf(buf, sizeof(buf), "%s:%d", low, port);
 	if (!a) {
 		a = json_array();
 		json_object_set_new(item, "_aliases", a);
@@ -173,6 +168,30 @@ discover_add_alias(json_t *item, const char *host, int port)
 			return;
 	if (json_array_size(a) < DISCOVER_MAX_ALIASES)
 		json_array_append_new(a, json_string(buf));
+}
+
+void
+discover_add_alias(json_t *item, const char *host, int port)
+{
+	char buf[300], low[PRINTER_TEXT_MAX + 1];
+
+	if (!host || !*host || port <= 0 || strlen(host) > PRINTER_TEXT_MAX)
+		return;
+	printer_norm_name(host, low, sizeof(low));
+	snprintf(buf, sizeof(buf), "%s:%d", low, port);
+	discover_alias_str(item, buf);
+}
+
+void
+discover_add_svc_alias(json_t *item, const char *instance)
+{
+	char buf[300], low[PRINTER_TEXT_MAX + 1];
+
+	if (!instance || !*instance || strlen(instance) > PRINTER_TEXT_MAX)
+		return;
+	printer_norm_name(instance, low, sizeof(low));
+	snprintf(buf, sizeof(buf), "svc:%s", low);
+	discover_alias_str(item, buf);
 }
 
 int
