@@ -51,7 +51,9 @@ async function stopProc(p) {
 
 process.on('exit', () => {
   for (const p of procs) if (!p.exitInfo) { try { p.kill('SIGKILL'); } catch (e) { /* gone */ } }
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    try { fs.rmSync(d, { recursive: true, force: true, maxRetries: 3 }); } catch (e) { /* busy */ }
+  }
 });
 
 // Run the agent once; resolves { code, stdout, stderr, json, ms }.
