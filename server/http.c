@@ -177,14 +177,16 @@ int
 http_error(struct http_req *r, unsigned status, const char *code,
     const char *message, json_t *details)
 {
-	json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message);
+	json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message), *body;
 	char *s;
 
 	if (err && details)
 		json_object_set_new(err, "details", details);
 	else
 		json_decref(details);
-	s = err ? json_dumps(json_pack("{s:o}", "error", err), JSON_COMPACT) : NULL;
+	body = err ? json_pack("{s:o}", "error", err) : NULL;
+	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
 	if (!s) {
 		static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
 		return http_reply_static(r, 500, "application/json", oom, sizeof(oom) - 1);
@@ -270,7 +272,9 @@ http_dispatch(struct http_req *r)
 		    !(strcmp(rt->method, "GET") == 0 && strcmp(r->method, "HEAD") == 0))
 			continue;
 		r->route = i;
-		if (http_auth_fn) {
+		/* Public routes ignore credentials: a stale cookie or a database
+		 * outage must not break /healthz or the login itself. */
+		if (http_auth_fn && !(rt->flags & HTTP_PUBLIC)) {
 			rc = http_auth_fn(r, &answered);
 			if (answered)
 				return rc;
@@ -458,6 +462,12 @@ http_add_connection(int fd, const struct sockaddr *sa, socklen_t salen, void *ar
 	(void)arg;
 	/* On MHD_NO, MHD has closed fd already. */
 	return MHD_add_connection(http_daemon, fd, sa, salen) == MHD_YES ? 0 : -1;
+}
+
+const struct server_config *
+http_config(void)
+{
+	return http_cfg;
 }
 
 int
