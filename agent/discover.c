@@ -486,6 +486,13 @@ discover_merge(const json_t *raw)
 			json_decref(errs);
 			continue;
 		}
+		/* printer_normalize shares nested values (capabilities) with its
+		 * input; the merge edits them, and the input is the caller's. */
+		norm = m.p;
+		m.p = json_deep_copy(norm);
+		json_decref(norm);
+		if (!m.p)
+			continue;
 		merge_ident(&m, m.p, r);
 		m.keys = json_array();
 		if (printer_key_rank(merge_str(m.p, "deviceKey")) != PIDENT_NAME)

@@ -177,6 +177,9 @@ test_fields_and_invalid(void **state)
 	    "capabilities"), "a")), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(p,
 	    "capabilities"), "b")), 3);
+	/* The caller's items are left as they were. */
+	assert_null(json_object_get(json_object_get(json_array_get(raw, 0), "capabilities"),
+	    "b"));
 	json_decref(out);
 	json_decref(raw);
 	out = discover_merge(json_array_get(raw = json_array(), 0));
