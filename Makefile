@@ -53,9 +53,16 @@ CFLAGS += -DPM_VERSION='"$(VERSION)"'
 .PHONY: all check run stop clean unit bench
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/migrations.c: $(SQL_SRC) scripts/embed-sql
 	@mkdir -p $(dir $@)

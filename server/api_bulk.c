@@ -1,8 +1,794 @@
-/* api_bulk.c: placeholder while the bulk handler is written. */
+/*
+ * api_bulk.c: POST /api/v1/printing/printers/bulk. Validate every item, then
+ * in one transaction and a fixed number of statements whatever the batch size:
+ * lock the branch, replay a known Idempotency-Key, fetch the stored printers
+ * any item could be, decide each item here (identity.c), write every row with
+ * one statement, the events with one more, and the batch record. The response
+ * goes out after COMMIT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "common/printer.h"
 #include "server/api_bulk.h"
+#include "server/db.h"
+#include "server/events.h"
+#include "server/identity.h"
+#include "server/metrics.h"
+#include "server/scope.h"
+
+#define BULK_IDEM_MAX 200
+
+enum bulk_mode { BULK_UPDATE, BULK_MERGE, BULK_SKIP };
+
+enum bulk_status {
+	BS_NEW, BS_UPDATED, BS_UNCHANGED, BS_SKIPPED, BS_DUPLICATE, BS_FAILED,
+};
+
+static const char *const bulk_status_names[] = { "new", "updated", "unchanged",
+	"skipped", "duplicate", "failed" };
+
+/* Discovered fields: refreshed by update, filled when empty by merge. */
+static const char *const bulk_discovered[] = { "name", "connectionType", "protocol",
+	"address", "port", "uri", "manufacturer", "model", "makeAndModel", "serialNumber",
+	"macAddress", "uuid", "capabilities", "location", NULL };
+
+struct bulk_item {
+	const json_t *raw;	/* the item as sent, borrowed from the body */
+	json_t *in;		/* normalised item, or NULL when invalid */
+	json_t *errors;		/* field errors when invalid */
+	struct identity id;
+	enum bulk_status status;
+	enum printer_ident matched;
+	int dup_of;		/* index of the first item, for duplicates */
+	int cand;		/* index into candidates, or -1 */
+	char row_id[HTTP_ID_LEN + 1];
+	json_t *row;		/* the row to write (new/updated/unchanged), owned */
+	const char *event;	/* event type to emit, or NULL */
+};
+
+struct bulk_cand {
+	json_t *p;		/* stored printer_json */
+	struct identity id;
+	int claimed_by;		/* item index, or -1 */
+};
+
+struct bulk {
+	struct http_req *r;
+	struct scope sc;
+	enum bulk_mode mode;
+	const char *agent_id;	/* NULL unless an agent is asking */
+	struct bulk_item *items;
+	size_t n;
+	struct bulk_cand *cands;
+	size_t ncand;
+	char batch_id[HTTP_ID_LEN + 1];
+	char now[40];
+	char req_hash[65];
+	int counts[6];
+};
+
+static void
+bulk_uuid(char out[HTTP_ID_LEN + 1])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, HTTP_ID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+}
+
+static void
+bulk_free(struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		json_decref(b->items[i].in);
+		json_decref(b->items[i].errors);
+		json_decref(b->items[i].row);
+	}
+	for (size_t i = 0; i < b->ncand; i++)
+		json_decref(b->cands[i].p);
+	free(b->items);
+	free(b->cands);
+}
+
+/* The identity arrays the candidate query filters on, as one JSON parameter. */
+static json_t *
+bulk_lookup_keys(const struct bulk *b)
+{
+	json_t *keys = json_array(), *uuids = json_array(), *serials = json_array();
+	json_t *macs = json_array(), *addrs = json_array(), *names = json_array();
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct identity *id = &b->items[i].id;
+
+		if (!b->items[i].in)
+			continue;
+		if (id->key)
+			json_array_append_new(keys, json_string(id->key));
+		if (id->uuid)
+			json_array_append_new(uuids, json_string(id->uuid));
+		if (id->serial)
+			json_array_append_new(serials, json_string(id->serial));
+		if (id->mac)
+			json_array_append_new(macs, json_string(id->mac));
+		if (id->addr[0] && id->port > 0)
+			json_array_append_new(addrs, json_pack("{s:s,s:i}", "a", id->addr,
+			    "p", id->port));
+		if (id->name[0])
+			json_array_append_new(names, json_string(id->name));
+	}
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "keys", keys, "uuids", uuids,
+	    "serials", serials, "macs", macs, "addrs", addrs, "names", names);
+}
+
+static int
+bulk_fetch_candidates(struct bulk *b, PGconn *c)
+{
+	/* A superset of what identity_match() can accept; C makes the decision. */
+	static const char sql[] =
+	    "SELECT printer_json(p)::text FROM printers p "
+	    "WHERE p.company_id = $1 AND p.branch_id = $2 AND ("
+	    " p.device_key IN (SELECT jsonb_array_elements_text($3::jsonb->'keys'))"
+	    " OR p.uuid IN (SELECT jsonb_array_elements_text($3::jsonb->'uuids'))"
+	    " OR p.serial_number IN (SELECT jsonb_array_elements_text($3::jsonb->'serials'))"
+	    " OR p.mac_address IN (SELECT jsonb_array_elements_text($3::jsonb->'macs'))"
+	    " OR (lower(p.address), p.port) IN (SELECT a->>'a', (a->>'p')::int"
+	    "     FROM jsonb_array_elements($3::jsonb->'addrs') a)"
+	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g')) IN"
+	    "     (SELECT jsonb_array_elements_text($3::jsonb->'names')))"
+	    " ORDER BY p.created_at, p.id FOR UPDATE";
+	json_t *lk = bulk_lookup_keys(b);
+	char *lks = lk ? json_dumps(lk, JSON_COMPACT) : NULL;
+	const char *p[3] = { b->sc.company_id, b->sc.branch_id, lks };
+	PGresult *res;
+	int n;
+
+	json_decref(lk);
+	if (!lks)
+		return -1;
+	res = db_exec(c, PGRES_TUPLES_OK, sql, 3, p);
+	free(lks);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	b->cands = calloc((size_t)n + 1, sizeof(*b->cands));
+	if (!b->cands) {
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct bulk_cand *cd = &b->cands[b->ncand];
+
+		if ((cd->p = json_loads(PQgetvalue(res, i, 0), 0, NULL)) == NULL)
+			continue;
+		identity_from_json(&cd->id, cd->p);
+		cd->claimed_by = -1;
+		b->ncand++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+bulk_empty(const json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)) ||
+	    (json_is_object(v) && json_object_size(v) == 0) ||
+	    (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* sources: {"methods":[...], "agents":{"<id>":{"status","lastSeen"}}}. */
+static json_t *
+bulk_sources(const struct bulk *b, const json_t *stored, const json_t *in)
+{
+	json_t *src = stored ? json_deep_copy(stored) : json_object();
+	json_t *methods, *agents, *m;
+	size_t i, j;
+
+	if (!json_is_object(src)) {
+		json_decref(src);
+		src = json_object();
+	}
+	if (!json_is_array(methods = json_object_get(src, "methods"))) {
+		methods = json_array();
+		json_object_set_new(src, "methods", methods);
+	}
+	json_array_foreach(json_object_get(in, "sources"), i, m) {
+		json_t *x;
+		int seen = 0;
+
+		json_array_foreach(methods, j, x)
+			if (json_equal(x, m))
+				seen = 1;
+		if (!seen)
+			json_array_append(methods, m);
+	}
+	if (b->agent_id) {
+		if (!json_is_object(agents = json_object_get(src, "agents"))) {
+			agents = json_object();
+			json_object_set_new(src, "agents", agents);
+		}
+		json_object_set_new(agents, b->agent_id, json_pack("{s:O,s:s}", "status",
+		    json_object_get(in, "status"), "lastSeen", b->now));
+	}
+	return src;
+}
+
+/* The row's status: online while any agent still sees it online. */
+static const char *
+bulk_status_of(const json_t *sources, const char *reported)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(json_object_get(sources, "agents"), k, v) {
+		const char *s = json_string_value(json_object_get(v, "status"));
+
+		if (s && strcmp(s, "online") == 0)
+			return "online";
+	}
+	return reported;
+}
+
+/* Decide the stored row's new content for an update or merge. */
+static void
+bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
+{
+	json_t *row = json_deep_copy(cd->p), *in = it->in, *src, *reasons;
+	int changed = 0, status_changed = 0;
+	const char *status, *key, *old_key;
+
+	for (const char *const *f = bulk_discovered; *f; f++) {
+		json_t *nv = json_object_get(in, *f), *ov = json_object_get(row, *f);
+
+		if (bulk_empty(nv))
+			continue;
+		if (b->mode == BULK_MERGE && !bulk_empty(ov))
+			continue;
+		if (!json_equal(nv, ov)) {
+			json_object_set(row, *f, nv);
+			changed = 1;
+		}
+	}
+	/* Upgrade the deviceKey when a stronger identity is now known. */
+	key = json_string_value(json_object_get(in, "deviceKey"));
+	old_key = json_string_value(json_object_get(row, "deviceKey"));
+	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key)) {
+		int taken = 0;
+
+		for (size_t i = 0; i < b->ncand; i++)
+			if (&b->cands[i] != cd && strcmp(json_string_value(json_object_get(
+			    b->cands[i].p, "deviceKey")), key) == 0)
+				taken = 1;
+		if (!taken) {
+			json_object_set_new(row, "deviceKey", json_string(key));
+			changed = 1;
+		}
+	}
+	src = bulk_sources(b, json_object_get(cd->p, "sources"), in);
+	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
+	reasons = json_object_get(in, "stateReasons");
+	if (strcmp(status, json_string_value(json_object_get(row, "status"))) != 0)
+		status_changed = 1;
+	json_object_set_new(row, "status", json_string(status));
+	if (!json_equal(reasons ? reasons : json_array(), json_object_get(row, "stateReasons"))) {
+		/* json_array() above is a fresh empty array only when reasons is NULL. */
+		status_changed = 1;
+	}
+	json_object_set_new(row, "stateReasons", reasons ? json_incref(reasons) : json_array());
+	json_object_set_new(row, "sources", src);
+	it->row = row;
+	if (changed) {
+		it->status = BS_UPDATED;
+		it->event = "printer:updated";
+	} else if (status_changed) {
+		it->status = BS_UPDATED;
+		it->event = strcmp(status, "offline") == 0 ? "printer:lost" : "printer:status";
+	} else
+		it->status = BS_UNCHANGED;
+}
+
+static void
+bulk_decide(struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct bulk_item *it = &b->items[i];
+		enum printer_ident best = PIDENT_NONE, m;
+		int bi = -1;
+
+		if (!it->in) {
+			it->status = BS_FAILED;
+			continue;
+		}
+		/* Repeated inside the request: the first wins. */
+		for (size_t j = 0; j < i && it->dup_of < 0; j++) {
+			struct bulk_item *prev = &b->items[j];
+
+			if (!prev->in || prev->status == BS_DUPLICATE)
+				continue;
+			if ((m = identity_match(&it->id, &prev->id)) != PIDENT_NONE) {
+				it->dup_of = (int)j;
+				it->matched = m;
+			}
+		}
+		if (it->dup_of < 0) {
+			for (size_t c = 0; c < b->ncand; c++) {
+				m = identity_match(&it->id, &b->cands[c].id);
+				if (m < best) {
+					best = m;
+					bi = (int)c;
+				}
+			}
+			if (bi >= 0 && b->cands[bi].claimed_by >= 0) {
+				it->dup_of = b->cands[bi].claimed_by;
+				it->matched = best;
+			}
+		}
+		if (it->dup_of >= 0) {
+			it->status = BS_DUPLICATE;
+			strcpy(it->row_id, b->items[it->dup_of].row_id);
+			continue;
+		}
+		if (bi < 0) {
+			json_t *src = bulk_sources(b, NULL, it->in);
+
+			it->status = BS_NEW;
+			it->event = "printer:discovered";
+			bulk_uuid(it->row_id);
+			it->row = json_deep_copy(it->in);
+			json_object_set_new(it->row, "id", json_string(it->row_id));
+			json_object_set_new(it->row, "status", json_string(bulk_status_of(src,
+			    json_string_value(json_object_get(it->in, "status")))));
+			json_object_set_new(it->row, "sources", src);
+			continue;
+		}
+		b->cands[bi].claimed_by = (int)i;
+		it->cand = bi;
+		it->matched = best;
+		snprintf(it->row_id, sizeof(it->row_id), "%s",
+		    json_string_value(json_object_get(b->cands[bi].p, "id")));
+		if (b->mode == BULK_SKIP) {
+			it->status = BS_SKIPPED;
+			continue;
+		}
+		bulk_apply(b, it, &b->cands[bi]);
+	}
+}
+
+/*
+ * Write every new, updated and unchanged row in one statement. Returns the
+ * printer_json of rows that changed, keyed by id, for the events.
+ */
+static json_t *
+bulk_write(struct bulk *b, PGconn *c)
+{
+	static const char sql[] =
+	    "WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("
+	    " op text, id uuid, \"deviceKey\" text, name text, \"connectionType\" text,"
+	    " protocol text, address text, port int, uri text, manufacturer text, model text,"
+	    " \"makeAndModel\" text, \"serialNumber\" text, \"macAddress\" text, uuid text,"
+	    " status text, \"stateReasons\" text[], capabilities jsonb, location text,"
+	    " sources jsonb, ev boolean)),"
+	    " ins AS (INSERT INTO printers (id, company_id, branch_id, device_key, name,"
+	    "  connection_type, protocol, address, port, uri, manufacturer, model,"
+	    "  make_and_model, serial_number, mac_address, uuid, status, state_reasons,"
+	    "  capabilities, location, sources)"
+	    "  SELECT id, $1, $2, \"deviceKey\", name, \"connectionType\", protocol, address,"
+	    "  port, uri, manufacturer, model, \"makeAndModel\", \"serialNumber\","
+	    "  \"macAddress\", uuid, status, coalesce(\"stateReasons\", '{}'),"
+	    "  coalesce(capabilities, '{}'), location, coalesce(sources, '{}')"
+	    "  FROM x WHERE op = 'new' RETURNING printer_json(printers) AS j),"
+	    " upd AS (UPDATE printers p SET device_key = x.\"deviceKey\", name = x.name,"
+	    "  connection_type = x.\"connectionType\", protocol = x.protocol,"
+	    "  address = x.address, port = x.port, uri = x.uri,"
+	    "  manufacturer = x.manufacturer, model = x.model,"
+	    "  make_and_model = x.\"makeAndModel\", serial_number = x.\"serialNumber\","
+	    "  mac_address = x.\"macAddress\", uuid = x.uuid, status = x.status,"
+	    "  state_reasons = coalesce(x.\"stateReasons\", '{}'),"
+	    "  capabilities = coalesce(x.capabilities, '{}'), location = x.location,"
+	    "  sources = coalesce(x.sources, '{}'), last_seen = now(),"
+	    "  updated_at = CASE WHEN x.op = 'update' THEN now() ELSE p.updated_at END"
+	    "  FROM x WHERE x.op IN ('update', 'touch') AND p.id = x.id"
+	    "  AND p.company_id = $1 AND p.branch_id = $2"
+	    "  RETURNING CASE WHEN x.ev THEN printer_json(p) END AS j)"
+	    " SELECT j::text FROM ins UNION ALL SELECT j::text FROM upd WHERE j IS NOT NULL";
+	json_t *rows = json_array(), *changed = json_object();
+	const char *p[3];
+	PGresult *res;
+	char *s;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct bulk_item *it = &b->items[i];
+		json_t *row;
+
+		if (!it->row)
+			continue;
+		row = json_deep_copy(it->row);
+		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
+		    it->status == BS_UPDATED ? "update" : "touch"));
+		json_object_set_new(row, "id", json_string(it->row_id));
+		json_object_set_new(row, "ev", json_boolean(it->event != NULL));
+		json_array_append_new(rows, row);
+	}
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return changed;
+	}
+	s = json_dumps(rows, JSON_COMPACT);
+	json_decref(rows);
+	if (!s) {
+		json_decref(changed);
+		return NULL;
+	}
+	p[0] = b->sc.company_id;
+	p[1] = b->sc.branch_id;
+	p[2] = s;
+	res = db_exec(c, PGRES_TUPLES_OK, sql, 3, p);
+	free(s);
+	if (!res) {
+		json_decref(changed);
+		return NULL;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *j = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+		const char *id = json_string_value(json_object_get(j, "id"));
+
+		if (id)
+			json_object_set_new(changed, id, j);
+		else
+			json_decref(j);
+	}
+	PQclear(res);
+	return changed;
+}
+
+static json_t *
+bulk_response(struct bulk *b)
+{
+	json_t *results = json_array(), *summary;
+	int *n = b->counts;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct bulk_item *it = &b->items[i];
+		json_t *src = it->in, *res;
+		const json_t *raw;
+
+		res = json_pack("{s:I,s:s}", "index", (json_int_t)i, "status",
+		    bulk_status_names[it->status]);
+		json_object_set_new(res, "id", it->row_id[0] ? json_string(it->row_id) :
+		    json_null());
+		if (src) {
+			json_object_set(res, "name", json_object_get(src, "name"));
+			json_object_set(res, "deviceKey", json_object_get(src, "deviceKey"));
+		} else {
+			/* Echo an invalid item's name only when it is a sane string. */
+			raw = json_object_get(it->raw, "name");
+			json_object_set_new(res, "name", json_is_string(raw) &&
+			    json_string_length(raw) <= PRINTER_NAME_MAX * 4 ?
+			    json_incref((json_t *)raw) : json_null());
+			json_object_set_new(res, "deviceKey", json_null());
+		}
+		if (it->status == BS_UPDATED || it->status == BS_UNCHANGED ||
+		    it->status == BS_SKIPPED || it->status == BS_DUPLICATE)
+			json_object_set_new(res, "matchedBy",
+			    json_string(printer_ident_name(it->matched)));
+		if (it->status == BS_DUPLICATE)
+			json_object_set_new(res, "duplicateOf", json_integer(it->dup_of));
+		if (it->status == BS_FAILED)
+			json_object_set_new(res, "error", json_pack("{s:s,s:s,s:O}", "code",
+			    "validation_failed", "message", "the printer is not valid",
+			    "fields", it->errors));
+		json_array_append_new(results, res);
+	}
+	summary = json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "total", (json_int_t)b->n,
+	    "success", n[BS_NEW] + n[BS_UPDATED] + n[BS_UNCHANGED] + n[BS_SKIPPED],
+	    "new", n[BS_NEW], "updated", n[BS_UPDATED], "unchanged", n[BS_UNCHANGED],
+	    "skipped", n[BS_SKIPPED], "duplicate", n[BS_DUPLICATE], "failed", n[BS_FAILED]);
+	return json_pack("{s:b,s:s,s:o,s:o}", "success", n[BS_FAILED] == 0, "batchId",
+	    b->batch_id, "results", results, "summary", summary);
+}
+
+/* Per-printer events, or one refresh-required past the threshold; then the
+ * batch's own events. */
+static json_t *
+bulk_events(struct bulk *b, json_t *changed, const json_t *response, long threshold,
+    double ms)
+{
+	json_t *ev = json_array(), *summary = json_object_get(response, "summary");
+	json_t *failures = json_array();
+	size_t nchanged = json_object_size(changed);
+	const char *br = b->sc.branch_id;
+
+	if ((long)nchanged > threshold) {
+		json_array_append_new(ev, json_pack("{s:s,s:s,s:n,s:{s:s,s:I}}", "type",
+		    "printer:refresh-required", "branchId", br, "printerId", "payload",
+		    "reason", "bulk", "count", (json_int_t)nchanged));
+	} else {
+		for (size_t i = 0; i < b->n; i++) {
+			struct bulk_item *it = &b->items[i];
+			json_t *p;
+
+			if (!it->event || (p = json_object_get(changed, it->row_id)) == NULL)
+				continue;
+			json_array_append_new(ev, json_pack("{s:s,s:s,s:s,s:{s:O}}", "type",
+			    it->event, "branchId", br, "printerId", it->row_id, "payload",
+			    "printer", p));
+		}
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].status == BS_FAILED)
+			json_array_append_new(failures, json_pack("{s:I,s:O,s:{s:s,s:O}}",
+			    "index", (json_int_t)i, "name", json_object_get(json_array_get(
+			    json_object_get(response, "results"), i), "name"), "error",
+			    "code", "validation_failed", "fields", b->items[i].errors));
+	json_array_append_new(ev, json_pack("{s:s,s:s,s:n,s:{s:s,s:s?,s:O,s:O}}", "type",
+	    b->counts[BS_FAILED] ? "printer:sync:failed" : "printer:sync:success",
+	    "branchId", br, "printerId", "payload", "batchId", b->batch_id, "agentId",
+	    b->agent_id, "summary", summary, "failures", failures));
+	json_array_append_new(ev, json_pack("{s:s,s:s,s:n,s:{s:s,s:s?,s:O,s:f}}", "type",
+	    "printer:sync:batch-completed", "branchId", br, "printerId", "payload",
+	    "batchId", b->batch_id, "agentId", b->agent_id, "summary", summary,
+	    "durationMs", ms));
+	json_decref(failures);
+	return ev;
+}
+
+static int
+bulk_record(struct bulk *b, PGconn *c, const char *idem, const json_t *response, double ms)
+{
+	char msbuf[32], *resp = json_dumps(response, JSON_COMPACT);
+	char cnt[6][12], total[12];
+	const char *p[15];
+	PGresult *res;
+
+	if (!resp)
+		return -1;
+	snprintf(msbuf, sizeof(msbuf), "%.3f", ms);
+	snprintf(total, sizeof(total), "%zu", b->n);
+	for (int i = 0; i < 6; i++)
+		snprintf(cnt[i], sizeof(cnt[i]), "%d", b->counts[i]);
+	p[0] = b->batch_id;
+	p[1] = b->sc.company_id;
+	p[2] = b->sc.branch_id;
+	p[3] = b->agent_id;
+	p[4] = idem;
+	p[5] = idem ? b->req_hash : NULL;
+	p[6] = total;
+	for (int i = 0; i < 6; i++)
+		p[7 + i] = cnt[i];
+	p[13] = msbuf;
+	p[14] = resp;
+	res = db_exec(c, PGRES_COMMAND_OK,
+	    "INSERT INTO sync_batches (id, company_id, branch_id, agent_id, idempotency_key,"
+	    " request_hash, total, new_count, updated_count, unchanged_count, skipped_count,"
+	    " duplicate_count, failed_count, duration_ms, response)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
+	    15, p);
+	free(resp);
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* A stored response for this key: 1 found (reply queued), 0 none, -1 error. */
+static int
+bulk_replay(struct bulk *b, PGconn *c, const char *idem, int *rc)
+{
+	const char *p[4] = { b->sc.company_id, b->sc.branch_id, b->agent_id, idem };
+	PGresult *res;
+	json_t *resp;
+
+	res = db_exec(c, PGRES_TUPLES_OK,
+	    "SELECT response::text, request_hash FROM sync_batches WHERE company_id = $1"
+	    " AND branch_id = $2 AND coalesce(agent_id, '00000000-0000-0000-0000-000000000000')"
+	    " = coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')"
+	    " AND idempotency_key = $4", 4, p);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), b->req_hash) != 0) {
+		PQclear(res);
+		*rc = http_error(b->r, 422, "idempotency_key_reused",
+		    "this Idempotency-Key was used for a different request", NULL);
+		return 1;
+	}
+	resp = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	http_add_header(b->r, "Idempotent-Replayed", "true");
+	*rc = http_reply_json(b->r, 200, resp);
+	return 1;
+}
+
+static double
+bulk_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int
+bulk_parse(struct bulk *b, json_t *body, const json_t **printers, int *rc)
+{
+	const json_t *dh = json_object_get(body, "duplicateHandling");
+
+	*printers = json_object_get(body, "printers");
+	if (!json_is_array(*printers)) {
+		*rc = http_error(b->r, 400, "bad_request",
+		    "the body must have a \"printers\" array", NULL);
+		return -1;
+	}
+	if (json_array_size(*printers) > (size_t)http_config()->max_printers_per_request) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "at most %ld printers per request",
+		    http_config()->max_printers_per_request);
+		*rc = http_error(b->r, 413, "too_many_printers", msg, NULL);
+		return -1;
+	}
+	b->mode = BULK_UPDATE;
+	if (dh && !json_is_null(dh)) {
+		const char *s = json_string_value(dh);
+
+		if (s && strcmp(s, "update") == 0)
+			b->mode = BULK_UPDATE;
+		else if (s && strcmp(s, "merge") == 0)
+			b->mode = BULK_MERGE;
+		else if (s && strcmp(s, "skip") == 0)
+			b->mode = BULK_SKIP;
+		else {
+			*rc = http_error(b->r, 422, "validation_failed",
+			    "duplicateHandling must be update, merge or skip", NULL);
+			return -1;
+		}
+	}
+	for (const char *k = "companyId"; k; k = strcmp(k, "companyId") == 0 ?
+	    "branchId" : NULL) {
+		const json_t *v = json_object_get(body, k);
+
+		if (v && !json_is_null(v) && !json_is_string(v)) {
+			*rc = http_error(b->r, 422, "validation_failed",
+			    "companyId and branchId must be strings", NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int
 api_bulk_post(struct http_req *r)
 {
-	return http_error(r, 501, "not_implemented", "bulk is being built", NULL);
+	struct bulk b = { 0 };
+	const char *idem = http_header(r, "Idempotency-Key");
+	const json_t *printers;
+	json_t *body, *response = NULL, *changed = NULL, *events = NULL;
+	struct timespec t0;
+	unsigned char hash[32];
+	PGconn *c = NULL;
+	int rc, found;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	b.r = r;
+	if (r->auth.kind == AUTH_USER && r->auth.role != ROLE_ADMIN)
+		return http_error(r, 403, "forbidden", "only admins and agents sync printers",
+		    NULL);
+	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX))
+		return http_error(r, 400, "bad_request",
+		    "Idempotency-Key must be 1 to 200 characters", NULL);
+	if ((body = http_body_json(r, &rc)) == NULL)
+		return rc;
+	if (bulk_parse(&b, body, &printers, &rc) < 0)
+		goto out;
+	crypto_generichash(hash, sizeof(hash), (const unsigned char *)r->body, r->body_len,
+	    NULL, 0);
+	sodium_bin2hex(b.req_hash, sizeof(b.req_hash), hash, sizeof(hash));
+	if (r->auth.kind == AUTH_AGENT)
+		b.agent_id = r->auth.principal_id;
+
+	b.n = json_array_size(printers);
+	if ((b.items = calloc(b.n + 1, sizeof(*b.items))) == NULL) {
+		rc = http_error(r, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		struct bulk_item *it = &b.items[i];
+
+		it->raw = json_array_get(printers, i);
+		it->in = printer_normalize(it->raw, &it->errors);
+		it->dup_of = -1;
+		it->cand = -1;
+		if (it->in)
+			identity_from_json(&it->id, it->in);
+	}
+
+	if ((c = db_conn()) == NULL) {
+		rc = scope_db_unavailable(r);
+		goto out;
+	}
+	if (scope_resolve(r, c, json_string_value(json_object_get(body, "companyId")),
+	    json_string_value(json_object_get(body, "branchId")), SCOPE_NEED_BRANCH,
+	    &b.sc, &rc) < 0)
+		goto out;
+	bulk_uuid(b.batch_id);
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(b.now, sizeof(b.now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+
+	if (db_begin(c) < 0)
+		goto dberr;
+	{
+		/* One writer per branch at a time: matching sees every committed row. */
+		const char *p[1] = { b.sc.branch_id };
+		PGresult *res = db_exec(c, PGRES_TUPLES_OK,
+		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003))", 1, p);
+
+		if (!res)
+			goto dberr;
+		PQclear(res);
+	}
+	if (idem) {
+		if ((found = bulk_replay(&b, c, idem, &rc)) < 0)
+			goto dberr;
+		if (found) {
+			db_rollback(c);
+			goto out;
+		}
+	}
+	if (bulk_fetch_candidates(&b, c) < 0)
+		goto dberr;
+	bulk_decide(&b);
+	for (size_t i = 0; i < b.n; i++)
+		b.counts[b.items[i].status]++;
+	if ((changed = bulk_write(&b, c)) == NULL)
+		goto dberr;
+	ms = bulk_ms_since(&t0);
+	response = bulk_response(&b);
+	events = bulk_events(&b, changed, response, http_config()->refresh_threshold, ms);
+	if (events_append(c, b.sc.company_id, events) < 0 ||
+	    bulk_record(&b, c, idem, response, ms) < 0 || db_commit(c) < 0)
+		goto dberr;
+	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_UPDATED] +
+	    b.counts[BS_UNCHANGED]));
+	metrics_bulk_request();
+	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
+	    "unchanged=%d skipped=%d duplicate=%d failed=%d %.1fms", r->id, b.batch_id,
+	    b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n, b.counts[BS_NEW],
+	    b.counts[BS_UPDATED], b.counts[BS_UNCHANGED], b.counts[BS_SKIPPED],
+	    b.counts[BS_DUPLICATE], b.counts[BS_FAILED], ms);
+	rc = http_reply_json(r, 200, response);
+	response = NULL;
+	goto out;
+dberr:
+	db_rollback(c);
+	if (!db_check_broken(c))
+		rc = http_error(r, 500, "internal",
+		    "the batch could not be stored; nothing was changed", NULL);
+	else
+		rc = scope_db_unavailable(r);
+out:
+	json_decref(response);
+	json_decref(changed);
+	json_decref(events);
+	json_decref(body);
+	bulk_free(&b);
+	return rc;
 }

@@ -460,6 +460,12 @@ http_add_connection(int fd, const struct sockaddr *sa, socklen_t salen, void *ar
 	return MHD_add_connection(http_daemon, fd, sa, salen) == MHD_YES ? 0 : -1;
 }
 
+const struct server_config *
+http_config(void)
+{
+	return http_cfg;
+}
+
 int
 http_start(const struct server_config *cfg)
 {

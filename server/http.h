@@ -81,6 +81,8 @@ int http_add_routes(const struct http_route *routes);
 void http_set_authenticator(http_authenticator fn);
 
 int http_start(const struct server_config *cfg);
+/* The configuration http_start was given (read-only, any thread). */
+const struct server_config *http_config(void);
 void http_stop(void);
 /* The port actually bound (useful with port 0 in tests). */
 int http_bound_port(void);

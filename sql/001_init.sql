@@ -107,6 +107,7 @@ CREATE TABLE sync_batches (
     branch_id        uuid NOT NULL,
     agent_id         uuid,
     idempotency_key  text,
+    request_hash     text,
     total            integer NOT NULL,
     new_count        integer NOT NULL DEFAULT 0,
     updated_count    integer NOT NULL DEFAULT 0,

@@ -39,6 +39,12 @@ async function freePort() {
   throw new Error('no free port found below 32768');
 }
 
+function pgOptions(dir, port) {
+  return `-c listen_addresses='' -c unix_socket_directories=${dir} -p ${port} ` +
+    '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ' +
+    '-c shared_preload_libraries=pg_stat_statements';
+}
+
 async function start(dir) {
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'pmtest-pg-'));
   fs.mkdirSync(dir, { recursive: true });
@@ -51,8 +57,7 @@ async function start(dir) {
     const port = await freePort();
     try {
       asPostgres(pgBin('pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '30',
-        '-o', `-c listen_addresses='' -c unix_socket_directories=${dir} -p ${port} ` +
-        '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300',
+        '-o', pgOptions(dir, port),
         'start'], { stdio: 'ignore' });
       fs.writeFileSync(path.join(dir, 'port'), String(port));
       return { dir, host: dir, port };
@@ -72,8 +77,7 @@ function stop(dir, mode = 'immediate') {
 function restart(dir) {
   const port = fs.readFileSync(path.join(dir, 'port'), 'utf8').trim();
   asPostgres(pgBin('pg_ctl'), ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w',
-    '-t', '30', '-o', `-c listen_addresses='' -c unix_socket_directories=${dir} -p ${port} ` +
-    '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300',
+    '-t', '30', '-o', pgOptions(dir, port),
     'start'], { stdio: 'ignore' });
 }
 

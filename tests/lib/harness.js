@@ -50,7 +50,7 @@ async function createDatabase() {
     cluster: c,
     exec: (sqlText) => psql(c, name, sqlText),
     query: (sqlText) => JSON.parse(psql(c, name,
-      `SELECT coalesce(json_agg(t), '[]'::json) FROM (${sqlText}) t`).trim() || '[]'),
+      `WITH t AS (${sqlText}) SELECT coalesce(json_agg(t), '[]'::json) FROM t`).trim() || '[]'),
     one: (sqlText) => db.query(sqlText)[0],
     count: (table, where = 'true') =>
       Number(psql(c, name, `SELECT count(*) FROM ${table} WHERE ${where}`).trim()),

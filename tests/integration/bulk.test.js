@@ -1,0 +1,279 @@
+// bulk.test.js: POST /api/v1/printing/printers/bulk against a real server and
+// database: statuses, identity matching, duplicate handling, idempotency, big
+// batches in a constant number of statements, and the events each batch writes.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('../lib/harness');
+
+let db, s, t;
+
+test.before(async () => {
+  db = await h.createDatabase();
+  s = await h.startServer({ db });
+  t = h.seedTenant(db, { company: 'Bulk Co', branches: ['One', 'Two'] });
+});
+test.after(async () => { await s.stop(); });
+
+async function bulk(printers, { branchId = t.branchId, mode, headers = {} } = {}) {
+  const body = { companyId: t.companyId, branchId, printers };
+  if (mode) body.duplicateHandling = mode;
+  return h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body, headers });
+}
+const statuses = (r) => r.json.results.map((x) => x.status);
+const rows = (branchId = t.branchId) => db.query(
+  `SELECT id, device_key, name, display_name, status, address, port, uuid, model, serial_number,
+          manufacturer, mac_address, state_reasons, sources
+     FROM printers WHERE branch_id = '${branchId}' ORDER BY name, id`);
+
+test('new, then updated, then unchanged; last_seen moves, events are written', async () => {
+  const p = { name: 'Front Receipt', address: '10.1.0.10', port: 9100, connectionType: 'network',
+    protocol: 'raw', model: 'TM-T20', sources: ['netscan'] };
+  let r = await bulk([p]);
+  assert.equal(r.status, 200);
+  assert.deepEqual(statuses(r), ['new']);
+  assert.equal(r.json.success, true);
+  assert.equal(r.json.results[0].deviceKey, 'net:10.1.0.10:9100');
+  assert.deepEqual(r.json.summary, { total: 1, success: 1, new: 1, updated: 0, unchanged: 0,
+    skipped: 0, duplicate: 0, failed: 0 });
+  const id = r.json.results[0].id;
+  const seen1 = db.one(`SELECT last_seen FROM printers WHERE id = '${id}'`).last_seen;
+
+  r = await bulk([{ ...p, model: 'TM-T88VI' }]);
+  assert.deepEqual(statuses(r), ['updated']);
+  assert.equal(r.json.results[0].id, id);
+  assert.equal(r.json.results[0].matchedBy, 'address');
+  assert.equal(db.one(`SELECT model FROM printers WHERE id = '${id}'`).model, 'TM-T88VI');
+
+  r = await bulk([{ ...p, model: 'TM-T88VI' }]);
+  assert.deepEqual(statuses(r), ['unchanged']);
+  const seen3 = db.one(`SELECT last_seen FROM printers WHERE id = '${id}'`).last_seen;
+  assert.ok(new Date(seen3) > new Date(seen1), 'last_seen refreshed by an unchanged report');
+  assert.equal(db.count('printers', `branch_id = '${t.branchId}' AND name = 'Front Receipt'`), 1);
+
+  const ev = db.query(`SELECT type, printer_id FROM printer_events WHERE printer_id = '${id}' ORDER BY id`);
+  assert.deepEqual(ev.map((e) => e.type), ['printer:discovered', 'printer:updated']);
+  assert.equal(db.count('sync_batches', `branch_id = '${t.branchId}'`) >= 3, true);
+});
+
+test('status change alone is printer:status; going offline is printer:lost', async () => {
+  const p = { name: 'Status Probe', uuid: 'aaaaaaaa-0000-4000-8000-000000000001' };
+  const r1 = await bulk([p]);
+  const id = r1.json.results[0].id;
+  await bulk([{ ...p, status: 'error', stateReasons: ['media-empty-error'] }]);
+  await bulk([{ ...p, status: 'offline' }]);
+  const ev = db.query(`SELECT type, payload->'printer'->>'status' AS st FROM printer_events
+                        WHERE printer_id = '${id}' ORDER BY id`);
+  assert.deepEqual(ev.map((e) => [e.type, e.st]), [
+    ['printer:discovered', 'online'], ['printer:status', 'error'], ['printer:lost', 'offline']]);
+  assert.deepEqual(db.one(`SELECT state_reasons FROM printers WHERE id = '${id}'`).state_reasons, []);
+});
+
+test('one printer under two deviceKeys is one row; two printers with one name are two', async () => {
+  // First seen by a port scan, later by IPP with its uuid: one row, key upgraded.
+  let r = await bulk([{ name: 'Kitchen', address: '10.1.0.20', port: 9100 }]);
+  const id = r.json.results[0].id;
+  r = await bulk([{ name: 'Kitchen IPP name', address: '10.1.0.20', port: 9100,
+    uuid: 'urn:uuid:6BA7B810-9DAD-11D1-80B4-00C04FD430C8', deviceKey: 'uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8' }]);
+  assert.deepEqual(statuses(r), ['updated']);
+  assert.equal(r.json.results[0].id, id);
+  assert.equal(r.json.results[0].matchedBy, 'address');
+  const row = db.one(`SELECT device_key, uuid FROM printers WHERE id = '${id}'`);
+  assert.equal(row.device_key, 'uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+  assert.equal(row.uuid, '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
+  // Later the scan sees it again by address only: still the same row.
+  r = await bulk([{ name: 'Kitchen', address: '10.1.0.20', port: 9100 }]);
+  assert.equal(r.json.results[0].id, id);
+
+  // Same name, different addresses: two printers (a stronger identity disagrees).
+  r = await bulk([{ name: 'Bar', address: '10.1.0.30', port: 9100 },
+    { name: 'Bar', address: '10.1.0.31', port: 9100 }]);
+  assert.deepEqual(statuses(r), ['new', 'new']);
+  assert.notEqual(r.json.results[0].id, r.json.results[1].id);
+  // A nameless-identity report with the same name matches by name (the seed rule).
+  r = await bulk([{ name: '  LABEL   printer ' }]);
+  assert.deepEqual(statuses(r), ['new']);
+  const lid = r.json.results[0].id;
+  r = await bulk([{ name: 'label printer' }]);
+  assert.deepEqual(statuses(r), ['updated'], 'the discovered name is refreshed');
+  assert.equal(r.json.results[0].matchedBy, 'name');
+  assert.equal(r.json.results[0].id, lid);
+  // Different UUIDs at the same address after a swap: a new printer.
+  r = await bulk([{ name: 'Kitchen', address: '10.1.0.20', port: 9100, uuid: '00000000-0000-4000-8000-0000000000ff' }]);
+  assert.deepEqual(statuses(r), ['new']);
+});
+
+test('items repeated inside one request: the first wins, the rest are duplicate', async () => {
+  const r = await bulk([
+    { name: 'Dup A', macAddress: '00-11-22-33-44-55' },
+    { name: 'Dup A again', macAddress: '00:11:22:33:44:55' },
+    { name: 'dup a' },
+    { name: 'Dup B', serialNumber: 'SN1', manufacturer: 'EPSON' },
+    { name: 'Dup B2', serialNumber: 'SN1', manufacturer: 'epson ' },
+  ]);
+  assert.equal(r.status, 200);
+  assert.deepEqual(statuses(r), ['new', 'duplicate', 'duplicate', 'new', 'duplicate']);
+  assert.deepEqual(r.json.results.map((x) => x.matchedBy), [undefined, 'mac', 'name', undefined, 'serial']);
+  assert.equal(r.json.results[1].id, r.json.results[0].id);
+  assert.equal(r.json.results[1].duplicateOf, 0);
+  assert.equal(r.json.summary.duplicate, 3);
+  assert.equal(db.count('printers', "name LIKE 'Dup%' OR name = 'dup a'"), 2);
+  assert.equal(db.one("SELECT mac_address FROM printers WHERE name = 'Dup A'").mac_address, '00:11:22:33:44:55');
+});
+
+test('one invalid item among valid ones fails alone', async () => {
+  const r = await bulk([
+    { name: 'Valid 1', address: '10.1.1.1', port: 9100 },
+    { name: 'Bad port', address: '10.1.1.2', port: 70000 },
+    { name: 'Valid 2', address: '10.1.1.3', port: 9100 },
+  ]);
+  assert.equal(r.status, 200);
+  assert.deepEqual(statuses(r), ['new', 'failed', 'new']);
+  assert.equal(r.json.success, false);
+  assert.equal(r.json.results[1].error.code, 'validation_failed');
+  assert.deepEqual(r.json.results[1].error.fields, { port: 'must be a whole number from 1 to 65535' });
+  assert.equal(r.json.results[1].id, null);
+  assert.equal(db.count('printers', "name IN ('Valid 1', 'Valid 2', 'Bad port')"), 2);
+  const ev = db.one(`SELECT payload FROM printer_events WHERE type = 'printer:sync:failed'
+                      AND payload->>'batchId' = '${r.json.batchId}'`);
+  assert.equal(ev.payload.failures[0].index, 1);
+});
+
+test('duplicateHandling: update refreshes, merge fills only empty fields, skip leaves rows alone', async () => {
+  const base = { name: 'Mode Printer', address: '10.1.2.1', port: 9100, model: 'Old', location: null };
+  const r0 = await bulk([base]);
+  const id = r0.json.results[0].id;
+  db.exec(`UPDATE printers SET display_name = 'Pass', role = 'kitchen', enabled = false WHERE id = '${id}'`);
+  const one = () => db.one(`SELECT model, location, status, display_name, role, enabled FROM printers WHERE id = '${id}'`);
+
+  let r = await bulk([{ ...base, model: 'Skipped', status: 'error' }], { mode: 'skip' });
+  assert.deepEqual(statuses(r), ['skipped']);
+  assert.deepEqual(one(), { model: 'Old', location: null, status: 'online', display_name: 'Pass', role: 'kitchen', enabled: false });
+
+  r = await bulk([{ ...base, model: 'Merged', location: 'Back office', status: 'error' }], { mode: 'merge' });
+  assert.deepEqual(statuses(r), ['updated']);
+  assert.deepEqual(one(), { model: 'Old', location: 'Back office', status: 'error', display_name: 'Pass', role: 'kitchen', enabled: false });
+
+  r = await bulk([{ ...base, model: 'New', location: 'Front', status: 'online' }], { mode: 'update' });
+  assert.deepEqual(statuses(r), ['updated']);
+  assert.deepEqual(one(), { model: 'New', location: 'Front', status: 'online', display_name: 'Pass', role: 'kitchen', enabled: false });
+
+  // New printers are inserted whatever the mode.
+  r = await bulk([{ name: 'Skip mode newcomer' }], { mode: 'skip' });
+  assert.deepEqual(statuses(r), ['new']);
+});
+
+test('Idempotency-Key: a replay returns the stored response and writes nothing', async () => {
+  const key = 'batch-' + Date.now();
+  const printers = [{ name: 'Idem 1', address: '10.1.3.1', port: 9100 }, { name: 'Idem 2', address: '10.1.3.2', port: 9100 }];
+  const r1 = await bulk(printers, { headers: { 'Idempotency-Key': key } });
+  assert.equal(r1.status, 200);
+  const counts = () => [db.count('printers'), db.count('sync_batches'), db.count('printer_events'),
+    db.one("SELECT max(last_seen) AS m FROM printers WHERE name LIKE 'Idem%'").m];
+  const before = counts();
+  const r2 = await bulk(printers, { headers: { 'Idempotency-Key': key } });
+  assert.equal(r2.status, 200);
+  assert.equal(r2.headers.get('idempotent-replayed'), 'true');
+  assert.deepEqual(r2.json, r1.json);
+  assert.deepEqual(counts(), before);
+  // The same key for a different request is refused, and writes nothing.
+  const r3 = await bulk([{ name: 'Idem 3' }], { headers: { 'Idempotency-Key': key } });
+  assert.equal(r3.status, 422);
+  assert.equal(r3.json.error.code, 'idempotency_key_reused');
+  assert.deepEqual(counts(), before);
+});
+
+test('a 1000-item batch is written with as many statements as a 1-item batch', async () => {
+  db.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const calls = () => Number(db.one(`SELECT coalesce(sum(calls), 0) AS c FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).c);
+  const big = Array.from({ length: 1000 }, (_, i) => ({
+    name: `Big ${i}`, address: `10.2.${i >> 8}.${i & 255}`, port: 9100, connectionType: 'network',
+    protocol: 'raw', capabilities: { colors: i % 2 ? ['black'] : ['black', 'red'] }, sources: ['netscan'] }));
+  await bulk([{ name: 'warm up' }], { branchId: t.branchIds[1] });
+
+  let c0 = calls();
+  let r = await bulk([{ name: 'single' }], { branchId: t.branchIds[1] });
+  const small = calls() - c0;
+  assert.deepEqual(statuses(r), ['new']);
+
+  const maxId = Number(db.one('SELECT max(id) AS m FROM printer_events').m);
+  c0 = calls();
+  r = await bulk(big, { branchId: t.branchIds[1] });
+  const large = calls() - c0;
+  assert.equal(r.status, 200);
+  assert.equal(r.json.summary.new, 1000);
+  assert.equal(db.count('printers', `branch_id = '${t.branchIds[1]}'`), 1002);
+  assert.equal(large, small, `statements for 1000 items (${large}) equal those for 1 (${small})`);
+
+  // Past refresh_threshold the per-printer events collapse into one refresh-required.
+  const ev = db.query(`SELECT type, payload FROM printer_events WHERE id > ${maxId} ORDER BY id`);
+  assert.deepEqual(ev.map((e) => e.type), ['printer:refresh-required', 'printer:sync:success', 'printer:sync:batch-completed']);
+  assert.equal(ev[0].payload.count, 1000);
+
+  // The same 1000 again: all unchanged, in one go.
+  c0 = calls();
+  r = await bulk(big, { branchId: t.branchIds[1] });
+  assert.equal(r.json.summary.unchanged, 1000);
+  assert.equal(calls() - c0, small);
+});
+
+test('branches are isolated: the same printer in another branch is another row', async () => {
+  const p = { name: 'Shared Model', address: '10.9.9.9', port: 9100 };
+  const a = await bulk([p], { branchId: t.branchIds[0] });
+  const b = await bulk([p], { branchId: t.branchIds[1] });
+  assert.deepEqual([statuses(a), statuses(b)], [['new'], ['new']]);
+  assert.notEqual(a.json.results[0].id, b.json.results[0].id);
+});
+
+test('list, get, patch and delete', async () => {
+  const r = await bulk([{ name: 'CRUD printer', address: '10.7.0.1', port: 9100 }]);
+  const id = r.json.results[0].id;
+  let g = await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  assert.equal(g.status, 200);
+  assert.equal(g.json.name, 'CRUD printer');
+  assert.equal(g.json.deviceKey, 'net:10.7.0.1:9100');
+
+  let l = await h.api(s, 'GET', `/api/v1/printing/printers?companyId=${t.companyId}&branchId=${t.branchId}&q=crud`);
+  assert.equal(l.status, 200);
+  assert.deepEqual(l.json.printers.map((p) => p.id), [id]);
+  assert.equal(l.json.next, null);
+
+  // Paging walks every row once.
+  const seen = new Set();
+  let after = '';
+  for (let i = 0; i < 100; i++) {
+    l = await h.api(s, 'GET', `/api/v1/printing/printers?companyId=${t.companyId}&branchId=${t.branchId}&limit=7${after}`);
+    l.json.printers.forEach((p) => seen.add(p.id));
+    if (!l.json.next) break;
+    after = `&after=${l.json.next}`;
+  }
+  assert.equal(seen.size, db.count('printers', `branch_id = '${t.branchId}'`));
+
+  let p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`,
+    { body: { displayName: 'Pass printer', role: 'kitchen', enabled: false } });
+  assert.equal(p.status, 200);
+  assert.deepEqual([p.json.displayName, p.json.role, p.json.enabled], ['Pass printer', 'kitchen', false]);
+  p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`, { body: { role: 'chef' } });
+  assert.equal(p.status, 422);
+  assert.ok(p.json.error.details.role);
+  // Sync never overwrites what a person set.
+  await bulk([{ name: 'CRUD printer renamed by discovery', address: '10.7.0.1', port: 9100 }]);
+  g = await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  assert.deepEqual([g.json.name, g.json.displayName, g.json.role, g.json.enabled],
+    ['CRUD printer renamed by discovery', 'Pass printer', 'kitchen', false]);
+
+  const d = await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  assert.equal(d.status, 204);
+  assert.equal((await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`)).status, 404);
+  assert.equal((await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`)).status, 404);
+  assert.deepEqual(db.query(`SELECT type FROM printer_events WHERE printer_id = '${id}' ORDER BY id`).map((e) => e.type),
+    ['printer:discovered', 'printer:updated', 'printer:updated', 'printer:removed']);
+});
+
+test('metrics count bulk batches and upserted printers', async () => {
+  const m = await h.api(s, 'GET', '/metrics');
+  assert.match(m.text, /printmaster_bulk_batches_total [1-9]\d*/);
+  assert.match(m.text, /printmaster_http_requests_total\{method="POST",route="\/api\/v1\/printing\/printers\/bulk",status="200"\} [1-9]/);
+  assert.match(m.text, /printmaster_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/printing\/printers\/bulk",le="\+Inf"\} [1-9]/);
+});
