@@ -29,6 +29,10 @@ struct agent_config {
 	char *escpos_status;		/* comma list of host:port allowed a DLE EOT query */
 	long dnssd_browse_ms;
 	long heartbeat_interval;	/* seconds */
+	long http_connect_timeout_ms;
+	long http_timeout_ms;
+	long stats_interval;		/* seconds */
+	int websocket;			/* 1: keep the live connection to /ws */
 	char *log_level;
 	char *log_format;
 };
