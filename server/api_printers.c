@@ -10,6 +10,7 @@
 #include "server/api_bulk.h"
 #include "common/printer.h"
 #include "server/api_printers.h"
+#include "server/auth.h"
 #include "server/db.h"
 #include "server/events.h"
 #include "server/scope.h"
@@ -33,6 +34,8 @@ printers_list(struct http_req *r)
 	long limit = LIST_DEFAULT;
 	int rc, n;
 
+	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+		return rc;
 	if (status && strcmp(status, "online") && strcmp(status, "offline") &&
 	    strcmp(status, "error") && strcmp(status, "unknown"))
 		return http_error(r, 400, "bad_request",
@@ -122,6 +125,8 @@ printers_get(struct http_req *r)
 	PGconn *c;
 	int rc, found;
 
+	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+		return rc;
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;
 	if ((found = printers_load(c, &sc, id, &p)) < 0) {
@@ -142,11 +147,6 @@ printers_role_ok(const char *s)
 	return 0;
 }
 
-static int
-printers_writable(struct http_req *r)
-{
-	return r->auth.kind == AUTH_NONE || r->auth.role == ROLE_ADMIN;
-}
 
 static int
 printers_patch(struct http_req *r)
@@ -159,8 +159,8 @@ printers_patch(struct http_req *r)
 	PGconn *c;
 	PGresult *res;
 
-	if (!printers_writable(r))
-		return http_error(r, 403, "forbidden", "only admins change printers", NULL);
+	if (auth_require_role(r, AUTH_ALLOW_ADMIN, &rc) < 0)
+		return rc;
 	if ((body = http_body_json(r, &rc)) == NULL)
 		return rc;
 	errs = json_object();
@@ -249,8 +249,8 @@ printers_delete(struct http_req *r)
 	json_t *ev;
 	int rc;
 
-	if (!printers_writable(r))
-		return http_error(r, 403, "forbidden", "only admins delete printers", NULL);
+	if (auth_require_role(r, AUTH_ALLOW_ADMIN, &rc) < 0)
+		return rc;
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;
 	if (db_begin(c) < 0)
@@ -285,8 +285,19 @@ dberr:
 	return scope_db_unavailable(r);
 }
 
+/* Only admins and agents register printers; api_bulk.c does the rest. */
+static int
+printers_bulk(struct http_req *r)
+{
+	int rc;
+
+	if (auth_require_role(r, AUTH_ALLOW_ADMIN | AUTH_ALLOW_AGENT, &rc) < 0)
+		return rc;
+	return api_bulk_post(r);
+}
+
 const struct http_route api_printers_routes[] = {
-	{ "POST", "/api/v1/printing/printers/bulk", api_bulk_post, HTTP_AUTH, NULL },
+	{ "POST", "/api/v1/printing/printers/bulk", printers_bulk, HTTP_AUTH, NULL },
 	{ "GET", "/api/v1/printing/printers", printers_list, HTTP_AUTH, NULL },
 	{ "GET", "/api/v1/printing/printers/{id}", printers_get, HTTP_AUTH, NULL },
 	{ "PATCH", "/api/v1/printing/printers/{id}", printers_patch, HTTP_AUTH, NULL },

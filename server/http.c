@@ -270,7 +270,9 @@ http_dispatch(struct http_req *r)
 		    !(strcmp(rt->method, "GET") == 0 && strcmp(r->method, "HEAD") == 0))
 			continue;
 		r->route = i;
-		if (http_auth_fn) {
+		/* Public routes ignore credentials: a stale cookie or a database
+		 * outage must not break /healthz or the login itself. */
+		if (http_auth_fn && !(rt->flags & HTTP_PUBLIC)) {
 			rc = http_auth_fn(r, &answered);
 			if (answered)
 				return rc;

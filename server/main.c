@@ -12,10 +12,15 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "server/admin.h"
+#include "server/api_agents.h"
+#include "server/api_auth.h"
 #include "server/api_printers.h"
 #include "server/api_system.h"
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/gateway.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -25,6 +30,8 @@ usage(FILE *f)
 	fprintf(f, "usage: printmaster-server [options]            serve REST, /ws and the page\n"
 	    "       printmaster-server migrate [options]    apply database migrations and exit\n"
 	    "       printmaster-server config-markdown      print the settings table (docs)\n"
+	    "       printmaster-server admin ...            companies, branches, users, agent keys\n"
+	    "                                               (see admin --help)\n"
 	    "\noptions (file key = value via --config FILE; env PRINTMASTER_<KEY>):\n"
 	    "  --config FILE            read settings from FILE (or PRINTMASTER_CONFIG)\n"
 	    "  --print-config           print the effective settings (secrets masked) and exit\n"
@@ -75,7 +82,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (args.help) {
-		usage(stdout);
+		if (args.argc > 0 && strcmp(args.argv[0], "admin") == 0)
+			admin_usage(stdout);
+		else
+			usage(stdout);
 		rc = 0;
 		goto out;
 	}
@@ -103,6 +113,10 @@ main(int argc, char **argv)
 		rc = migrate_with_retry(10) == 0 ? 0 : 1;
 		goto out;
 	}
+	if (args.argc > 0 && strcmp(args.argv[0], "admin") == 0) {
+		rc = admin_main(args.argc, args.argv);
+		goto out;
+	}
 	if (args.argc > 0) {
 		fprintf(stderr, "printmaster-server: unknown command or option '%s' "
 		    "(see --help)\n", args.argv[0]);
@@ -114,14 +128,27 @@ main(int argc, char **argv)
 		log_error("[DB] could not migrate the database; giving up");
 		goto out;
 	}
+	if (auth_init(&cfg) < 0 || api_auth_start(&cfg) < 0) {
+		log_error("[API] could not set up authentication");
+		goto out;
+	}
+	http_set_authenticator(auth_http);
+	gateway_set_authenticator(auth_from_token);
 	if (http_add_routes(api_system_routes) < 0 ||
 	    http_add_routes(api_printers_routes) < 0 ||
-	    metrics_add_source(http_metrics) < 0) {
+	    http_add_routes(api_auth_routes) < 0 ||
+	    http_add_routes(api_agents_routes) < 0 ||
+	    metrics_add_source(http_metrics) < 0 ||
+	    metrics_add_source(gateway_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
-	if (http_start(&cfg) < 0)
+	if (gateway_start(&cfg) < 0)
 		goto out;
+	if (http_start(&cfg) < 0) {
+		gateway_stop();
+		goto out;
+	}
 	log_info("[API] printmaster-server %s listening on %s:%d", PM_VERSION, cfg.bind,
 	    http_bound_port());
 
@@ -132,6 +159,9 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	gateway_stop();
+	api_auth_stop();
+	auth_shutdown();
 	db_shutdown();
 	rc = 0;
 out:

@@ -32,7 +32,8 @@ scope_exists(struct http_req *r, PGconn *c, const char *company, const char *bra
 
 	res = db_exec(c, PGRES_TUPLES_OK,
 	    "SELECT 1 FROM companies co WHERE co.id = $1 AND ($2::uuid IS NULL OR EXISTS "
-	    "(SELECT 1 FROM branches b WHERE b.company_id = co.id AND b.id = $2))", 2, p);
+	    "(SELECT 1 FROM branches b WHERE b.company_id = co.id AND b.id = $2 "
+	    "AND b.revoked_at IS NULL))", 2, p);
 	if (!res) {
 		db_check_broken(c);
 		*rc = scope_db_unavailable(r);
@@ -58,36 +59,23 @@ scope_resolve(struct http_req *r, PGconn *c, const char *company, const char *br
 		return -1;
 	}
 
-	if (r->auth.kind != AUTH_NONE) {
-		if (cid[0] && strcmp(cid, r->auth.company_id) != 0)
+	/* Every route that needs a tenant requires a credential (http.c). */
+	if (r->auth.kind == AUTH_NONE) {
+		*rc = http_error(r, 401, "unauthorized", "a credential is required", NULL);
+		return -1;
+	}
+	if (cid[0] && strcmp(cid, r->auth.company_id) != 0)
+		goto forbidden;
+	if (r->auth.branch_id[0] && bid[0] && strcmp(bid, r->auth.branch_id) != 0)
+		goto forbidden;
+	strcpy(out->company_id, r->auth.company_id);
+	strcpy(out->branch_id, r->auth.branch_id[0] ? r->auth.branch_id : bid);
+	if (bid[0] && !r->auth.branch_id[0]) {
+		/* A company-wide credential naming a branch: it must be ours. */
+		if ((found = scope_exists(r, c, out->company_id, bid, rc)) < 0)
+			return -1;
+		if (!found)
 			goto forbidden;
-		if (r->auth.branch_id[0] && bid[0] && strcmp(bid, r->auth.branch_id) != 0)
-			goto forbidden;
-		strcpy(out->company_id, r->auth.company_id);
-		strcpy(out->branch_id, r->auth.branch_id[0] ? r->auth.branch_id : bid);
-		if (bid[0] && !r->auth.branch_id[0]) {
-			/* A company-wide credential naming a branch: it must be ours. */
-			if ((found = scope_exists(r, c, out->company_id, bid, rc)) < 0)
-				return -1;
-			if (!found)
-				goto forbidden;
-		}
-	} else {
-		if (!cid[0]) {
-			*rc = http_error(r, 422, "validation_failed", "companyId is required",
-			    NULL);
-			return -1;
-		}
-		if ((found = scope_exists(r, c, cid, bid, rc)) < 0)
-			return -1;
-		if (!found) {
-			*rc = http_error(r, 422, "validation_failed",
-			    "companyId/branchId do not name an existing company and branch",
-			    NULL);
-			return -1;
-		}
-		strcpy(out->company_id, cid);
-		strcpy(out->branch_id, bid);
 	}
 	if ((flags & SCOPE_NEED_BRANCH) && !out->branch_id[0]) {
 		*rc = http_error(r, 422, "validation_failed", "branchId is required", NULL);

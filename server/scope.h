@@ -1,8 +1,7 @@
 /*
  * scope.h: which tenant a request acts for. The credential decides; a
  * companyId/branchId named in the body or query must agree with it (else 403).
- * Before a credential exists (no authenticator installed), the named ids are
- * used, and must name an existing company and one of its branches (else 422).
+ * A request without a credential gets 401.
  */
 #ifndef PM_SCOPE_H
 #define PM_SCOPE_H

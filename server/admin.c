@@ -1,0 +1,532 @@
+/*
+ * admin.c: the admin CLI. `create` prints only the new id (or the agent key,
+ * shown this once) on stdout; `list` prints one tab-separated line per row;
+ * messages go to stderr. Passwords come from stdin or a no-echo prompt, never
+ * from argv, and are only ever stored as Argon2id hashes.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server/admin.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/scope.h"
+
+#define ADMIN_MAX_POS 4
+#define ADMIN_NAME_MAX 200
+#define ADMIN_EMAIL_MAX 254
+
+struct admin_args {
+	const char *company, *branch, *email, *role;
+	const char *pos[ADMIN_MAX_POS];
+	int npos;
+};
+
+/* What differs between the four kinds of row; SQL text is fixed per kind. */
+struct admin_kind {
+	const char *name;
+	const char *list_sql;	/* $1 company filter, $2 branch filter (may be NULL) */
+	const char *revoke_sql;	/* $1 id; RETURNING id when it was active */
+	const char *exists_sql;	/* $1 id */
+};
+
+static const struct admin_kind admin_kinds[] = {
+	{ "company",
+	  "SELECT id, name, '-', CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
+	  "FROM companies WHERE ($1::uuid IS NULL OR id = $1) AND $2::uuid IS NULL "
+	  "ORDER BY created_at, id",
+	  "UPDATE companies SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
+	  "RETURNING id",
+	  "SELECT 1 FROM companies WHERE id = $1" },
+	{ "branch",
+	  "SELECT id, name, 'company:' || company_id, CASE WHEN revoked_at IS NULL THEN "
+	  "'active' ELSE 'revoked' END FROM branches WHERE ($1::uuid IS NULL OR "
+	  "company_id = $1) AND ($2::uuid IS NULL OR id = $2) ORDER BY company_id, created_at, id",
+	  "UPDATE branches SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
+	  "RETURNING id",
+	  "SELECT 1 FROM branches WHERE id = $1" },
+	{ "user",
+	  "SELECT id, email, role || CASE WHEN branch_id IS NULL THEN ' company:' || company_id "
+	  "ELSE ' branch:' || branch_id END, CASE WHEN revoked_at IS NULL THEN 'active' ELSE "
+	  "'revoked' END FROM users WHERE ($1::uuid IS NULL OR company_id = $1) AND "
+	  "($2::uuid IS NULL OR branch_id = $2) ORDER BY company_id, created_at, id",
+	  /* The version bump ends the user's sessions even if revoked_at is
+	   * ever cleared by hand. */
+	  "UPDATE users SET revoked_at = now(), token_version = token_version + 1 "
+	  "WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+	  "SELECT 1 FROM users WHERE id = $1" },
+	{ "agent",
+	  "SELECT id, name, 'branch:' || branch_id, CASE WHEN revoked_at IS NULL THEN 'active' "
+	  "ELSE 'revoked' END FROM agents WHERE ($1::uuid IS NULL OR company_id = $1) AND "
+	  "($2::uuid IS NULL OR branch_id = $2) ORDER BY company_id, created_at, id",
+	  "UPDATE agents SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
+	  "RETURNING id",
+	  "SELECT 1 FROM agents WHERE id = $1" },
+};
+
+static struct termios admin_tty_saved;
+static volatile sig_atomic_t admin_tty_changed;
+
+void
+admin_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: printmaster-server admin company create NAME\n"
+	    "       printmaster-server admin company list\n"
+	    "       printmaster-server admin company revoke ID\n"
+	    "       printmaster-server admin branch create --company ID NAME\n"
+	    "       printmaster-server admin branch list [--company ID]\n"
+	    "       printmaster-server admin branch revoke ID\n"
+	    "       printmaster-server admin user create --company ID [--branch ID] --email EMAIL\n"
+	    "                                            --role admin|viewer\n"
+	    "       printmaster-server admin user list [--company ID] [--branch ID]\n"
+	    "       printmaster-server admin user revoke ID\n"
+	    "       printmaster-server admin agent create --branch ID NAME\n"
+	    "       printmaster-server admin agent list [--company ID] [--branch ID]\n"
+	    "       printmaster-server admin agent revoke ID\n"
+	    "\n"
+	    "Works against the configured database (database_url), migrating it first.\n"
+	    "create prints the new id on stdout; agent create prints the agent key\n"
+	    "(pmk_...), which is shown only this once. user create reads the password\n"
+	    "from stdin (one line), or prompts without echo on a terminal; at least %d\n"
+	    "and at most %d bytes. list prints tab-separated lines: id, name or email,\n"
+	    "scope, state. revoke ends every credential of the row at once (a company\n"
+	    "or branch: every user and agent key bound to it).\n"
+	    "Exit status: 0 done, 1 failed, 2 usage.\n", AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+}
+
+static int
+admin_parse(int argc, char **argv, struct admin_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i < argc; i++) {
+		static const char *const names[] = { "--company", "--branch", "--email",
+		    "--role" };
+		const char **dst[] = { &a->company, &a->branch, &a->email, &a->role };
+		const char *arg = argv[i];
+		int k;
+
+		if (strncmp(arg, "--", 2) != 0) {
+			if (a->npos >= ADMIN_MAX_POS) {
+				fprintf(stderr, "admin: too many arguments\n");
+				return -1;
+			}
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		for (k = 0; k < 4; k++) {
+			size_t n = strlen(names[k]);
+
+			if (strncmp(arg, names[k], n) == 0 && (arg[n] == '\0' || arg[n] == '='))
+				break;
+		}
+		if (k == 4) {
+			fprintf(stderr, "admin: unknown option %s\n", arg);
+			return -1;
+		}
+		if (strchr(arg, '='))
+			*dst[k] = strchr(arg, '=') + 1;
+		else if (i + 1 < argc)
+			*dst[k] = argv[++i];
+		else {
+			fprintf(stderr, "admin: %s needs a value\n", arg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A UUID argument in canonical form; prints why not. */
+static int
+admin_id(const char *what, const char *s, char out[HTTP_ID_LEN + 1])
+{
+	if (s && scope_uuid(s, out))
+		return 0;
+	fprintf(stderr, "admin: %s must be an id (a UUID), got '%s'\n", what, s ? s : "");
+	return -1;
+}
+
+/* Run a statement; on failure print a message naming the SQLSTATE class the
+ * caller cares about. Returns the result (caller PQclear()s) or NULL. */
+static PGresult *
+admin_exec(PGconn *c, const char *sql, int n, const char *const *p, const char *unique_msg,
+    const char *fk_msg)
+{
+	PGresult *res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	if (unique_msg && db_sqlstate_is(res, "23505"))
+		fprintf(stderr, "admin: %s\n", unique_msg);
+	else if (fk_msg && db_sqlstate_is(res, "23503"))
+		fprintf(stderr, "admin: %s\n", fk_msg);
+	else if (db_sqlstate_is(res, "23514"))
+		fprintf(stderr, "admin: a value is out of range (names are 1 to %d "
+		    "characters)\n", ADMIN_NAME_MAX);
+	else
+		fprintf(stderr, "admin: database error: %s", PQerrorMessage(c));
+	PQclear(res);
+	return NULL;
+}
+
+/* Print the single value of a one-row result; 0, or -1 with not_found_msg. */
+static int
+admin_print_one(PGresult *res, const char *not_found_msg)
+{
+	int rc = -1;
+
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+		rc = 0;
+	} else
+		fprintf(stderr, "admin: %s\n", not_found_msg);
+	PQclear(res);
+	return rc;
+}
+
+static void
+admin_tty_restore(int sig)
+{
+	if (admin_tty_changed)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &admin_tty_saved);
+	if (sig)
+		_exit(130);
+}
+
+/* Read one line without its newline; -1 on EOF or when it is too long. */
+static int
+admin_read_line(char *buf, size_t len)
+{
+	size_t n;
+
+	if (!fgets(buf, (int)len, stdin))
+		return -1;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	else if (!feof(stdin))
+		return -1;	/* longer than the buffer */
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int
+admin_prompt(const char *prompt, char *buf, size_t len)
+{
+	struct termios t;
+	int rc;
+
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &admin_tty_saved) == 0) {
+		t = admin_tty_saved;
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		admin_tty_changed = 1;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+	}
+	rc = admin_read_line(buf, len);
+	admin_tty_restore(0);
+	admin_tty_changed = 0;
+	fprintf(stderr, "\n");
+	return rc;
+}
+
+static int
+admin_read_password(char *pw, size_t len)
+{
+	char again[AUTH_PASSWORD_MAX + 2];
+	int rc = -1;
+
+	if (isatty(STDIN_FILENO)) {
+		sigset_t sigs;
+
+		/* main blocked these for the server; a prompt must stay
+		 * interruptible, and must not leave the terminal without echo. */
+		signal(SIGINT, admin_tty_restore);
+		signal(SIGTERM, admin_tty_restore);
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+		if (admin_prompt("Password: ", pw, len) < 0 ||
+		    admin_prompt("Repeat password: ", again, sizeof(again)) < 0) {
+			fprintf(stderr, "admin: no password read\n");
+			goto out;
+		}
+		if (strlen(pw) != strlen(again) ||
+		    sodium_memcmp(pw, again, strlen(pw)) != 0) {
+			fprintf(stderr, "admin: the passwords differ\n");
+			goto out;
+		}
+	} else if (admin_read_line(pw, len) < 0) {
+		fprintf(stderr, "admin: no password on stdin (one line, at most %d bytes)\n",
+		    AUTH_PASSWORD_MAX);
+		goto out;
+	}
+	if (strlen(pw) < AUTH_PASSWORD_MIN || strlen(pw) > AUTH_PASSWORD_MAX) {
+		fprintf(stderr, "admin: the password must be %d to %d bytes\n",
+		    AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(again, sizeof(again));
+	return rc;
+}
+
+static int
+admin_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n >= 1 && n <= ADMIN_NAME_MAX)
+		return 1;
+	fprintf(stderr, "admin: a name of 1 to %d bytes is required\n", ADMIN_NAME_MAX);
+	return 0;
+}
+
+static int
+admin_email_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	if (n >= 3 && n <= ADMIN_EMAIL_MAX && at && at != s && at[1] &&
+	    strpbrk(s, " \t\r\n") == NULL)
+		return 1;
+	fprintf(stderr, "admin: --email must be an email address (at most %d bytes)\n",
+	    ADMIN_EMAIL_MAX);
+	return 0;
+}
+
+static int
+admin_company_create(PGconn *c, const struct admin_args *a)
+{
+	const char *p[1] = { a->pos[0] };
+
+	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {
+		fprintf(stderr, "admin: usage: admin company create NAME\n");
+		return 2;
+	}
+	if (!admin_name_ok(a->pos[0]))
+		return 2;
+	return admin_print_one(admin_exec(c, "INSERT INTO companies (name) VALUES ($1) "
+	    "RETURNING id", 1, p, NULL, NULL), "company not created") == 0 ? 0 : 1;
+}
+
+static int
+admin_branch_create(PGconn *c, const struct admin_args *a)
+{
+	char cid[HTTP_ID_LEN + 1];
+	const char *p[2] = { cid, a->pos[0] };
+
+	if (a->npos != 1 || !a->company || a->branch || a->email || a->role) {
+		fprintf(stderr, "admin: usage: admin branch create --company ID NAME\n");
+		return 2;
+	}
+	if (admin_id("--company", a->company, cid) < 0 || !admin_name_ok(a->pos[0]))
+		return 2;
+	return admin_print_one(admin_exec(c, "INSERT INTO branches (company_id, name) "
+	    "SELECT id, $2 FROM companies WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+	    2, p, NULL, NULL), "no active company with that id") == 0 ? 0 : 1;
+}
+
+static int
+admin_user_create(PGconn *c, const struct admin_args *a)
+{
+	char cid[HTTP_ID_LEN + 1], bid[HTTP_ID_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
+	char pw[AUTH_PASSWORD_MAX + 2];
+	const char *p[5] = { cid, NULL, a->email, a->role, hash };
+	PGresult *res;
+	int rc = 1;
+
+	if (a->npos != 0 || !a->company || !a->email || !a->role) {
+		fprintf(stderr, "admin: usage: admin user create --company ID [--branch ID] "
+		    "--email EMAIL --role admin|viewer (password on stdin)\n");
+		return 2;
+	}
+	if (admin_id("--company", a->company, cid) < 0 ||
+	    (a->branch && admin_id("--branch", a->branch, bid) < 0) ||
+	    !admin_email_ok(a->email))
+		return 2;
+	if (strcmp(a->role, "admin") != 0 && strcmp(a->role, "viewer") != 0) {
+		fprintf(stderr, "admin: --role must be admin or viewer\n");
+		return 2;
+	}
+	p[1] = bid[0] ? bid : NULL;
+	if (admin_read_password(pw, sizeof(pw)) < 0) {
+		rc = 2;
+		goto out;
+	}
+	if (auth_password_hash(pw, hash) < 0) {
+		fprintf(stderr, "admin: could not hash the password (out of memory)\n");
+		goto out;
+	}
+	/* Only into an active company (and branch): the row would be dead. */
+	res = admin_exec(c, "INSERT INTO users (company_id, branch_id, email, role, "
+	    "password_hash) SELECT co.id, $2, $3, $4, $5 FROM companies co WHERE co.id = $1 "
+	    "AND co.revoked_at IS NULL AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM "
+	    "branches b WHERE b.id = $2 AND b.company_id = co.id AND b.revoked_at IS NULL)) "
+	    "RETURNING id", 5, p, "a user with that email already exists",
+	    "no such branch in that company");
+	if (admin_print_one(res, "no active company (and branch of it) with those ids") == 0)
+		rc = 0;
+out:
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+static int
+admin_agent_create(PGconn *c, const struct admin_args *a)
+{
+	char bid[HTTP_ID_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
+	const char *p[3] = { bid, a->pos[0], hash };
+	PGresult *res;
+	int rc = 1;
+
+	if (a->npos != 1 || !a->branch || a->company || a->email || a->role) {
+		fprintf(stderr, "admin: usage: admin agent create --branch ID NAME\n");
+		return 2;
+	}
+	if (admin_id("--branch", a->branch, bid) < 0 || !admin_name_ok(a->pos[0]))
+		return 2;
+	if (auth_key_new(key, hash) < 0)
+		return 1;
+	res = admin_exec(c, "INSERT INTO agents (company_id, branch_id, name, key_hash) "
+	    "SELECT b.company_id, b.id, $2, $3::bytea FROM branches b "
+	    "JOIN companies co ON co.id = b.company_id WHERE b.id = $1 "
+	    "AND b.revoked_at IS NULL AND co.revoked_at IS NULL RETURNING id", 3, p,
+	    NULL, NULL);
+	if (res && PQntuples(res) == 1) {
+		fprintf(stderr, "admin: agent %s created; the key below is shown only "
+		    "once\n", PQgetvalue(res, 0, 0));
+		printf("%s\n", key);
+		rc = 0;
+	} else if (res)
+		fprintf(stderr, "admin: no active branch with that id\n");
+	PQclear(res);
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+static int
+admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
+{
+	char cid[HTTP_ID_LEN + 1] = "", bid[HTTP_ID_LEN + 1] = "";
+	const char *p[2];
+	PGresult *res;
+
+	if (a->npos != 0 || a->email || a->role ||
+	    (strcmp(k->name, "company") == 0 && (a->company || a->branch))) {
+		fprintf(stderr, "admin: usage: admin %s list%s\n", k->name,
+		    strcmp(k->name, "company") == 0 ? "" : " [--company ID] [--branch ID]");
+		return 2;
+	}
+	if ((a->company && admin_id("--company", a->company, cid) < 0) ||
+	    (a->branch && admin_id("--branch", a->branch, bid) < 0))
+		return 2;
+	p[0] = cid[0] ? cid : NULL;
+	p[1] = bid[0] ? bid : NULL;
+	if ((res = admin_exec(c, k->list_sql, 2, p, NULL, NULL)) == NULL)
+		return 1;
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+	PQclear(res);
+	return 0;
+}
+
+static int
+admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
+{
+	char id[HTTP_ID_LEN + 1];
+	const char *p[1] = { id };
+	PGresult *res;
+	int n;
+
+	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {
+		fprintf(stderr, "admin: usage: admin %s revoke ID\n", k->name);
+		return 2;
+	}
+	if (admin_id("the id", a->pos[0], id) < 0)
+		return 2;
+	if ((res = admin_exec(c, k->revoke_sql, 1, p, NULL, NULL)) == NULL)
+		return 1;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 1) {
+		log_info("[API] admin revoked %s %s", k->name, id);
+		return 0;
+	}
+	if ((res = admin_exec(c, k->exists_sql, 1, p, NULL, NULL)) == NULL)
+		return 1;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0) {
+		fprintf(stderr, "admin: no %s with id %s\n", k->name, id);
+		return 1;
+	}
+	fprintf(stderr, "admin: %s %s was already revoked\n", k->name, id);
+	return 0;
+}
+
+int
+admin_main(int argc, char **argv)
+{
+	const struct admin_kind *k = NULL;
+	struct admin_args a;
+	const char *verb;
+	PGconn *c;
+	int rc;
+
+	if (argc < 3) {
+		admin_usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(admin_kinds) / sizeof(admin_kinds[0]); i++)
+		if (strcmp(argv[1], admin_kinds[i].name) == 0)
+			k = &admin_kinds[i];
+	verb = argv[2];
+	if (!k || (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "revoke"))) {
+		fprintf(stderr, "admin: unknown command '%s %s' (see admin --help)\n", argv[1],
+		    verb);
+		return 2;
+	}
+	if (admin_parse(argc - 3, argv + 3, &a) < 0)
+		return 2;
+	if ((c = db_connect()) == NULL) {
+		fprintf(stderr, "admin: cannot connect to the database\n");
+		return 1;
+	}
+	if (db_migrate(c) < 0) {
+		fprintf(stderr, "admin: cannot migrate the database\n");
+		PQfinish(c);
+		return 1;
+	}
+	if (strcmp(verb, "list") == 0)
+		rc = admin_list(c, k, &a);
+	else if (strcmp(verb, "revoke") == 0)
+		rc = admin_revoke(c, k, &a);
+	else if (k == &admin_kinds[0])
+		rc = admin_company_create(c, &a);
+	else if (k == &admin_kinds[1])
+		rc = admin_branch_create(c, &a);
+	else if (k == &admin_kinds[2])
+		rc = admin_user_create(c, &a);
+	else
+		rc = admin_agent_create(c, &a);
+	PQfinish(c);
+	fflush(stdout);
+	return rc;
+}

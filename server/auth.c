@@ -1,0 +1,429 @@
+/*
+ * auth.c: who is asking. Agent keys are looked up by their BLAKE2b hash; session
+ * tokens are checked by MAC and expiry (session.c), then against the user row
+ * in one indexed query, so revoking a user or bumping its token version ends
+ * every session at once. Nothing here logs a key, token or password.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/scope.h"
+#include "server/session.h"
+
+#define AUTH_B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define AUTH_KEY_RAW 32
+#define AUTH_SECRET_FILE "session.key"
+#define AUTH_SECRET_TEXT_MAX 256
+#define AUTH_LAST_SEEN_EVERY "60 seconds"
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_BAD = -1,		/* invalid, expired or revoked */
+	AUTH_DB = -2,		/* the database could not be asked */
+};
+
+static unsigned char auth_key[SESSION_KEY_BYTES];
+static int auth_key_ready;
+static long auth_ttl = 43200;
+static char auth_dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t auth_dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+auth_dummy_make(void)
+{
+	unsigned char pw[16];
+
+	/* A hash of a password nobody knows, with the same cost as real ones. */
+	randombytes_buf(pw, sizeof(pw));
+	if (crypto_pwhash_str(auth_dummy_hash, (const char *)pw, sizeof(pw),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		auth_dummy_hash[0] = '\0';
+	sodium_memzero(pw, sizeof(pw));
+}
+
+/* Decode a base64 secret (standard or URL-safe alphabet) of exactly 32 bytes. */
+static int
+auth_decode_secret(const char *text, unsigned char key[SESSION_KEY_BYTES])
+{
+	static const int variants[] = { sodium_base64_VARIANT_ORIGINAL,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_URLSAFE,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING };
+	size_t n = strcspn(text, " \t\r\n"), len;
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (sodium_base642bin(key, SESSION_KEY_BYTES, text, n, NULL, &len, NULL,
+		    variants[i]) == 0 && len == SESSION_KEY_BYTES)
+			return 0;
+	return -1;
+}
+
+/* mkdir -p with mode 0700 for the parts we create. */
+static int
+auth_mkdirs(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return -1;
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				return -1;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+static int
+auth_read_secret(const char *path)
+{
+	char text[AUTH_SECRET_TEXT_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		log_warnx("[API] %s is readable by others; chmod 600 it", path);
+	n = read(fd, text, AUTH_SECRET_TEXT_MAX);
+	close(fd);
+	if (n > 0) {
+		text[n] = '\0';
+		rc = auth_decode_secret(text, auth_key);
+	}
+	if (rc < 0)
+		log_error("[API] %s does not hold a base64 32-byte key", path);
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+/* Create data_dir/session.key once; a concurrent start that wins the race is
+ * read instead (O_EXCL). */
+static int
+auth_load_or_create(const char *data_dir)
+{
+	char path[4096], text[sodium_base64_ENCODED_LEN(SESSION_KEY_BYTES,
+	    sodium_base64_VARIANT_ORIGINAL) + 1];
+	size_t len;
+	int fd, rc = -1;
+
+	if (snprintf(path, sizeof(path), "%s/%s", data_dir, AUTH_SECRET_FILE) >=
+	    (int)sizeof(path))
+		return -1;
+	if (access(path, F_OK) == 0)
+		return auth_read_secret(path);
+	if (auth_mkdirs(data_dir) < 0) {
+		log_warn("[API] cannot create data_dir %s", data_dir);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return auth_read_secret(path);
+		log_warn("[API] cannot create %s", path);
+		return -1;
+	}
+	crypto_auth_keygen(auth_key);
+	sodium_bin2base64(text, sizeof(text) - 1, auth_key, sizeof(auth_key),
+	    sodium_base64_VARIANT_ORIGINAL);
+	len = strlen(text);
+	text[len++] = '\n';
+	if (write(fd, text, len) == (ssize_t)len && fsync(fd) == 0)
+		rc = 0;
+	else
+		log_warn("[API] cannot write %s", path);
+	close(fd);
+	sodium_memzero(text, sizeof(text));
+	if (rc < 0)
+		unlink(path);
+	else
+		log_info("[API] generated a new session signing key in %s", path);
+	return rc;
+}
+
+int
+auth_init(const struct server_config *cfg)
+{
+	auth_ttl = cfg->session_ttl;
+	if (cfg->session_secret && cfg->session_secret[0]) {
+		if (auth_decode_secret(cfg->session_secret, auth_key) < 0) {
+			log_error("[API] session_secret must be base64 of 32 bytes");
+			return -1;
+		}
+	} else if (auth_load_or_create(cfg->data_dir) < 0)
+		return -1;
+	auth_key_ready = 1;
+	pthread_once(&auth_dummy_once, auth_dummy_make);
+	if (!auth_dummy_hash[0]) {
+		log_error("[API] cannot compute password hashes (out of memory?)");
+		return -1;
+	}
+	return 0;
+}
+
+void
+auth_shutdown(void)
+{
+	sodium_memzero(auth_key, sizeof(auth_key));
+	auth_key_ready = 0;
+}
+
+long
+auth_session_ttl(void)
+{
+	return auth_ttl;
+}
+
+int
+auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1])
+{
+	unsigned char h[crypto_generichash_BYTES];
+	size_t n = strnlen(key, AUTH_KEY_LEN + 1);
+
+	if (n != AUTH_KEY_LEN || strncmp(key, AUTH_KEY_PREFIX, 4) != 0 ||
+	    strspn(key + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") != AUTH_KEY_LEN - 4)
+		return -1;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)key, n, NULL, 0);
+	memcpy(hash, "\\x", 2);
+	sodium_bin2hex(hash + 2, AUTH_KEY_HASH_LEN - 1, h, sizeof(h));
+	return 0;
+}
+
+int
+auth_key_new(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1])
+{
+	unsigned char raw[AUTH_KEY_RAW];
+
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(key, AUTH_KEY_PREFIX, 4);
+	sodium_bin2base64(key + 4, AUTH_KEY_LEN - 3, raw, sizeof(raw), AUTH_B64);
+	sodium_memzero(raw, sizeof(raw));
+	return auth_key_hash(key, hash);
+}
+
+int
+auth_password_hash(const char *password, char out[crypto_pwhash_STRBYTES])
+{
+	return crypto_pwhash_str(out, password, strlen(password),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0 ?
+	    0 : -1;
+}
+
+int
+auth_password_verify(const char *hash, const char *password)
+{
+	if (!hash) {
+		volatile int sink;
+
+		pthread_once(&auth_dummy_once, auth_dummy_make);
+		if (auth_dummy_hash[0]) {
+			sink = crypto_pwhash_str_verify(auth_dummy_hash, password,
+			    strlen(password));
+			(void)sink;
+		}
+		return -1;
+	}
+	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 ? 0 : -1;
+}
+
+int
+auth_session_issue(const struct auth *a, long long version, char *token, size_t len,
+    long long *expires)
+{
+	struct session_claims c;
+
+	if (!auth_key_ready || a->kind != AUTH_USER)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.user_id, sizeof(c.user_id), "%s", a->principal_id);
+	snprintf(c.company_id, sizeof(c.company_id), "%s", a->company_id);
+	snprintf(c.branch_id, sizeof(c.branch_id), "%s", a->branch_id);
+	snprintf(c.role, sizeof(c.role), "%s", a->role == ROLE_ADMIN ? "admin" : "viewer");
+	c.expires = (long long)time(NULL) + auth_ttl;
+	c.version = version;
+	*expires = c.expires;
+	return session_sign(auth_key, &c, token, len);
+}
+
+static void
+auth_copy(char *dst, size_t n, PGresult *res, int col)
+{
+	snprintf(dst, n, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+}
+
+static enum auth_result
+auth_agent(PGconn *c, const char *key, struct auth *out)
+{
+	char hash[AUTH_KEY_HASH_LEN + 1];
+	const char *p[1] = { hash };
+	PGresult *res;
+	int stale;
+
+	if (auth_key_hash(key, hash) < 0)
+		return AUTH_BAD;
+	res = db_exec(c, PGRES_TUPLES_OK,
+	    "SELECT a.id, a.company_id, a.branch_id, (a.last_seen IS NULL OR "
+	    "a.last_seen < now() - interval '" AUTH_LAST_SEEN_EVERY "') "
+	    "FROM agents a JOIN companies co ON co.id = a.company_id "
+	    "JOIN branches b ON b.id = a.branch_id "
+	    "WHERE a.key_hash = $1::bytea AND a.revoked_at IS NULL "
+	    "AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 1, p);
+	if (!res)
+		return AUTH_DB;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return AUTH_BAD;
+	}
+	memset(out, 0, sizeof(*out));
+	out->kind = AUTH_AGENT;
+	out->role = ROLE_AGENT;
+	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
+	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
+	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
+	stale = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+	PQclear(res);
+	if (stale) {
+		/* At most about once a minute per agent: a write on every request
+		 * would turn each bulk call into two transactions. */
+		const char *q[1] = { out->principal_id };
+
+		res = db_exec(c, PGRES_COMMAND_OK, "UPDATE agents SET last_seen = now() "
+		    "WHERE id = $1 AND (last_seen IS NULL OR last_seen < now() - interval '"
+		    AUTH_LAST_SEEN_EVERY "')", 1, q);
+		PQclear(res);
+	}
+	return AUTH_OK;
+}
+
+static enum auth_result
+auth_session(PGconn *c, const char *token, struct auth *out)
+{
+	struct session_claims cl;
+	char ver[24];
+	const char *p[2] = { cl.user_id, ver };
+	PGresult *res;
+	enum session_status st;
+
+	if (!auth_key_ready)
+		return AUTH_BAD;
+	st = session_verify(auth_key, token, (long long)time(NULL), &cl);
+	if (st != SESSION_OK) {
+		log_debug("[API] session token %s", st == SESSION_EXPIRED ? "expired" :
+		    "invalid");
+		return AUTH_BAD;
+	}
+	snprintf(ver, sizeof(ver), "%lld", cl.version);
+	/* users_pkey; the joins are on primary keys too. */
+	res = db_exec(c, PGRES_TUPLES_OK,
+	    "SELECT u.id, u.company_id, u.branch_id, u.role, u.email "
+	    "FROM users u JOIN companies co ON co.id = u.company_id "
+	    "LEFT JOIN branches b ON b.id = u.branch_id "
+	    "WHERE u.id = $1 AND u.token_version = $2::int AND u.revoked_at IS NULL "
+	    "AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 2, p);
+	if (!res)
+		return AUTH_DB;
+	if (PQntuples(res) != 1) {
+		log_debug("[API] session of user %s revoked", cl.user_id);
+		PQclear(res);
+		return AUTH_BAD;
+	}
+	memset(out, 0, sizeof(*out));
+	out->kind = AUTH_USER;
+	out->role = strcmp(PQgetvalue(res, 0, 3), "admin") == 0 ? ROLE_ADMIN : ROLE_VIEWER;
+	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
+	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
+	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
+	auth_copy(out->email, sizeof(out->email), res, 4);
+	PQclear(res);
+	return AUTH_OK;
+}
+
+static enum auth_result
+auth_lookup(const char *token, struct auth *out)
+{
+	PGconn *c;
+	enum auth_result rc;
+
+	if (!token || !*token || strnlen(token, SESSION_TOKEN_MAX + 1) > SESSION_TOKEN_MAX)
+		return AUTH_BAD;
+	if ((c = db_conn()) == NULL)
+		return AUTH_DB;
+	if (strncmp(token, AUTH_KEY_PREFIX, 4) == 0)
+		rc = auth_agent(c, token, out);
+	else
+		rc = auth_session(c, token, out);
+	if (rc == AUTH_DB)
+		db_check_broken(c);
+	return rc;
+}
+
+int
+auth_from_token(const char *token, struct auth *out)
+{
+	return auth_lookup(token, out) == AUTH_OK ? 0 : -1;
+}
+
+int
+auth_http(struct http_req *r, int *answered)
+{
+	const char *h = http_header(r, "Authorization"), *tok;
+	enum auth_result rc;
+
+	*answered = 0;
+	if (h) {
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			goto bad;
+		for (tok = h + 7; *tok == ' '; tok++)
+			;
+	} else if ((tok = http_cookie(r, AUTH_COOKIE)) == NULL)
+		return 0;	/* no credential: http.c answers 401 */
+	rc = auth_lookup(tok, &r->auth);
+	if (rc == AUTH_DB) {
+		*answered = 1;
+		return scope_db_unavailable(r);
+	}
+	if (rc == AUTH_OK)
+		return 0;
+bad:
+	memset(&r->auth, 0, sizeof(r->auth));
+	log_info("[API] %s %s %s: credential refused", r->id, r->method, r->path);
+	*answered = 1;
+	http_add_header(r, "WWW-Authenticate", "Bearer");
+	return http_error(r, 401, "unauthorized",
+	    "the credential is invalid, expired or revoked", NULL);
+}
+
+int
+auth_require_role(struct http_req *r, int roles_mask, int *rc)
+{
+	if (r->auth.kind == AUTH_NONE) {
+		*rc = http_error(r, 401, "unauthorized", "a credential is required", NULL);
+		return -1;
+	}
+	if (!(roles_mask & (1 << r->auth.role))) {
+		*rc = http_error(r, 403, "forbidden",
+		    "this credential's role may not do that", NULL);
+		return -1;
+	}
+	return 0;
+}

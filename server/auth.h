@@ -1,0 +1,72 @@
+/*
+ * auth.h: credentials. The HTTP authenticator (agent keys and session tokens
+ * from "Authorization: Bearer" or the pm_session cookie), the role checks the
+ * handlers call, the session signing key, agent keys and password hashing.
+ */
+#ifndef PM_AUTH_H
+#define PM_AUTH_H
+
+#include <stddef.h>
+#include <sodium.h>
+
+#include "server/config.h"
+#include "server/http.h"
+
+#define AUTH_COOKIE "pm_session"
+#define AUTH_KEY_PREFIX "pmk_"
+#define AUTH_KEY_LEN 47			/* "pmk_" + base64url(32 random bytes) */
+#define AUTH_KEY_HASH_LEN 66		/* "\\x" + hex BLAKE2b-256: a bytea parameter */
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 1024
+
+/* Role masks for auth_require_role. */
+#define AUTH_ALLOW_VIEWER (1 << ROLE_VIEWER)
+#define AUTH_ALLOW_ADMIN (1 << ROLE_ADMIN)
+#define AUTH_ALLOW_AGENT (1 << ROLE_AGENT)
+#define AUTH_ALLOW_USERS (AUTH_ALLOW_VIEWER | AUTH_ALLOW_ADMIN)
+
+/*
+ * Load the session signing key (config session_secret, else data_dir/session.key,
+ * generated with mode 0600 on first start) and prepare the dummy password hash.
+ * Main thread, after sodium_init, before http_start. 0 or -1 (logged).
+ */
+int auth_init(const struct server_config *cfg);
+/* Wipe the key. After the HTTP side has stopped. */
+void auth_shutdown(void);
+
+/* The http_authenticator installed by main (MHD worker threads). */
+int auth_http(struct http_req *r, int *answered);
+
+/*
+ * Authenticate a bare token (a session token or a pmk_ key) into *out, using
+ * the calling thread's db_conn(); for the /ws gateway, any thread.
+ * 0 ok; -1 invalid, expired, revoked, or the database unreachable.
+ */
+int auth_from_token(const char *token, struct auth *out);
+
+/*
+ * Allow the request only when its credential's role is in roles_mask
+ * (AUTH_ALLOW_*). Returns 0 when allowed; otherwise queues 401 (no credential)
+ * or 403 (wrong role), stores the reply's result in *rc and returns -1.
+ */
+int auth_require_role(struct http_req *r, int roles_mask, int *rc);
+
+/* Sign a session token for a user credential (kind AUTH_USER) at token
+ * version `version`, valid for the configured session_ttl. Writes the token
+ * and its expiry (Unix seconds). 0 or -1. */
+int auth_session_issue(const struct auth *a, long long version, char *token,
+    size_t len, long long *expires);
+long auth_session_ttl(void);
+
+/* A new agent key and its stored hash. 0 or -1. */
+int auth_key_new(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1]);
+/* The stored form of a key; -1 when key is not shaped like one. */
+int auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1]);
+
+/* Argon2id (interactive limits). 0 or -1 (out of memory). */
+int auth_password_hash(const char *password, char out[crypto_pwhash_STRBYTES]);
+/* 0 when password matches hash. With hash NULL a dummy hash is checked, so
+ * an unknown user costs the same time as a wrong password; returns -1. */
+int auth_password_verify(const char *hash, const char *password);
+
+#endif

@@ -1,0 +1,1068 @@
+/*
+ * gateway.c: the libwebsockets side of /ws. Only the lws service thread runs
+ * this file's callback and touches connections; everything else arrives as a
+ * gw_item in the inbox. Every outgoing frame goes through a connection's
+ * bounded queue, so a client that does not read costs at most ws_queue_max
+ * shared messages before it is told to refresh and is closed.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <libwebsockets.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "jsonlimit.h"
+#include "server/acceptor.h"
+#include "server/gateway.h"
+#include "server/gateway_worker.h"
+#include "server/listener.h"
+#include "server/presence.h"
+#include "server/scope.h"
+
+#define GW_MAX_MSG 16384		/* largest client message, in bytes */
+#define GW_MAX_DEPTH 8
+#define GW_INBOX_MAX_EVENTS 1000	/* listener waits beyond this */
+#define GW_AUTH_TIMEOUT_S 10
+#define GW_OVERFLOW_CLOSE_S 5
+#define GW_CLOSE_UNAUTHORIZED 4401
+#define GW_CLOSE_TRY_LATER 1013
+
+enum gw_state {
+	GW_PENDING = 0,		/* waiting for the credential check */
+	GW_READY,		/* live events flow */
+	GW_REPLAYING,		/* catching up from since; live events wait in the log */
+	GW_CLOSING,		/* flush what is queued, then close */
+};
+
+/* Per-connection state, allocated by lws (per_session_data_size). */
+struct gw_conn {
+	struct lws *wsi;
+	uint64_t serial;
+	struct gw_conn *prev, *next;
+	enum gw_state state;
+	int close_code;
+	const char *close_reason;
+	struct auth auth;
+	char token[GW_TOKEN_MAX + 1];
+	int company_room, nbranches;
+	char branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+	/* A subscribe waiting for the worker's room check. */
+	int sub_pending, sub_company_room, sub_nbranches, sub_has_since;
+	char sub_branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+	long long sub_since;
+	long long last_sent;	/* highest event id queued (or skipped) for us */
+	int replay_budget, replay_wait;
+	struct gw_msg **q;
+	unsigned qhead, qlen;
+	char *rx;
+	size_t rxlen;
+};
+
+static struct lws_context *gw_ctx;
+static struct lws_vhost *gw_vhost;
+static pthread_t gw_thread;
+static int gw_thread_running;
+static atomic_int gw_stopping;
+static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gw_cond = PTHREAD_COND_INITIALIZER;
+static struct gw_item *gw_in_head, *gw_in_tail;
+static size_t gw_in_events;
+static int gw_accepting;
+static struct gw_conn *gw_conns;
+static uint64_t gw_next_serial;
+static long long gw_head;	/* highest event id the listener has handed us */
+static const struct server_config *gw_cfg;
+static gateway_authenticator gw_auth;
+static atomic_long gw_nclients, gw_nqueued;
+static atomic_ulong gw_overflows, gw_delivered, gw_refused;
+
+void
+gateway_set_authenticator(gateway_authenticator fn)
+{
+	gw_auth = fn;
+}
+
+gateway_authenticator
+gateway_get_authenticator(void)
+{
+	return gw_auth;
+}
+
+struct gw_msg *
+gw_msg_new(const char *s, size_t len, int is_event)
+{
+	struct gw_msg *m = malloc(sizeof(*m) + LWS_PRE + len + 1);
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->is_event = is_event;
+	m->len = len;
+	memcpy(m->data + LWS_PRE, s, len);
+	m->data[LWS_PRE + len] = '\0';
+	return m;
+}
+
+struct gw_msg *
+gw_msg_json(const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct gw_msg *m;
+
+	if (!s)
+		return NULL;
+	m = gw_msg_new(s, strlen(s), 0);
+	free(s);
+	return m;
+}
+
+void
+gw_msg_unref(struct gw_msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+void
+gw_events_free(struct gw_event *ev, size_t n)
+{
+	if (!ev)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		gw_msg_unref(ev[i].as_branch);
+		gw_msg_unref(ev[i].as_company);
+	}
+	free(ev);
+}
+
+void
+gw_item_free(struct gw_item *it)
+{
+	if (!it)
+		return;
+	gw_events_free(it->events, it->nevents);
+	gw_msg_unref(it->msg);
+	free(it);
+}
+
+int
+gateway_post(struct gw_item *it)
+{
+	pthread_mutex_lock(&gw_lock);
+	/* Back-pressure on the listener only: replies and fds never wait. */
+	while (it->kind == GW_ITEM_EVENTS && gw_accepting &&
+	    gw_in_events >= GW_INBOX_MAX_EVENTS) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&gw_cond, &gw_lock, &ts);
+	}
+	if (!gw_accepting) {
+		pthread_mutex_unlock(&gw_lock);
+		if (it->kind == GW_ITEM_ADOPT)
+			close(it->fd);
+		gw_item_free(it);
+		return -1;
+	}
+	if (gw_in_tail)
+		gw_in_tail->next = it;
+	else
+		gw_in_head = it;
+	gw_in_tail = it;
+	gw_in_events += it->nevents;
+	/* Under the lock: the context cannot be destroyed meanwhile. */
+	lws_cancel_service(gw_ctx);
+	pthread_mutex_unlock(&gw_lock);
+	return 0;
+}
+
+/* The acceptor's hand-off (acceptor thread): fd ownership passes to us. */
+static int
+gw_handoff(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
+{
+	struct gw_item *it = calloc(1, sizeof(*it));
+
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if (!it) {
+		close(fd);
+		return -1;
+	}
+	it->kind = GW_ITEM_ADOPT;
+	it->fd = fd;
+	return gateway_post(it);
+}
+
+static struct gw_conn *
+gw_find(uint64_t serial)
+{
+	for (struct gw_conn *c = gw_conns; c; c = c->next)
+		if (c->serial == serial)
+			return c;
+	return NULL;
+}
+
+static void
+gw_drop_queue(struct gw_conn *c)
+{
+	while (c->qlen) {
+		gw_msg_unref(c->q[c->qhead]);
+		c->qhead = (c->qhead + 1) % (unsigned)gw_cfg->ws_queue_max;
+		c->qlen--;
+		atomic_fetch_sub(&gw_nqueued, 1);
+	}
+}
+
+static json_t *
+gw_rooms_json(const struct gw_conn *c)
+{
+	json_t *a = json_array();
+	char room[64];
+
+	if (c->company_room) {
+		snprintf(room, sizeof(room), "company:%s", c->auth.company_id);
+		json_array_append_new(a, json_string(room));
+	}
+	for (int i = 0; i < c->nbranches; i++) {
+		snprintf(room, sizeof(room), "branch:%s", c->branches[i]);
+		json_array_append_new(a, json_string(room));
+	}
+	return a;
+}
+
+static void gw_enqueue(struct gw_conn *c, struct gw_msg *m);
+
+/* A server-made event (no row in the log): printer:refresh-required. */
+static void
+gw_refresh_required(struct gw_conn *c, const char *reason, long long count,
+    long long id)
+{
+	char ts[32], room[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct gw_msg *m;
+	json_t *j;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	if (c->company_room || c->nbranches == 0)
+		snprintf(room, sizeof(room), "company:%s", c->auth.company_id);
+	else
+		snprintf(room, sizeof(room), "branch:%s", c->branches[0]);
+	j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s?,s:s,s:{s:s,s:I}}", "type", "event",
+	    "id", (json_int_t)id, "event", "printer:refresh-required", "room", room,
+	    "companyId", c->auth.company_id,
+	    "branchId", c->nbranches == 1 && !c->company_room ? c->branches[0] : NULL,
+	    "ts", ts, "data", "reason", reason, "count", (json_int_t)count);
+	m = gw_msg_json(j);
+	json_decref(j);
+	if (m) {
+		m->is_event = 1;
+		gw_enqueue(c, m);
+		gw_msg_unref(m);
+	}
+}
+
+static void
+gw_close_after_flush(struct gw_conn *c, int code, const char *reason)
+{
+	c->state = GW_CLOSING;
+	c->close_code = code;
+	c->close_reason = reason;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* The queue is full: forget it, say so, and close once that is written (or
+ * after GW_OVERFLOW_CLOSE_S when the client reads nothing at all). */
+static void
+gw_overflow(struct gw_conn *c)
+{
+	unsigned dropped = c->qlen;
+
+	gw_drop_queue(c);
+	atomic_fetch_add(&gw_overflows, 1);
+	log_warnx("[GATEWAY] client %llu too slow: %u messages dropped, closing",
+	    (unsigned long long)c->serial, dropped);
+	gw_refresh_required(c, "slow-consumer", dropped, gw_head);
+	gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "slow consumer");
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_OVERFLOW_CLOSE_S);
+}
+
+static void
+gw_enqueue(struct gw_conn *c, struct gw_msg *m)
+{
+	unsigned max = (unsigned)gw_cfg->ws_queue_max;
+
+	if (c->state == GW_CLOSING)
+		return;		/* told already (or refused): nothing more is queued */
+	if (c->qlen >= max) {
+		gw_overflow(c);
+		return;
+	}
+	m->refs++;
+	c->q[(c->qhead + c->qlen) % max] = m;
+	c->qlen++;
+	atomic_fetch_add(&gw_nqueued, 1);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void
+gw_send_json(struct gw_conn *c, json_t *j)
+{
+	struct gw_msg *m = gw_msg_json(j);
+
+	json_decref(j);
+	if (m) {
+		gw_enqueue(c, m);
+		gw_msg_unref(m);
+	}
+}
+
+static void
+gw_error(struct gw_conn *c, const char *code, const char *message)
+{
+	gw_send_json(c, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
+	    "message", message));
+}
+
+static int
+gw_in_branch(const struct gw_conn *c, const char *branch)
+{
+	for (int i = 0; i < c->nbranches; i++)
+		if (strcmp(c->branches[i], branch) == 0)
+			return 1;
+	return 0;
+}
+
+/* Queue one event through the room the connection has it in, if any. */
+static void
+gw_deliver(struct gw_conn *c, const struct gw_event *ev)
+{
+	struct gw_msg *m = NULL;
+
+	if (ev->id <= c->last_sent || strcmp(c->auth.company_id, ev->company_id) != 0)
+		return;
+	if (ev->branch_id[0] && ev->as_branch && gw_in_branch(c, ev->branch_id))
+		m = ev->as_branch;
+	else if (c->company_room)
+		m = ev->as_company;
+	if (!m)
+		return;
+	c->last_sent = ev->id;
+	gw_enqueue(c, m);
+}
+
+static void
+gw_replay_next(struct gw_conn *c)
+{
+	int room = (int)gw_cfg->ws_queue_max - (int)c->qlen - 1;
+	int n = room < c->replay_budget ? room : c->replay_budget;
+	struct gw_job *j;
+
+	if (n <= 0) {
+		c->replay_wait = 1;	/* resumed from WRITEABLE once the queue drains */
+		return;
+	}
+	c->replay_wait = 0;
+	if ((j = gw_job_new(GW_JOB_REPLAY, c->serial)) == NULL)
+		goto err;
+	j->auth = c->auth;
+	j->company_room = c->company_room;
+	j->nbranches = c->nbranches;
+	memcpy(j->branches, c->branches, sizeof(j->branches));
+	j->since = c->last_sent;
+	j->limit = n;
+	if (gw_worker_post(j) < 0)
+		goto err;
+	return;
+err:
+	c->state = GW_READY;
+	if (gw_head > c->last_sent)
+		c->last_sent = gw_head;
+	gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
+}
+
+static void
+gw_on_replay(struct gw_conn *c, struct gw_item *it)
+{
+	if (c->state != GW_REPLAYING)
+		return;
+	if (!it->ok) {
+		c->state = GW_READY;
+		if (gw_head > c->last_sent)
+			c->last_sent = gw_head;
+		gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
+		return;
+	}
+	for (size_t i = 0; i < it->nevents && c->state == GW_REPLAYING; i++)
+		gw_deliver(c, &it->events[i]);
+	if (c->state != GW_REPLAYING)
+		return;		/* overflowed: the client was told to refresh */
+	c->replay_budget -= (int)it->nevents;
+	if (it->more || gw_head > it->head) {
+		/* More rows, or the listener is ahead of the snapshot: go on. */
+		if (c->replay_budget > 0) {
+			gw_replay_next(c);
+			return;
+		}
+		if (it->more) {
+			long long to = it->head > gw_head ? it->head : gw_head;
+
+			c->state = GW_READY;
+			if (to > c->last_sent)
+				c->last_sent = to;
+			gw_refresh_required(c, "replay-limit", GW_REPLAY_MAX, c->last_sent);
+			return;
+		}
+	}
+	c->state = GW_READY;
+}
+
+static void
+gw_on_auth(struct gw_conn *c, struct gw_item *it)
+{
+	static const char *const roles[] = { "none", "viewer", "admin", "agent" };
+
+	if (!it->ok) {
+		atomic_fetch_add(&gw_refused, 1);
+		log_info("[GATEWAY] client %llu: credential refused",
+		    (unsigned long long)c->serial);
+		gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "unauthorized");
+		return;
+	}
+	c->auth = it->auth;
+	if (c->auth.branch_id[0]) {
+		c->nbranches = 1;
+		snprintf(c->branches[0], sizeof(c->branches[0]), "%s", c->auth.branch_id);
+	} else {
+		c->company_room = 1;
+	}
+	c->last_sent = gw_head;
+	c->state = GW_READY;
+	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+	log_info("[GATEWAY] client %llu: %s %s joined %s:%s", (unsigned long long)c->serial,
+	    roles[c->auth.role], c->auth.principal_id, c->company_room ? "company" : "branch",
+	    c->company_room ? c->auth.company_id : c->auth.branch_id);
+	gw_send_json(c, json_pack("{s:s,s:o,s:I,s:s}", "type", "welcome", "rooms",
+	    gw_rooms_json(c), "lastEventId", (json_int_t)gw_head, "role",
+	    roles[c->auth.role]));
+}
+
+static void
+gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
+{
+	c->sub_pending = 0;
+	if (it->ok <= 0) {
+		gw_error(c, it->ok < 0 ? "unavailable" : "forbidden", it->ok < 0 ?
+		    "the database is unavailable; try again" :
+		    "a room is outside the credential's scope");
+		return;
+	}
+	c->company_room = c->sub_company_room;
+	c->nbranches = c->sub_nbranches;
+	memcpy(c->branches, c->sub_branches, sizeof(c->branches));
+	gw_send_json(c, json_pack("{s:s,s:o}", "type", "subscribed", "rooms",
+	    gw_rooms_json(c)));
+	if (c->sub_has_since) {
+		c->state = GW_REPLAYING;
+		c->last_sent = c->sub_since;
+		c->replay_budget = GW_REPLAY_MAX;
+		gw_replay_next(c);
+	}
+}
+
+static void
+gw_drain(void)
+{
+	struct gw_item *it, *next;
+
+	pthread_mutex_lock(&gw_lock);
+	it = gw_in_head;
+	gw_in_head = gw_in_tail = NULL;
+	gw_in_events = 0;
+	pthread_cond_broadcast(&gw_cond);
+	pthread_mutex_unlock(&gw_lock);
+	for (; it; it = next) {
+		struct gw_conn *c;
+
+		next = it->next;
+		switch (it->kind) {
+		case GW_ITEM_ADOPT:
+			/* On NULL lws has closed the fd already. */
+			if (!lws_adopt_socket_vhost(gw_vhost, it->fd))
+				log_warnx("[GATEWAY] could not adopt a connection");
+			break;
+		case GW_ITEM_EVENTS:
+			for (size_t i = 0; i < it->nevents; i++)
+				for (c = gw_conns; c; c = c->next)
+					if (c->state == GW_READY)
+						gw_deliver(c, &it->events[i]);
+			if (it->head > gw_head)
+				gw_head = it->head;
+			break;
+		case GW_ITEM_AUTH:
+			if ((c = gw_find(it->serial)) != NULL && c->state == GW_PENDING)
+				gw_on_auth(c, it);
+			else if (it->ok && it->auth.kind == AUTH_AGENT) {
+				/* Gone before the answer: undo the presence it made. */
+				struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, 0);
+
+				if (j) {
+					j->auth = it->auth;
+					gw_worker_post(j);
+				}
+			}
+			break;
+		case GW_ITEM_SUBSCRIBED:
+			if ((c = gw_find(it->serial)) != NULL)
+				gw_on_subscribed(c, it);
+			break;
+		case GW_ITEM_REPLAY:
+			if ((c = gw_find(it->serial)) != NULL)
+				gw_on_replay(c, it);
+			break;
+		case GW_ITEM_COMMAND:
+			for (c = gw_conns; c; c = c->next)
+				if ((c->state == GW_READY || c->state == GW_REPLAYING) &&
+				    c->auth.kind == AUTH_AGENT &&
+				    strcmp(c->auth.principal_id, it->agent_id) == 0)
+					gw_enqueue(c, it->msg);
+			break;
+		}
+		gw_item_free(it);
+	}
+}
+
+/* Origin rule: absent (not a browser), the server's own origin, or listed. */
+static int
+gw_origin_ok(const char *origin, const char *host)
+{
+	const char *list = gw_cfg->allowed_origins, *p;
+	char own[300];
+
+	if (host[0]) {
+		snprintf(own, sizeof(own), "http://%s", host);
+		if (strcasecmp(origin, own) == 0)
+			return 1;
+		snprintf(own, sizeof(own), "https://%s", host);
+		if (strcasecmp(origin, own) == 0)
+			return 1;
+	}
+	for (p = list; p && *p;) {
+		size_t n;
+
+		p += strspn(p, " ,");
+		n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n > 0 && strlen(origin) == n && strncasecmp(origin, p, n) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
+/* Path, Origin and the presence of a credential, during the handshake.
+ * Non-zero refuses the connection. The credential itself is checked later,
+ * off this thread. */
+static int
+gw_filter(struct lws *wsi, struct gw_conn *c)
+{
+	char uri[64], origin[256] = "", host[256] = "", authz[GW_TOKEN_MAX + 16];
+	const char *arg;
+	size_t max;
+
+	if (!c)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= (int)sizeof(uri) ||
+	    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(uri, "/ws") != 0)
+		return -1;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
+		    (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
+		    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0) ||
+		    !gw_origin_ok(origin, host)) {
+			atomic_fetch_add(&gw_refused, 1);
+			log_warnx("[GATEWAY] refused a websocket from origin '%.100s'", origin);
+			return -1;
+		}
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) < (int)sizeof(authz) &&
+	    lws_hdr_copy(wsi, authz, sizeof(authz), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    strncasecmp(authz, "Bearer ", 7) == 0)
+		snprintf(c->token, sizeof(c->token), "%s", authz + 7 + strspn(authz + 7, " "));
+	else if ((arg = lws_get_urlarg_by_name(wsi, "token=", authz,
+	    (int)sizeof(authz))) != NULL)
+		snprintf(c->token, sizeof(c->token), "%s", arg);
+	if (!c->token[0]) {
+		max = sizeof(c->token);
+		if (lws_http_cookie_get(wsi, "pm_session", c->token, &max) != 0)
+			c->token[0] = '\0';
+	}
+	sodium_memzero(authz, sizeof(authz));
+	if (!c->token[0]) {
+		atomic_fetch_add(&gw_refused, 1);
+		log_info("[GATEWAY] refused a websocket without a credential");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+gw_established(struct lws *wsi, struct gw_conn *c)
+{
+	struct gw_job *j;
+
+	c->wsi = wsi;
+	c->serial = ++gw_next_serial;
+	c->state = GW_PENDING;
+	c->q = calloc((size_t)gw_cfg->ws_queue_max, sizeof(*c->q));
+	c->next = gw_conns;
+	if (gw_conns)
+		gw_conns->prev = c;
+	gw_conns = c;
+	atomic_fetch_add(&gw_nclients, 1);
+	j = gw_job_new(GW_JOB_AUTH, c->serial);
+	if (j)
+		memcpy(j->token, c->token, sizeof(j->token));
+	sodium_memzero(c->token, sizeof(c->token));
+	if (!c->q || !j || gw_worker_post(j) < 0) {
+		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
+		return;
+	}
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, GW_AUTH_TIMEOUT_S);
+}
+
+static void
+gw_closed(struct gw_conn *c)
+{
+	if (!c->serial)
+		return;		/* refused before it was established */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		gw_conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->q)
+		gw_drop_queue(c);
+	free(c->q);
+	free(c->rx);
+	c->q = NULL;
+	c->rx = NULL;
+	atomic_fetch_sub(&gw_nclients, 1);
+	if (c->auth.kind == AUTH_AGENT) {
+		struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, c->serial);
+
+		if (j) {
+			j->auth = c->auth;
+			gw_worker_post(j);
+		}
+	}
+	log_debug("[GATEWAY] client %llu closed", (unsigned long long)c->serial);
+	c->serial = 0;
+}
+
+/* Pure-ish parse of one room name against the credential: 0 ok (added to the
+ * pending set), -1 malformed, -2 outside the credential's scope. */
+static int
+gw_parse_room(struct gw_conn *c, const char *room)
+{
+	char id[HTTP_ID_LEN + 1];
+
+	if (strncmp(room, "company:", 8) == 0 && scope_uuid(room + 8, id)) {
+		if (strcmp(id, c->auth.company_id) != 0 || c->auth.branch_id[0])
+			return -2;
+		c->sub_company_room = 1;
+		return 0;
+	}
+	if (strncmp(room, "branch:", 7) == 0 && scope_uuid(room + 7, id)) {
+		if (c->auth.branch_id[0] && strcmp(id, c->auth.branch_id) != 0)
+			return -2;
+		for (int i = 0; i < c->sub_nbranches; i++)
+			if (strcmp(c->sub_branches[i], id) == 0)
+				return 0;
+		snprintf(c->sub_branches[c->sub_nbranches++], HTTP_ID_LEN + 1, "%s", id);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+gw_subscribe(struct gw_conn *c, const json_t *msg)
+{
+	json_t *rooms = json_object_get(msg, "rooms"), *since = json_object_get(msg, "since"), *v;
+	struct gw_job *j;
+	size_t i;
+
+	if (c->sub_pending || c->state == GW_REPLAYING) {
+		gw_error(c, "busy", "the previous subscribe is still being answered");
+		return;
+	}
+	if ((rooms && (!json_is_array(rooms) || json_array_size(rooms) == 0 ||
+	    json_array_size(rooms) > GW_MAX_ROOMS)) ||
+	    (since && !json_is_null(since) &&
+	    (!json_is_integer(since) || json_integer_value(since) < 0))) {
+		gw_error(c, "bad_request", "rooms must be a non-empty array of at most 32 "
+		    "room names; since a non-negative event id");
+		return;
+	}
+	c->sub_company_room = rooms ? 0 : c->company_room;
+	c->sub_nbranches = rooms ? 0 : c->nbranches;
+	memcpy(c->sub_branches, c->branches, sizeof(c->branches));
+	json_array_foreach(rooms, i, v) {
+		int rc = json_is_string(v) ? gw_parse_room(c, json_string_value(v)) : -1;
+
+		if (rc == -1) {
+			gw_error(c, "bad_request", "a room is company:<id> or branch:<id>");
+			return;
+		}
+		if (rc == -2) {
+			gw_error(c, "forbidden", "a room is outside the credential's scope");
+			return;
+		}
+	}
+	c->sub_has_since = since && json_is_integer(since);
+	c->sub_since = c->sub_has_since ? (long long)json_integer_value(since) : 0;
+	if ((j = gw_job_new(GW_JOB_SUBSCRIBE, c->serial)) == NULL)
+		goto busy;
+	j->auth = c->auth;
+	j->nbranches = c->sub_nbranches;
+	memcpy(j->branches, c->sub_branches, sizeof(j->branches));
+	if (gw_worker_post(j) < 0)
+		goto busy;
+	c->sub_pending = 1;
+	return;
+busy:
+	gw_error(c, "unavailable", "the server is busy; try again");
+}
+
+/* Agent messages: hello, stats, command-result. */
+static void
+gw_agent_message(struct gw_conn *c, const char *type, const json_t *msg)
+{
+	struct gw_job *j;
+
+	if (c->auth.kind != AUTH_AGENT) {
+		gw_error(c, "forbidden", "only agents send this message");
+		return;
+	}
+	if (strcmp(type, "command-result") == 0) {
+		const char *req = json_string_value(json_object_get(msg, "requestId"));
+		const char *txt = json_string_value(json_object_get(msg, "message"));
+
+		log_info("[GATEWAY] agent %s: command %.64s %s%s%.200s", c->auth.principal_id,
+		    req ? req : "?", json_is_true(json_object_get(msg, "ok")) ? "ok" : "failed",
+		    txt ? ": " : "", txt ? txt : "");
+		return;
+	}
+	if (strcmp(type, "hello") == 0) {
+		const json_t *h = json_object_get(msg, "hostname"), *v = json_object_get(msg, "version");
+
+		if ((h && (!json_is_string(h) || strlen(json_string_value(h)) > 255)) ||
+		    (v && (!json_is_string(v) || strlen(json_string_value(v)) > 63))) {
+			gw_error(c, "bad_request", "hostname (at most 255 bytes) and version "
+			    "(at most 63) must be strings");
+			return;
+		}
+		if ((j = gw_job_new(GW_JOB_HELLO, c->serial)) == NULL)
+			goto busy;
+		snprintf(j->hostname, sizeof(j->hostname), "%s", h ? json_string_value(h) : "");
+		snprintf(j->version, sizeof(j->version), "%s", v ? json_string_value(v) : "");
+	} else {
+		const json_t *s = json_object_get(msg, "stats");
+
+		if (!presence_stats_valid(s)) {
+			gw_error(c, "bad_request", "stats must be a flat object of at most 4 KB");
+			return;
+		}
+		if ((j = gw_job_new(GW_JOB_STATS, c->serial)) == NULL)
+			goto busy;
+		/* A copy of its own: the worker thread owns it from here. */
+		j->stats = json_deep_copy(s);
+	}
+	j->auth = c->auth;
+	if (gw_worker_post(j) == 0)
+		return;
+busy:
+	gw_error(c, "unavailable", "the server is busy; try again");
+}
+
+static void
+gw_message(struct gw_conn *c, const char *buf, size_t len)
+{
+	json_t *msg;
+	const char *type;
+
+	if (c->state == GW_PENDING) {
+		gw_error(c, "not_ready", "wait for the welcome message");
+		return;
+	}
+	if (json_nesting_depth(buf, len, GW_MAX_DEPTH) < 0 ||
+	    (msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		gw_error(c, "bad_request", "messages are JSON objects");
+		return;
+	}
+	type = json_string_value(json_object_get(msg, "type"));
+	if (!type)
+		gw_error(c, "bad_request", "a message needs a type");
+	else if (strcmp(type, "ping") == 0)
+		gw_send_json(c, json_pack("{s:s}", "type", "pong"));
+	else if (strcmp(type, "subscribe") == 0)
+		gw_subscribe(c, msg);
+	else if (strcmp(type, "hello") == 0 || strcmp(type, "stats") == 0 ||
+	    strcmp(type, "command-result") == 0)
+		gw_agent_message(c, type, msg);
+	else
+		gw_error(c, "bad_request", "unknown message type");
+	json_decref(msg);
+}
+
+static int
+gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
+{
+	char *p;
+
+	if (c->state == GW_CLOSING)
+		return 0;
+	if (c->rxlen + len > GW_MAX_MSG) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		    (unsigned char *)"message too large", 17);
+		return -1;
+	}
+	if ((p = realloc(c->rx, c->rxlen + len + 1)) == NULL)
+		return -1;
+	c->rx = p;
+	memcpy(c->rx + c->rxlen, in, len);
+	c->rxlen += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+		return 0;
+	gw_message(c, c->rx, c->rxlen);
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = 0;
+	return 0;
+}
+
+static int
+gw_writeable(struct lws *wsi, struct gw_conn *c)
+{
+	if (c->qlen) {
+		struct gw_msg *m = c->q[c->qhead];
+		int n;
+
+		c->qhead = (c->qhead + 1) % (unsigned)gw_cfg->ws_queue_max;
+		c->qlen--;
+		atomic_fetch_sub(&gw_nqueued, 1);
+		n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		if (m->is_event)
+			atomic_fetch_add(&gw_delivered, 1);
+		if (n < (int)m->len) {
+			gw_msg_unref(m);
+			return -1;
+		}
+		gw_msg_unref(m);
+	}
+	if (c->qlen) {
+		lws_callback_on_writable(wsi);
+	} else if (c->state == GW_CLOSING) {
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+		    (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	} else if (c->state == GW_REPLAYING && c->replay_wait) {
+		gw_replay_next(c);
+	}
+	return 0;
+}
+
+static int
+gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+    size_t len)
+{
+	struct gw_conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		gw_drain();
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return gw_filter(wsi, c);
+	case LWS_CALLBACK_ESTABLISHED:
+		gw_established(wsi, c);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return gw_receive(wsi, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return gw_writeable(wsi, c);
+	case LWS_CALLBACK_CLOSED:
+		gw_closed(c);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		/* GET /ws without an upgrade. */
+		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+		    "websocket upgrade required");
+		return -1;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols gw_protocols[] = {
+	{ "printmaster", gw_callback, sizeof(struct gw_conn), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Ping after 30 s of silence, hang up after 70 s without a valid frame. */
+static const lws_retry_bo_t gw_retry = {
+	.secs_since_valid_ping = 30,
+	.secs_since_valid_hangup = 70,
+};
+
+static void
+gw_lws_log(int level, const char *line)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", line);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (level & LLL_ERR)
+		log_warnx("[GATEWAY] libwebsockets: %s", msg);
+	else
+		log_debug("[GATEWAY] libwebsockets: %s", msg);
+}
+
+static void *
+gw_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&gw_stopping))
+		if (lws_service(gw_ctx, 0) < 0)
+			break;
+	return NULL;
+}
+
+int
+gateway_start(const struct server_config *cfg)
+{
+	struct lws_context_creation_info info;
+
+	gw_cfg = cfg;
+	if (!gw_auth)
+		log_warnx("[GATEWAY] no authenticator installed: every /ws client is refused");
+	presence_init();
+	lws_set_log_level(LLL_ERR | LLL_WARN, gw_lws_log);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = gw_protocols;
+	info.max_http_header_data = 8192;
+	info.retry_and_idle_policy = &gw_retry;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.vhost_name = "printmaster";
+	if ((gw_ctx = lws_create_context(&info)) == NULL ||
+	    (gw_vhost = lws_create_vhost(gw_ctx, &info)) == NULL) {
+		log_error("[GATEWAY] could not create the libwebsockets context");
+		goto err;
+	}
+	if (gw_worker_start(gw_auth) < 0)
+		goto err;
+	pthread_mutex_lock(&gw_lock);
+	gw_accepting = 1;
+	pthread_mutex_unlock(&gw_lock);
+	atomic_store(&gw_stopping, 0);
+	if (pthread_create(&gw_thread, NULL, gw_main, NULL) != 0) {
+		log_error("[GATEWAY] could not start the service thread");
+		goto err;
+	}
+	gw_thread_running = 1;
+	if (listener_start(cfg) < 0)
+		goto err;
+	acceptor_set_ws(gw_handoff, NULL);
+	return 0;
+err:
+	gateway_stop();
+	return -1;
+}
+
+void
+gateway_stop(void)
+{
+	struct gw_item *it, *next;
+
+	acceptor_set_ws(NULL, NULL);
+	listener_stop();
+	if (gw_thread_running) {
+		atomic_store(&gw_stopping, 1);
+		lws_cancel_service(gw_ctx);
+		pthread_join(gw_thread, NULL);
+		gw_thread_running = 0;
+	}
+	pthread_mutex_lock(&gw_lock);
+	gw_accepting = 0;
+	it = gw_in_head;
+	gw_in_head = gw_in_tail = NULL;
+	gw_in_events = 0;
+	pthread_cond_broadcast(&gw_cond);
+	pthread_mutex_unlock(&gw_lock);
+	for (; it; it = next) {
+		next = it->next;
+		if (it->kind == GW_ITEM_ADOPT)
+			close(it->fd);
+		if (it->kind == GW_ITEM_AUTH && it->ok && it->auth.kind == AUTH_AGENT) {
+			struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, 0);
+
+			if (j) {
+				j->auth = it->auth;
+				gw_worker_post(j);
+			}
+		}
+		gw_item_free(it);
+	}
+	/* Closes every connection: agents' OFFLINE jobs reach the worker. */
+	if (gw_ctx)
+		lws_context_destroy(gw_ctx);
+	gw_ctx = NULL;
+	gw_vhost = NULL;
+	gw_worker_stop();
+}
+
+void
+gateway_metrics(struct metrics_buf *m)
+{
+	metrics_printf(m, "# HELP printmaster_ws_clients Websocket clients connected.\n"
+	    "# TYPE printmaster_ws_clients gauge\n"
+	    "printmaster_ws_clients %ld\n"
+	    "# HELP printmaster_ws_agents Agents holding a websocket on this instance.\n"
+	    "# TYPE printmaster_ws_agents gauge\n"
+	    "printmaster_ws_agents %zu\n"
+	    "# HELP printmaster_ws_queued_messages Messages waiting in client queues.\n"
+	    "# TYPE printmaster_ws_queued_messages gauge\n"
+	    "printmaster_ws_queued_messages %ld\n"
+	    "# HELP printmaster_ws_overflows_total Clients closed for not reading.\n"
+	    "# TYPE printmaster_ws_overflows_total counter\n"
+	    "printmaster_ws_overflows_total %lu\n"
+	    "# HELP printmaster_ws_events_delivered_total Event frames written to clients.\n"
+	    "# TYPE printmaster_ws_events_delivered_total counter\n"
+	    "printmaster_ws_events_delivered_total %lu\n"
+	    "# HELP printmaster_ws_refused_total Websocket connections refused.\n"
+	    "# TYPE printmaster_ws_refused_total counter\n"
+	    "printmaster_ws_refused_total %lu\n",
+	    atomic_load(&gw_nclients), presence_count(), atomic_load(&gw_nqueued),
+	    atomic_load(&gw_overflows), atomic_load(&gw_delivered),
+	    atomic_load(&gw_refused));
+	listener_metrics(m);
+}

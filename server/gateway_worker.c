@@ -1,0 +1,308 @@
+/*
+ * gateway_worker.c: one thread with its own db_conn() doing the gateway's
+ * database work in arrival order (so an agent's "connected" is always written
+ * before its "disconnected"), plus the presence heartbeat every 30 s.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "server/db.h"
+#include "server/gateway_worker.h"
+#include "server/listener.h"
+#include "server/presence.h"
+
+#define GW_WORKER_QUEUE_MAX 4096
+
+static pthread_mutex_t wk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wk_cond = PTHREAD_COND_INITIALIZER;
+static struct gw_job *wk_head, *wk_tail;
+static int wk_len, wk_running, wk_stopping;
+static pthread_t wk_thread;
+static gateway_authenticator wk_auth;
+
+struct gw_job *
+gw_job_new(enum gw_job_kind kind, uint64_t serial)
+{
+	struct gw_job *j = calloc(1, sizeof(*j));
+
+	if (j) {
+		j->kind = kind;
+		j->serial = serial;
+	}
+	return j;
+}
+
+static void
+wk_job_free(struct gw_job *j)
+{
+	if (!j)
+		return;
+	sodium_memzero(j->token, sizeof(j->token));
+	json_decref(j->stats);
+	free(j);
+}
+
+int
+gw_worker_post(struct gw_job *j)
+{
+	pthread_mutex_lock(&wk_lock);
+	if (!wk_running || wk_stopping ||
+	    (wk_len >= GW_WORKER_QUEUE_MAX && j->kind != GW_JOB_OFFLINE)) {
+		pthread_mutex_unlock(&wk_lock);
+		wk_job_free(j);
+		return -1;
+	}
+	if (wk_tail)
+		wk_tail->next = j;
+	else
+		wk_head = j;
+	wk_tail = j;
+	wk_len++;
+	pthread_cond_signal(&wk_cond);
+	pthread_mutex_unlock(&wk_lock);
+	return 0;
+}
+
+static struct gw_item *
+wk_item(enum gw_item_kind kind, uint64_t serial)
+{
+	struct gw_item *it = calloc(1, sizeof(*it));
+
+	if (it) {
+		it->kind = kind;
+		it->serial = serial;
+	}
+	return it;
+}
+
+static void
+wk_do_auth(struct gw_job *j)
+{
+	struct gw_item *it = wk_item(GW_ITEM_AUTH, j->serial);
+
+	if (!it)
+		return;
+	it->ok = wk_auth && wk_auth(j->token, &it->auth) == 0 &&
+	    it->auth.kind != AUTH_NONE;
+	if (it->ok && it->auth.kind == AUTH_AGENT) {
+		PGconn *c = db_conn();
+
+		/* Counted first: the matching OFFLINE job always follows. */
+		presence_add(it->auth.principal_id);
+		if (!c || presence_db_connected(c, it->auth.principal_id) < 0)
+			log_warnx("[GATEWAY] agent %s: could not record presence",
+			    it->auth.principal_id);
+	}
+	gateway_post(it);
+}
+
+/* "{a,b}" for a uuid[] parameter; ids are canonical UUIDs already. */
+static void
+wk_uuid_array(const struct gw_job *j, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[off++] = '{';
+	for (int i = 0; i < j->nbranches && off + HTTP_ID_LEN + 2 < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		    j->branches[i]);
+	buf[off++] = '}';
+	buf[off] = '\0';
+}
+
+static void
+wk_do_subscribe(struct gw_job *j)
+{
+	char arr[GW_MAX_ROOMS * (HTTP_ID_LEN + 1) + 4], n[16];
+	const char *p[3] = { j->auth.company_id, arr, n };
+	struct gw_item *it = wk_item(GW_ITEM_SUBSCRIBED, j->serial);
+	PGconn *c = db_conn();
+	PGresult *r = NULL;
+
+	if (!it)
+		return;
+	wk_uuid_array(j, arr, sizeof(arr));
+	snprintf(n, sizeof(n), "%d", j->nbranches);
+	if (j->nbranches == 0)
+		it->ok = 1;
+	else if (c && (r = db_exec(c, PGRES_TUPLES_OK, "SELECT count(*) = $3::int FROM "
+	    "branches WHERE company_id = $1 AND id = ANY($2::uuid[])", 3, p)) != NULL)
+		it->ok = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	else {
+		db_check_broken(c);
+		it->ok = -1;	/* could not check: "unavailable", not "forbidden" */
+	}
+	PQclear(r);
+	gateway_post(it);
+}
+
+static void
+wk_do_replay(struct gw_job *j)
+{
+	char arr[GW_MAX_ROOMS * (HTTP_ID_LEN + 1) + 4], since[32], lim[16];
+	const char *p[4] = { j->auth.company_id, since, j->company_room ? NULL : arr, lim };
+	struct gw_item *it = wk_item(GW_ITEM_REPLAY, j->serial);
+	PGconn *c = db_conn();
+	PGresult *r = NULL;
+	int n;
+
+	if (!it)
+		return;
+	wk_uuid_array(j, arr, sizeof(arr));
+	snprintf(since, sizeof(since), "%lld", j->since);
+	snprintf(lim, sizeof(lim), "%d", j->limit + 1);
+	/* One snapshot for the head and the rows, so "no more rows up to head" holds. */
+	if (!c || (r = db_exec(c, PGRES_COMMAND_OK,
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL)) == NULL)
+		goto err;
+	PQclear(r);
+	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT coalesce(max(id), 0) FROM "
+	    "printer_events", 0, NULL)) == NULL)
+		goto err;
+	it->head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT " LISTENER_EVENT_COLUMNS
+	    " FROM printer_events e WHERE e.company_id = $1 AND e.id > $2 AND "
+	    "($3::uuid[] IS NULL OR e.branch_id = ANY($3::uuid[])) ORDER BY e.id "
+	    "LIMIT $4::int", 4, p)) == NULL)
+		goto err;
+	db_rollback(c);
+	n = PQntuples(r);
+	it->more = n > j->limit;
+	if (it->more)
+		n = j->limit;
+	if (n > 0 && (it->events = listener_events_from(r, n)) == NULL)
+		goto err;
+	it->nevents = (size_t)n;
+	it->ok = 1;
+	PQclear(r);
+	gateway_post(it);
+	return;
+err:
+	PQclear(r);
+	if (c) {
+		db_rollback(c);
+		db_check_broken(c);
+	}
+	it->ok = 0;
+	gateway_post(it);
+}
+
+static void
+wk_run(struct gw_job *j)
+{
+	PGconn *c;
+
+	if (j->kind == GW_JOB_AUTH) {
+		wk_do_auth(j);
+		return;
+	}
+	if (j->kind == GW_JOB_SUBSCRIBE) {
+		wk_do_subscribe(j);
+		return;
+	}
+	if (j->kind == GW_JOB_REPLAY) {
+		wk_do_replay(j);
+		return;
+	}
+	c = db_conn();
+	switch (j->kind) {
+	case GW_JOB_HELLO:
+		if (!c || presence_db_hello(c, j->auth.principal_id,
+		    j->hostname[0] ? j->hostname : NULL,
+		    j->version[0] ? j->version : NULL) < 0)
+			log_warnx("[GATEWAY] agent %s: hello not recorded", j->auth.principal_id);
+		break;
+	case GW_JOB_STATS:
+		if (!c || presence_db_stats(c, j->auth.principal_id, j->stats) < 0)
+			log_warnx("[GATEWAY] agent %s: stats not recorded", j->auth.principal_id);
+		break;
+	case GW_JOB_OFFLINE:
+		if (presence_remove(j->auth.principal_id) > 0)
+			break;	/* another connection of the agent is still here */
+		if (!c || presence_db_disconnected(c, j->auth.principal_id) < 0)
+			log_warnx("[GATEWAY] agent %s: offline not recorded",
+			    j->auth.principal_id);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *
+wk_main(void *arg)
+{
+	struct timespec next;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &next);
+	next.tv_sec += PRESENCE_HEARTBEAT_S;
+	pthread_mutex_lock(&wk_lock);
+	for (;;) {
+		struct gw_job *j;
+
+		while (!wk_head && !wk_stopping) {
+			if (pthread_cond_timedwait(&wk_cond, &wk_lock, &next) == ETIMEDOUT) {
+				PGconn *c;
+
+				pthread_mutex_unlock(&wk_lock);
+				if ((c = db_conn()) != NULL)
+					presence_db_heartbeat(c);
+				clock_gettime(CLOCK_REALTIME, &next);
+				next.tv_sec += PRESENCE_HEARTBEAT_S;
+				pthread_mutex_lock(&wk_lock);
+			}
+		}
+		if (!wk_head)
+			break;	/* stopping, and everything queued is done */
+		j = wk_head;
+		wk_head = j->next;
+		if (!wk_head)
+			wk_tail = NULL;
+		wk_len--;
+		pthread_mutex_unlock(&wk_lock);
+		wk_run(j);
+		wk_job_free(j);
+		pthread_mutex_lock(&wk_lock);
+	}
+	pthread_mutex_unlock(&wk_lock);
+	return NULL;
+}
+
+int
+gw_worker_start(gateway_authenticator auth)
+{
+	wk_auth = auth;
+	wk_stopping = 0;
+	if (pthread_create(&wk_thread, NULL, wk_main, NULL) != 0) {
+		log_error("[GATEWAY] could not start the worker thread");
+		return -1;
+	}
+	pthread_mutex_lock(&wk_lock);
+	wk_running = 1;
+	pthread_mutex_unlock(&wk_lock);
+	return 0;
+}
+
+void
+gw_worker_stop(void)
+{
+	pthread_mutex_lock(&wk_lock);
+	if (!wk_running) {
+		pthread_mutex_unlock(&wk_lock);
+		return;
+	}
+	wk_stopping = 1;
+	pthread_cond_signal(&wk_cond);
+	pthread_mutex_unlock(&wk_lock);
+	pthread_join(wk_thread, NULL);
+	pthread_mutex_lock(&wk_lock);
+	wk_running = 0;
+	pthread_mutex_unlock(&wk_lock);
+}
