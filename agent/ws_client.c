@@ -135,7 +135,7 @@ ws_set_down(struct ws_client *w, const char *why)
 	json_array_clear(w->outq);
 	pthread_mutex_unlock(&w->mu);
 	stats_set_ws(w->st, 0);
-	if (was || !w->logged_down) {
+	if (!atomic_load(&w->stop) && (was || !w->logged_down)) {
 		log_warnx("[AUTO-SYNC] websocket to %s:%d%s down (%s); reconnecting with backoff",
 		    w->host, w->port, w->path, why);
 		w->logged_down = 1;
@@ -144,6 +144,30 @@ ws_set_down(struct ws_client *w, const char *why)
 		ws_wake(w);
 	if (!atomic_load(&w->stop))
 		ws_schedule_reconnect(w);
+}
+
+/* The welcome came: say hello first, then let the sync loop send. */
+static void
+ws_set_up(struct ws_client *w)
+{
+	json_t *hello;
+	char *text;
+
+	w->logged_down = 0;
+	hello = json_pack("{s:s, s:s, s:s}", "type", "hello", "hostname", w->hostname,
+	    "version", PM_VERSION);
+	text = hello ? json_dumps(hello, JSON_COMPACT) : NULL;
+	json_decref(hello);
+	pthread_mutex_lock(&w->mu);
+	if (text)
+		json_array_insert_new(w->outq, 0, json_string(text));
+	pthread_mutex_unlock(&w->mu);
+	free(text);
+	atomic_store(&w->connected, 1);
+	stats_set_ws(w->st, 1);
+	if (w->wsi)
+		lws_callback_on_writable(w->wsi);
+	ws_wake(w);
 }
 
 static void
@@ -173,6 +197,7 @@ ws_handle_message(struct ws_client *w, const char *text, size_t len)
 		log_info("[AUTO-SYNC] websocket connected to %s:%d%s (role %s)", w->host, w->port,
 		    w->path, json_string_value(json_object_get(msg, "role")) ?
 		    json_string_value(json_object_get(msg, "role")) : "?");
+		ws_set_up(w);
 	} else if (strcmp(type, "error") == 0) {
 		log_warnx("[AUTO-SYNC] websocket: server error %s: %s",
 		    json_string_value(json_object_get(msg, "code")) ?
@@ -253,8 +278,6 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 {
 	struct ws_client *w = lws_context_user(lws_get_context(wsi));
 	unsigned char **p, *end;
-	json_t *hello;
-	char *text;
 
 	(void)user;
 	switch (reason) {
@@ -268,21 +291,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 			return -1;
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		/* The gateway takes nothing before its welcome: wait for it. */
 		w->attempt = 0;
-		w->logged_down = 0;
-		atomic_store(&w->connected, 1);
-		stats_set_ws(w->st, 1);
-		hello = json_pack("{s:s, s:s, s:s}", "type", "hello", "hostname", w->hostname,
-		    "version", PM_VERSION);
-		text = hello ? json_dumps(hello, JSON_COMPACT) : NULL;
-		json_decref(hello);
-		pthread_mutex_lock(&w->mu);
-		if (text)
-			json_array_insert_new(w->outq, 0, json_string(text));
-		pthread_mutex_unlock(&w->mu);
-		free(text);
-		lws_callback_on_writable(wsi);
-		ws_wake(w);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (ws_receive(w, wsi, in, len) < 0)

@@ -32,7 +32,7 @@ struct ws_client *ws_client_start(const struct agent_config *cfg, struct stats *
 /* Close the connection, join the thread, free everything. NULL is a no-op. */
 void ws_client_stop(struct ws_client *w);
 
-/* 1 while the websocket is open (the server sent nothing yet counts too). */
+/* 1 while the websocket is open and the server has welcomed us. */
 int ws_client_connected(struct ws_client *w);
 /* Queue a message (consumed, whatever happens). Returns 0, or -1 when the
  * connection is down or the queue is full. */
