@@ -107,24 +107,25 @@ lis_connect(void)
 
 	if (!c)
 		return NULL;
-	r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " EVENTS_CHANNEL "; LISTEN "
-	    LISTENER_COMMANDS_CHANNEL, 0, NULL);
-	if (!r) {
-		PQfinish(c);
-		return NULL;
-	}
+	if ((r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " EVENTS_CHANNEL, 0, NULL)) == NULL)
+		goto err;
+	PQclear(r);
+	if ((r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " LISTENER_COMMANDS_CHANNEL, 0,
+	    NULL)) == NULL)
+		goto err;
 	PQclear(r);
 	if (lis_last_id < 0) {
 		r = db_exec(c, PGRES_TUPLES_OK,
 		    "SELECT coalesce(max(id), 0) FROM printer_events", 0, NULL);
-		if (!r) {
-			PQfinish(c);
-			return NULL;
-		}
+		if (!r)
+			goto err;
 		lis_last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		PQclear(r);
 	}
 	return c;
+err:
+	PQfinish(c);
+	return NULL;
 }
 
 /* Read and hand over every row after lis_last_id. 0, or -1 on a database error. */
