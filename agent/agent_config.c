@@ -41,6 +41,9 @@ const struct cfg_opt agent_config_table[] = {
 	  "factor between successive retry delays" },
 	{ "max_retry_delay_ms", CFG_INT, A(max_retry_delay_ms), "30000", 1, 86400000, NULL,
 	  NULL, 0, "cap on one retry delay" },
+	/* "update", not the seed product's "skip": with skip the server would
+	 * leave known rows alone, so status changes and lost printers (offline)
+	 * would never reach it. */
 	{ "duplicate_handling", CFG_STR, A(duplicate_handling), "update", 0, 0,
 	  "update|merge|skip", NULL, 0, "how the server treats printers it already has" },
 	{ "lost_after_scans", CFG_INT, A(lost_after_scans), "3", 1, 1000, NULL, NULL, 0,
