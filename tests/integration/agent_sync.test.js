@@ -32,13 +32,18 @@ async function printers(net, port, n) {
   return out;
 }
 
-test('printers appear after one scan, a vanished one goes offline after N scans and is kept; ' +
-     'heartbeat, stats over the websocket, status, SIGTERM', async () => {
-  const t = h.seedTenant(db, { company: 'Sync One', branches: ['Main'] });
-  const key = sim.agentKey(db, t.branchId, 'front desk');
+// A company with one branch, an agent key, and n printers on a subnet of its own.
+async function scene(d, company, agent, n) {
+  const t = h.seedTenant(d, { company, branches: ['Main'] });
+  const key = sim.agentKey(d, t.branchId, agent);
   const net = sim.subnet();
   const port = await h.freePort();
-  const ps = await printers(net, port, 3);
+  return { t, key, net, port, ps: await printers(net, port, n) };
+}
+
+test('printers appear after one scan, a vanished one goes offline after N scans and is kept; ' +
+     'heartbeat, stats over the websocket, status, SIGTERM', async () => {
+  const { t, key, net, port, ps } = await scene(db, 'Sync One', 'front desk', 3);
   const spool = sim.tmpSpool();
   const opts = { url: server.url, key, cidr: net.cidr, port, spool,
     extra: { PRINTMASTER_HEARTBEAT_INTERVAL: '5' } };
@@ -97,11 +102,7 @@ test('printers appear after one scan, a vanished one goes offline after N scans 
 
 test('without the websocket stats go over HTTP ([FALLBACK]); scan and test-print commands ' +
      'arrive over the websocket', async () => {
-  const t = h.seedTenant(db, { company: 'Sync Two', branches: ['Main'] });
-  const key = sim.agentKey(db, t.branchId, 'kitchen');
-  const net = sim.subnet();
-  const port = await h.freePort();
-  const ps = await printers(net, port, 1);
+  const { t, key, net, port, ps } = await scene(db, 'Sync Two', 'kitchen', 1);
   const base = { url: server.url, key, cidr: net.cidr, port };
 
   const a = sim.startAgent({ ...base, spool: sim.tmpSpool(), extra: { PRINTMASTER_WEBSOCKET: '0' } });
@@ -195,11 +196,7 @@ test('server down for a while, then back: everything arrives, nothing twice', as
   const db2 = await h.createDatabase();
   let s2 = await h.startServer({ db: db2 });
   const port2 = s2.port;
-  const t = h.seedTenant(db2, { company: 'Outage', branches: ['Main'] });
-  const key = sim.agentKey(db2, t.branchId, 'back office');
-  const net = sim.subnet();
-  const port = await h.freePort();
-  const ps = await printers(net, port, 2);
+  const { t, key, net, port, ps } = await scene(db2, 'Outage', 'back office', 2);
   const a = sim.startAgent({ url: s2.url, key, cidr: net.cidr, port, spool: sim.tmpSpool(),
     extra: { PRINTMASTER_BATCH_SIZE: '2' } });
   try {
@@ -209,15 +206,13 @@ test('server down for a while, then back: everything arrives, nothing twice', as
     for (let i = 3; i <= 6; i++) ps.push(await sim.printer(`${net.base}.${i}`, port));
     await ps[0].close();
     await h.waitFor(() => /retries used, it stays spooled/.test(a.log()), { what: 'retries exhausted' });
-    await h.waitFor(() => /queue size\s+[1-9]/.test(fs.readFileSync(
-      path.join(a.logFile, '..', 'spool', 'state.json'), 'utf8').replace(/"queueSize": (\d+)/, 'queue size $1')),
-    { what: 'queue filled' });
+    const state = () => fs.readFileSync(path.join(path.dirname(a.logFile), 'spool', 'state.json'), 'utf8');
+    await h.waitFor(() => /"queueSize": [1-9]/.test(state()), { what: 'queue filled' });
     await new Promise((res) => setTimeout(res, 1500));
     s2 = await h.startServer({ db: db2, port: port2 });
     await h.waitFor(() => db2.count('printers') === 6 &&
       db2.count('printers', `status = 'offline'`) === 1, { timeout: 15000, what: 'all arrived' });
-    await h.waitFor(() => /"queueSize": 0/.test(fs.readFileSync(
-      path.join(a.logFile, '..', 'spool', 'state.json'), 'utf8')), { what: 'queue drained' });
+    await h.waitFor(() => /"queueSize": 0,/.test(state()), { what: 'queue drained' });
     const off = db2.one(`SELECT address FROM printers WHERE status = 'offline'`).address;
     assert.equal(off, `${net.base}.1`);
     // Each printer discovered once; each batch recorded once.
@@ -237,11 +232,7 @@ test('server down for a while, then back: everything arrives, nothing twice', as
 });
 
 test('agent killed with SIGKILL mid-batch and restarted: nothing lost, nothing applied twice', async () => {
-  const t = h.seedTenant(db, { company: 'Crash', branches: ['Main'] });
-  const key = sim.agentKey(db, t.branchId, 'crashy');
-  const net = sim.subnet();
-  const port = await h.freePort();
-  const ps = await printers(net, port, 5);
+  const { t, key, net, port, ps } = await scene(db, 'Crash', 'crashy', 5);
   const proxy = await sim.startProxy(server.url);
   const spool = sim.tmpSpool();
   const opts = { url: proxy.url, key, cidr: net.cidr, port, spool,
@@ -284,11 +275,7 @@ test('agent killed with SIGKILL mid-batch and restarted: nothing lost, nothing a
 
 test('sync --once: exit 0 when all synced; a 4xx item is reported and does not block the rest; ' +
      'Retry-After is honoured; a whole-request 4xx is set aside', async () => {
-  const t = h.seedTenant(db, { company: 'Once', branches: ['Main'] });
-  const key = sim.agentKey(db, t.branchId, 'once');
-  const net = sim.subnet();
-  const port = await h.freePort();
-  const ps = await printers(net, port, 3);
+  const { t, key, net, port, ps } = await scene(db, 'Once', 'once', 3);
   const proxy = await sim.startProxy(server.url);
   try {
     // 429 with Retry-After: 1 first, then an item the server refuses.

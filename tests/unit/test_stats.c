@@ -71,28 +71,30 @@ test_stats_json(void **state)
 static void
 test_ws_url(void **state)
 {
+	static const struct {
+		const char *url, *host, *path;
+		int rc, port, tls;
+	} cases[] = {
+		{ "http://127.0.0.1:3001", "127.0.0.1", "/ws", 0, 3001, 0 },
+		{ "https://pm.example.com/", "pm.example.com", "/ws", 0, 443, 1 },
+		{ "http://example.com/printmaster", "example.com", "/printmaster/ws", 0, 80, 0 },
+		{ "ftp://example.com", NULL, NULL, -1, 0, 0 },
+	};
 	char host[64], path[64];
 	int port, tls;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(ws_client_parse_url("http://127.0.0.1:3001", host, sizeof(host), &port,
-	    path, sizeof(path), &tls), 0);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 3001);
-	assert_string_equal(path, "/ws");
-	assert_int_equal(tls, 0);
-	assert_int_equal(ws_client_parse_url("https://pm.example.com/", host, sizeof(host), &port,
-	    path, sizeof(path), &tls), 0);
-	assert_string_equal(host, "pm.example.com");
-	assert_int_equal(port, 443);
-	assert_string_equal(path, "/ws");
-	assert_int_equal(tls, 1);
-	assert_int_equal(ws_client_parse_url("http://example.com/printmaster", host,
-	    sizeof(host), &port, path, sizeof(path), &tls), 0);
-	assert_int_equal(port, 80);
-	assert_string_equal(path, "/printmaster/ws");
-	assert_int_equal(ws_client_parse_url("ftp://example.com", host, sizeof(host), &port,
-	    path, sizeof(path), &tls), -1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ws_client_parse_url(cases[i].url, host, sizeof(host), &port,
+		    path, sizeof(path), &tls), cases[i].rc);
+		if (cases[i].rc < 0)
+			continue;
+		assert_string_equal(host, cases[i].host);
+		assert_string_equal(path, cases[i].path);
+		assert_int_equal(port, cases[i].port);
+		assert_int_equal(tls, cases[i].tls);
+	}
 }
 
 int
