@@ -50,7 +50,7 @@ ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAG
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
 
-.PHONY: all check run stop clean unit bench
+.PHONY: all check run stop clean unit bench docs
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
 ifeq ($(V),1)
@@ -111,7 +111,10 @@ stop:
 bench: all
 	@for b in bench/*.sh; do [ -x "$$b" ] && BUILD=$(BUILD) "$$b"; done; true
 
+docs: all
+	BIN=$(BUILD)/bin scripts/gen-config-docs > docs/configuration.md
+
 clean:
 	rm -rf build build-san
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -280,11 +280,10 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	if (strcmp(status, json_string_value(json_object_get(row, "status"))) != 0)
 		status_changed = 1;
 	json_object_set_new(row, "status", json_string(status));
-	if (!json_equal(reasons ? reasons : json_array(), json_object_get(row, "stateReasons"))) {
-		/* json_array() above is a fresh empty array only when reasons is NULL. */
+	reasons = reasons ? json_incref(reasons) : json_array();
+	if (!json_equal(reasons, json_object_get(row, "stateReasons")))
 		status_changed = 1;
-	}
-	json_object_set_new(row, "stateReasons", reasons ? json_incref(reasons) : json_array());
+	json_object_set_new(row, "stateReasons", reasons);
 	json_object_set_new(row, "sources", src);
 	it->row = row;
 	if (changed) {
@@ -297,40 +296,74 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 		it->status = BS_UNCHANGED;
 }
 
+/* Which earlier item, or which stored printer, is this item? (index callbacks) */
+struct bulk_pick {
+	struct bulk *b;
+	const struct identity *id;
+	enum printer_ident best;
+	int pick;
+};
+
 static void
+bulk_pick_item(void *arg, int j)
+{
+	struct bulk_pick *p = arg;
+	enum printer_ident m = identity_match(p->id, &p->b->items[j].id);
+
+	/* The first of the earlier items wins, whatever identity proves it. */
+	if (m != PIDENT_NONE && (p->pick < 0 || j < p->pick)) {
+		p->pick = j;
+		p->best = m;
+	}
+}
+
+static void
+bulk_pick_cand(void *arg, int c)
+{
+	struct bulk_pick *p = arg;
+	enum printer_ident m = identity_match(p->id, &p->b->cands[c].id);
+
+	/* The strongest match wins; among equals the oldest printer. */
+	if (m != PIDENT_NONE && (m < p->best || (m == p->best && c < p->pick))) {
+		p->pick = c;
+		p->best = m;
+	}
+}
+
+static int
 bulk_decide(struct bulk *b)
 {
+	struct identity_index seen, stored;
+
+	if (identity_index_init(&seen, (int)b->n) < 0)
+		return -1;
+	if (identity_index_init(&stored, (int)b->ncand) < 0) {
+		identity_index_free(&seen);
+		return -1;
+	}
+	for (size_t c = 0; c < b->ncand; c++)
+		identity_index_add(&stored, &b->cands[c].id, (int)c);
 	for (size_t i = 0; i < b->n; i++) {
 		struct bulk_item *it = &b->items[i];
-		enum printer_ident best = PIDENT_NONE, m;
-		int bi = -1;
+		struct bulk_pick dup = { b, &it->id, PIDENT_NONE, -1 };
+		struct bulk_pick cand = { b, &it->id, PIDENT_NONE, -1 };
+		int bi;
 
 		if (!it->in) {
 			it->status = BS_FAILED;
 			continue;
 		}
 		/* Repeated inside the request: the first wins. */
-		for (size_t j = 0; j < i && it->dup_of < 0; j++) {
-			struct bulk_item *prev = &b->items[j];
-
-			if (!prev->in || prev->status == BS_DUPLICATE)
-				continue;
-			if ((m = identity_match(&it->id, &prev->id)) != PIDENT_NONE) {
-				it->dup_of = (int)j;
-				it->matched = m;
-			}
-		}
-		if (it->dup_of < 0) {
-			for (size_t c = 0; c < b->ncand; c++) {
-				m = identity_match(&it->id, &b->cands[c].id);
-				if (m < best) {
-					best = m;
-					bi = (int)c;
-				}
-			}
-			if (bi >= 0 && b->cands[bi].claimed_by >= 0) {
-				it->dup_of = b->cands[bi].claimed_by;
-				it->matched = best;
+		identity_index_each(&seen, &it->id, bulk_pick_item, &dup);
+		if (dup.pick >= 0) {
+			it->dup_of = dup.pick;
+			it->matched = dup.best;
+		} else {
+			identity_index_each(&stored, &it->id, bulk_pick_cand, &cand);
+			if (cand.pick >= 0 && b->cands[cand.pick].claimed_by >= 0) {
+				/* Another item of this request already is that printer. */
+				it->dup_of = b->cands[cand.pick].claimed_by;
+				it->matched = cand.best;
 			}
 		}
 		if (it->dup_of >= 0) {
@@ -338,7 +371,8 @@ bulk_decide(struct bulk *b)
 			strcpy(it->row_id, b->items[it->dup_of].row_id);
 			continue;
 		}
-		if (bi < 0) {
+		identity_index_add(&seen, &it->id, (int)i);
+		if ((bi = cand.pick) < 0) {
 			json_t *src = bulk_sources(b, NULL, it->in);
 
 			it->status = BS_NEW;
@@ -353,7 +387,7 @@ bulk_decide(struct bulk *b)
 		}
 		b->cands[bi].claimed_by = (int)i;
 		it->cand = bi;
-		it->matched = best;
+		it->matched = cand.best;
 		snprintf(it->row_id, sizeof(it->row_id), "%s",
 		    json_string_value(json_object_get(b->cands[bi].p, "id")));
 		if (b->mode == BULK_SKIP) {
@@ -362,6 +396,9 @@ bulk_decide(struct bulk *b)
 		}
 		bulk_apply(b, it, &b->cands[bi]);
 	}
+	identity_index_free(&seen);
+	identity_index_free(&stored);
+	return 0;
 }
 
 /*
@@ -412,7 +449,8 @@ bulk_write(struct bulk *b, PGconn *c)
 
 		if (!it->row)
 			continue;
-		row = json_deep_copy(it->row);
+		/* The row is not needed after this: annotate it in place. */
+		row = json_incref(it->row);
 		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
 		    it->status == BS_UPDATED ? "update" : "touch"));
 		json_object_set_new(row, "id", json_string(it->row_id));
@@ -736,10 +774,17 @@ api_bulk_post(struct http_req *r)
 	if (db_begin(c) < 0)
 		goto dberr;
 	{
-		/* One writer per branch at a time: matching sees every committed row. */
+		/*
+		 * One writer per branch at a time: matching sees every committed row.
+		 * Nested loops are off for this transaction: a branch that was just
+		 * filled has no statistics yet, the planner then thinks it holds one
+		 * row and rescans the JSON input once per printer (quadratic); a hash
+		 * join is right for every batch size here.
+		 */
 		const char *p[1] = { b.sc.branch_id };
 		PGresult *res = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003))", 1, p);
+		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003)),"
+		    " set_config('enable_nestloop', 'off', true)", 1, p);
 
 		if (!res)
 			goto dberr;
@@ -755,7 +800,8 @@ api_bulk_post(struct http_req *r)
 	}
 	if (bulk_fetch_candidates(&b, c) < 0)
 		goto dberr;
-	bulk_decide(&b);
+	if (bulk_decide(&b) < 0)
+		goto dberr;
 	for (size_t i = 0; i < b.n; i++)
 		b.counts[b.items[i].status]++;
 	if ((changed = bulk_write(&b, c)) == NULL)

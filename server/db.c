@@ -3,6 +3,7 @@
  * the migration runner. Connections are registered in a list so shutdown can
  * close them after the worker threads are gone.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,10 +80,37 @@ db_connect(void)
 		PQfinish(c);
 		return NULL;
 	}
-	/* Quiet NOTICEs; a statement never hangs a worker forever. */
-	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s'");
+	/*
+	 * Quiet NOTICEs; a statement never hangs a worker forever; no JIT: our
+	 * statements are short, and compiling them costs more than it saves.
+	 */
+	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s';"
+	    " SET jit = off");
 	PQclear(r);
 	return c;
+}
+
+/*
+ * An idle connection has nothing to read. If its socket is readable the
+ * server has said something on its own, usually "terminating connection" on
+ * a restart: read it, and if that ends the connection, say so, so the request
+ * about to start gets a fresh one instead of failing on a dead one.
+ */
+static int
+db_alive(PGconn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+	PGnotify *n;
+
+	if (PQstatus(c) != CONNECTION_OK || p.fd < 0)
+		return 0;
+	if (poll(&p, 1, 0) <= 0)
+		return 1;
+	if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+		return 0;
+	while ((n = PQnotifies(c)) != NULL)
+		PQfreemem(n);
+	return 1;
 }
 
 PGconn *
@@ -96,7 +124,7 @@ db_conn(void)
 		db_slots = db_mine;
 		pthread_mutex_unlock(&db_lock);
 	}
-	if (db_mine->conn && PQstatus(db_mine->conn) != CONNECTION_OK) {
+	if (db_mine->conn && !db_alive(db_mine->conn)) {
 		PQfinish(db_mine->conn);
 		db_mine->conn = NULL;
 	}

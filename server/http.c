@@ -177,14 +177,16 @@ int
 http_error(struct http_req *r, unsigned status, const char *code,
     const char *message, json_t *details)
 {
-	json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message);
+	json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message), *body;
 	char *s;
 
 	if (err && details)
 		json_object_set_new(err, "details", details);
 	else
 		json_decref(details);
-	s = err ? json_dumps(json_pack("{s:o}", "error", err), JSON_COMPACT) : NULL;
+	body = err ? json_pack("{s:o}", "error", err) : NULL;
+	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
 	if (!s) {
 		static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
 		return http_reply_static(r, 500, "application/json", oom, sizeof(oom) - 1);

@@ -3,6 +3,8 @@
  * so a stronger disagreement (two different UUIDs) is never overruled by a
  * weaker agreement (the same name, or the same address after a swap).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/identity.h"
@@ -67,4 +69,89 @@ identity_match(const struct identity *a, const struct identity *b)
 	if (a->name[0] && strcmp(a->name, b->name) == 0)
 		return PIDENT_NAME;
 	return PIDENT_NONE;
+}
+
+int
+identity_index_init(struct identity_index *ix, int entries)
+{
+	ix->map = json_object();
+	ix->stamp = calloc((size_t)entries + 1, sizeof(int));
+	ix->cap = entries;
+	ix->query = 0;
+	if (!ix->map || !ix->stamp) {
+		identity_index_free(ix);
+		return -1;
+	}
+	return 0;
+}
+
+void
+identity_index_free(struct identity_index *ix)
+{
+	json_decref(ix->map);
+	free(ix->stamp);
+	ix->map = NULL;
+	ix->stamp = NULL;
+}
+
+/* The index keys of an identity; returns how many were written. */
+static int
+identity_keys(const struct identity *id, char keys[6][PRINTER_KEY_MAX * 2])
+{
+	const size_t kl = PRINTER_KEY_MAX * 2;
+	int n = 0;
+
+	if (id->uuid)
+		snprintf(keys[n++], kl, "u:%s", id->uuid);
+	if (id->mfr[0] && id->serial)
+		snprintf(keys[n++], kl, "s:%s\x1f%s", id->mfr, id->serial);
+	if (id->mac)
+		snprintf(keys[n++], kl, "m:%s", id->mac);
+	if (id->addr[0] && id->port > 0)
+		snprintf(keys[n++], kl, "a:%s:%d", id->addr, id->port);
+	if (id->key)
+		snprintf(keys[n++], kl, "k:%s", id->key);
+	if (id->name[0])
+		snprintf(keys[n++], kl, "n:%s", id->name);
+	return n;
+}
+
+void
+identity_index_add(struct identity_index *ix, const struct identity *id, int entry)
+{
+	char keys[6][PRINTER_KEY_MAX * 2];
+	int n = identity_keys(id, keys);
+
+	for (int i = 0; i < n; i++) {
+		json_t *list = json_object_get(ix->map, keys[i]);
+
+		if (!list) {
+			list = json_array();
+			json_object_set_new(ix->map, keys[i], list);
+		}
+		json_array_append_new(list, json_integer(entry));
+	}
+}
+
+void
+identity_index_each(struct identity_index *ix, const struct identity *id,
+    void (*fn)(void *arg, int entry), void *arg)
+{
+	char keys[6][PRINTER_KEY_MAX * 2];
+	int n = identity_keys(id, keys);
+
+	ix->query++;
+	for (int i = 0; i < n; i++) {
+		json_t *list = json_object_get(ix->map, keys[i]), *v;
+		size_t j;
+
+		json_array_foreach(list, j, v) {
+			int e = (int)json_integer_value(v);
+
+			if (e < 0 || e >= ix->cap || ix->stamp[e] == ix->query)
+				continue;
+			ix->stamp[e] = ix->query;
+			fn(arg, e);
+		}
+	}
 }

@@ -106,10 +106,16 @@ async function startServer({ db, env = {}, args = [], port } = {}) {
     url, port, proc, dataDir, logFile,
     log: () => fs.readFileSync(logFile, 'utf8'),
     exited: () => exited,
+    // Stop with SIGTERM; a non-zero exit or any sanitizer report fails the caller.
     async stop() {
-      if (exited) return exited;
-      proc.kill('SIGTERM');
-      await waitFor(() => exited, { timeout: 10000, what: 'server exit' });
+      if (!exited) {
+        proc.kill('SIGTERM');
+        await waitFor(() => exited, { timeout: 15000, what: 'server exit' });
+      }
+      const log = fs.readFileSync(logFile, 'utf8');
+      const san = log.match(/(ERROR: (Address|Leak|Thread)Sanitizer|runtime error:)[^\n]*/);
+      if (san) throw new Error(`sanitizer report in ${logFile}: ${san[0]}`);
+      if (exited.code !== 0) throw new Error(`server exited with ${JSON.stringify(exited)}; log ${logFile}`);
       return exited;
     },
     kill() { if (!exited) proc.kill('SIGKILL'); },

@@ -1,0 +1,168 @@
+/* test_printer.c: PrinterData validation and the identity helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/printer.h"
+
+static json_t *
+norm(const char *js, json_t **errs)
+{
+	json_t *in = json_loads(js, 0, NULL), *out;
+
+	assert_non_null(in);
+	out = printer_normalize(in, errs);
+	json_decref(in);
+	return out;
+}
+
+static void
+test_minimal(void **state)
+{
+	json_t *errs, *p = norm("{\"name\":\"  Kitchen  Printer \"}", &errs);
+
+	(void)state;
+	assert_non_null(p);
+	assert_null(errs);
+	assert_string_equal(json_string_value(json_object_get(p, "name")), "Kitchen  Printer");
+	assert_string_equal(json_string_value(json_object_get(p, "status")), "online");
+	assert_string_equal(json_string_value(json_object_get(p, "deviceKey")),
+	    "name:kitchen printer");
+	json_decref(p);
+}
+
+static void
+test_canonical_forms(void **state)
+{
+	json_t *errs, *p = norm("{\"name\":\"a\",\"macAddress\":\"00-1A-2b-3C-4d-5E\","
+	    "\"uuid\":\"URN:UUID:6BA7B810-9DAD-11D1-80B4-00C04FD430C8\",\"unknown\":1,"
+	    "\"uri\":\"\",\"sources\":[\"ipp\",\"ipp\",\"dnssd\"]}", &errs);
+
+	(void)state;
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(p, "macAddress")),
+	    "00:1a:2b:3c:4d:5e");
+	assert_string_equal(json_string_value(json_object_get(p, "uuid")),
+	    "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+	assert_string_equal(json_string_value(json_object_get(p, "deviceKey")),
+	    "uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+	assert_null(json_object_get(p, "unknown"));
+	assert_null(json_object_get(p, "uri"));
+	assert_int_equal(json_array_size(json_object_get(p, "sources")), 2);
+	json_decref(p);
+}
+
+static void
+test_device_key_strength(void **state)
+{
+	char key[600];
+	json_t *p;
+
+	(void)state;
+	p = json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", "x", "manufacturer", " EPSON ",
+	    "serialNumber", "X123", "address", "10.0.0.1", "port", 9100);
+	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_SERIAL);
+	assert_string_equal(key, "sn:epson:X123");
+	json_object_del(p, "serialNumber");
+	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_ADDRESS);
+	assert_string_equal(key, "net:10.0.0.1:9100");
+	json_object_set_new(p, "macAddress", json_string("00:11:22:33:44:55"));
+	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_MAC);
+	json_decref(p);
+	assert_int_equal(printer_key_rank("uuid:x"), PIDENT_UUID);
+	assert_int_equal(printer_key_rank("cups:host:q"), PIDENT_DEVICE_KEY);
+	assert_int_equal(printer_key_rank("name:x"), PIDENT_NAME);
+	assert_true(printer_key_rank("usb:h:1-1") < printer_key_rank("name:x"));
+	assert_true(printer_key_rank("net:h:1") < printer_key_rank("usb:h:1-1"));
+}
+
+static void
+test_errors(void **state)
+{
+	static const struct {
+		const char *js, *field;
+	} bad[] = {
+		{ "{}", "name" },
+		{ "{\"name\":\"\"}", "name" },
+		{ "{\"name\":5}", "name" },
+		{ "{\"name\":\"a\\u0001\"}", "name" },
+		{ "{\"name\":\"a\",\"port\":0}", "port" },
+		{ "{\"name\":\"a\",\"port\":65536}", "port" },
+		{ "{\"name\":\"a\",\"port\":\"1\"}", "port" },
+		{ "{\"name\":\"a\",\"protocol\":\"smb\"}", "protocol" },
+		{ "{\"name\":\"a\",\"macAddress\":\"00:11:22:33:44\"}", "macAddress" },
+		{ "{\"name\":\"a\",\"macAddress\":\"00:11:22:33:44:55:66\"}", "macAddress" },
+		{ "{\"name\":\"a\",\"uuid\":\"6ba7b810-9dad-11d1-80b4-00c04fd430cZ\"}", "uuid" },
+		{ "{\"name\":\"a\",\"capabilities\":\"x\"}", "capabilities" },
+		{ "{\"name\":\"a\",\"stateReasons\":\"x\"}", "stateReasons" },
+		{ "{\"name\":\"a\",\"deviceKey\":\"nocolon\"}", "deviceKey" },
+		{ "[]", "item" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *errs = NULL, *p = norm(bad[i].js, &errs);
+
+		assert_null(p);
+		assert_non_null(errs);
+		if (!json_object_get(errs, bad[i].field))
+			fail_msg("%s: no error on %s", bad[i].js, bad[i].field);
+		json_decref(errs);
+	}
+}
+
+static void
+test_name_length_counts_characters(void **state)
+{
+	char js[1200];
+	json_t *errs, *p;
+	size_t o;
+
+	(void)state;
+	/* 200 two-byte characters are fine, 201 are not. */
+	o = (size_t)snprintf(js, sizeof(js), "{\"name\":\"");
+	for (int i = 0; i < 200; i++)
+		o += (size_t)snprintf(js + o, sizeof(js) - o, "\xc3\xa9");
+	snprintf(js + o, sizeof(js) - o, "\"}");
+	p = norm(js, &errs);
+	assert_non_null(p);
+	json_decref(p);
+	js[o] = '\0';
+	snprintf(js + o, sizeof(js) - o, "\xc3\xa9\"}");
+	p = norm(js, &errs);
+	assert_null(p);
+	json_decref(errs);
+	assert_int_equal(printer_utf8_len("a\xc3\xa9\xe2\x82\xac"), 3);
+}
+
+static void
+test_norm_name(void **state)
+{
+	char out[64];
+
+	(void)state;
+	printer_norm_name("  Front \t  DESK\n", out, sizeof(out));
+	assert_string_equal(out, "front desk");
+	printer_norm_name("", out, sizeof(out));
+	assert_string_equal(out, "");
+	printer_norm_name("abcdefgh", out, 4);
+	assert_string_equal(out, "abc");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_canonical_forms),
+		cmocka_unit_test(test_device_key_strength),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_name_length_counts_characters),
+		cmocka_unit_test(test_norm_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
