@@ -161,8 +161,10 @@ testprint_ipp(const char *uri, const char *name, const char *origin, long timeou
 	    "printmaster test print");
 	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL,
 	    "text/plain");
-	/* cupsSendRequest takes ownership of nothing: req is freed below. */
-	if (cupsSendRequest(http, req, resource[0] ? resource : "/", (size_t)plen) ==
+	/* cupsSendRequest's length is the whole body (the IPP request and the
+	 * document), as in ipptool; it takes ownership of nothing. */
+	if (cupsSendRequest(http, req, resource[0] ? resource : "/", ippLength(req) +
+	    (size_t)plen) ==
 	    HTTP_STATUS_CONTINUE &&
 	    cupsWriteRequestData(http, page, (size_t)plen) == HTTP_STATUS_CONTINUE)
 		resp = cupsGetResponse(http, resource[0] ? resource : "/");

@@ -224,6 +224,9 @@ test('server down for a while, then back: everything arrives, nothing twice', as
                           FROM sync_batches`);
     assert.equal(sb.n, sb.k);
     assert.match(a.log(), /retry 1\/3 in \d+ ms/);
+    // The websocket came back by itself after the outage.
+    await h.waitFor(() => (a.log().match(/websocket connected/g) || []).length >= 2,
+      { what: 'websocket reconnected' });
   } finally {
     assert.equal((await a.stop()).code, 0);
     for (const p of ps) await p.close().catch(() => {});
@@ -266,6 +269,22 @@ test('agent killed with SIGKILL mid-batch and restarted: nothing lost, nothing a
     assert.equal(ev.length, 5);
     assert.ok(ev.every((e) => e.n === 1));
     assert.equal(db.count('sync_batches', `branch_id = '${t.branchId}'`), 3);
+
+    // SIGTERM while a request hangs: the request is abandoned, exit 0 promptly,
+    // the batch stays spooled and goes out after the restart.
+    proxy.onBulk = () => ({ hold: true });
+    const n = proxy.bulk.length;
+    ps.push(await sim.printer(`${net.base}.6`, port));
+    await h.waitFor(() => proxy.bulk.length > n, { what: 'a hanging request' });
+    const t0 = Date.now();
+    assert.deepEqual(await a.stop('SIGTERM'), { code: 0, sig: null });
+    assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
+    assert.match(a.log(), /abandoned on shutdown; it stays spooled/);
+    const st = await sim.runAgent(['status'], opts);
+    assert.match(st.stdout, /queue size\s+1\n/);
+    proxy.onBulk = null;
+    a = sim.startAgent(opts);
+    await h.waitFor(() => rows(t.branchId).length === 6, { what: 'the sixth printer' });
   } finally {
     await a.stop();
     await proxy.close();
@@ -325,5 +344,43 @@ test('sync --once: exit 0 when all synced; a 4xx item is reported and does not b
   } finally {
     await proxy.close();
     for (const p of ps) await p.close();
+  }
+});
+
+const IPPEVE = '/usr/sbin/ippeveprinter';
+test('test-print on an IPP printer is an IPP Print-Job (ippeveprinter)',
+  { skip: !fs.existsSync(IPPEVE) && 'ippeveprinter not installed' }, async () => {
+  const { spawn } = require('node:child_process');
+  const t = h.seedTenant(db, { company: 'IPP', branches: ['Main'] });
+  const key = sim.agentKey(db, t.branchId, 'ipp');
+  const ippPort = await h.freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmtest-ipp-'));
+  const eve = spawn(IPPEVE, ['-p', String(ippPort), '-r', 'off', '-n', 'localhost', '-d', dir, '-k',
+    '-f', 'application/pdf,text/plain', 'PM Sync IPP'], { stdio: 'ignore' });
+  const uri = `ipp://127.0.0.1:${ippPort}/ipp/print`;
+  const a = sim.startAgent({ url: server.url, key, cidr: '127.0.0.1/32', port: 1, spool: sim.tmpSpool(),
+    extra: { PRINTMASTER_SOURCES: 'ipp', PRINTMASTER_IPP_URIS: uri, PRINTMASTER_SCAN_INTERVAL: '1' } });
+  try {
+    await h.waitFor(() => rows(t.branchId).length === 1 && /websocket connected/.test(a.log()),
+      { what: 'IPP printer synced' });
+    const p = db.one(`SELECT id, device_key, uri FROM printers WHERE branch_id = '${t.branchId}'`);
+    assert.match(p.device_key, /^uuid:/);
+    assert.equal(p.uri, uri);
+    const r = await h.api(server, 'POST', `/api/v1/printing/printers/${p.id}/test-print`,
+      { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(r.status, 202);
+    await h.waitFor(() => /command \S+ ok: IPP job \d+ accepted/.test(server.log()),
+      { what: 'IPP job accepted' });
+    // ippeveprinter -k keeps the document: our text/plain page.
+    const doc = await h.waitFor(() => {
+      const f = fs.readdirSync(dir, { recursive: true }).map(String).find((n) => /printmaster_test_print/.test(n));
+      return f && fs.readFileSync(path.join(dir, f), 'utf8');
+    }, { what: 'job file' });
+    assert.match(doc, /printmaster test print/);
+    assert.match(doc, /PM Sync IPP/);
+  } finally {
+    assert.equal((await a.stop()).code, 0);
+    eve.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
