@@ -178,7 +178,10 @@ http_client_post_json(struct http_client *c, const char *path, const char *idem_
 	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (hdrs && idem_key) {
 		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idem_key);
-		hdrs = curl_slist_append(hdrs, idem);
+		if ((h = curl_slist_append(hdrs, idem)) == NULL) {
+			curl_slist_free_all(hdrs);
+			hdrs = NULL;
+		}
 	}
 	if (hdrs == NULL) {
 		snprintf(out->error, sizeof(out->error), "out of memory");

@@ -588,7 +588,10 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode)
 		    spool_waiting(s.sp) + spool_in_batches(s.sp));
 		rc = 0;
 	} else {
+		/* One shot: send everything seen, not only what changed since the
+		 * last run, so a cron'd `sync --once` also refreshes last_seen. */
 		sync_scan(&s);
+		sync_heartbeat(&s);
 		fl = sync_flush(&s);
 		rc = (fl == FLUSH_EMPTY && s.item_failures == 0 && s.rejected == 0) ? 0 : 1;
 		log_info("[AUTO-SYNC] sync --once: %s (%ld item failures, %ld batches refused, "
