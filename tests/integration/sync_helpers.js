@@ -13,7 +13,11 @@ const { spawn, execFileSync } = require('node:child_process');
 const h = require('../lib/harness');
 
 const kids = [];
-process.on('exit', () => { for (const k of kids) { try { k.kill('SIGKILL'); } catch (e) { /* gone */ } } });
+const dirs = [];
+process.on('exit', () => {
+  for (const k of kids) { try { k.kill('SIGKILL'); } catch (e) { /* gone */ } }
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 // A /29 of our own on loopback, so parallel test files never see each other.
 function subnet() {
@@ -110,6 +114,7 @@ function runAgent(args, opts) {
 
 function tmpSpool() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmtest-agent-'));
+  dirs.push(dir);
   return path.join(dir, 'spool');
 }
 
