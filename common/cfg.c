@@ -200,8 +200,8 @@ cfg_args_free(struct cfg_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-int
-cfg_load(const struct cfg_opt *tab, void *target, int argc, char **argv,
+static int
+cfg_load_layers(const struct cfg_opt *tab, void *target, int argc, char **argv,
     struct cfg_args *out, char *err, size_t errlen)
 {
 	const struct cfg_opt *o;
@@ -316,6 +316,18 @@ cfg_load(const struct cfg_opt *tab, void *target, int argc, char **argv,
 			return -1;
 	}
 	return 0;
+}
+
+int
+cfg_load(const struct cfg_opt *tab, void *target, int argc, char **argv,
+    struct cfg_args *out, char *err, size_t errlen)
+{
+	if (cfg_load_layers(tab, target, argc, argv, out, err, errlen) == 0)
+		return 0;
+	/* A function that fails leaves nothing behind for its caller to free. */
+	cfg_args_free(out);
+	cfg_free(tab, target);
+	return -1;
 }
 
 void

@@ -39,8 +39,9 @@ struct cfg_args {
 
 /*
  * Fill `target` from the table. `tab` ends with a row whose name is NULL.
- * Returns 0, or -1 with a one-line reason in err. Unknown keys in the file are
- * errors; unknown flags are left in out->argv for the caller's subcommand.
+ * Returns 0, or -1 with a one-line reason in err (and nothing left to free).
+ * Unknown keys in the file are errors; unknown flags are left in out->argv for
+ * the caller's subcommand.
  */
 int cfg_load(const struct cfg_opt *tab, void *target, int argc, char **argv,
     struct cfg_args *out, char *err, size_t errlen);

@@ -226,14 +226,16 @@ admin_prompt(const char *prompt, char *buf, size_t len)
 	struct termios t;
 	int rc;
 
-	fprintf(stderr, "%s", prompt);
-	fflush(stderr);
+	/* Echo goes off before the prompt shows, so nothing typed after it
+	 * can appear on the screen. */
 	if (tcgetattr(STDIN_FILENO, &admin_tty_saved) == 0) {
 		t = admin_tty_saved;
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		admin_tty_changed = 1;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
 	}
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
 	rc = admin_read_line(buf, len);
 	admin_tty_restore(0);
 	admin_tty_changed = 0;
@@ -447,12 +449,25 @@ admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 	return 0;
 }
 
+/* Rows a one-parameter statement returned, or -1 (message printed). */
+static int
+admin_rows(PGconn *c, const char *sql, const char *id)
+{
+	const char *p[1] = { id };
+	PGresult *res = admin_exec(c, sql, 1, p, NULL, NULL);
+	int n;
+
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n;
+}
+
 static int
 admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
 	char id[HTTP_ID_LEN + 1];
-	const char *p[1] = { id };
-	PGresult *res;
 	int n;
 
 	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {
@@ -461,18 +476,14 @@ admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 	}
 	if (admin_id("the id", a->pos[0], id) < 0)
 		return 2;
-	if ((res = admin_exec(c, k->revoke_sql, 1, p, NULL, NULL)) == NULL)
+	if ((n = admin_rows(c, k->revoke_sql, id)) < 0)
 		return 1;
-	n = PQntuples(res);
-	PQclear(res);
 	if (n == 1) {
 		log_info("[API] admin revoked %s %s", k->name, id);
 		return 0;
 	}
-	if ((res = admin_exec(c, k->exists_sql, 1, p, NULL, NULL)) == NULL)
+	if ((n = admin_rows(c, k->exists_sql, id)) < 0)
 		return 1;
-	n = PQntuples(res);
-	PQclear(res);
 	if (n == 0) {
 		fprintf(stderr, "admin: no %s with id %s\n", k->name, id);
 		return 1;

@@ -722,9 +722,6 @@ api_bulk_post(struct http_req *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	b.r = r;
-	if (r->auth.kind == AUTH_USER && r->auth.role != ROLE_ADMIN)
-		return http_error(r, 403, "forbidden", "only admins and agents sync printers",
-		    NULL);
 	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX))
 		return http_error(r, 400, "bad_request",
 		    "Idempotency-Key must be 1 to 200 characters", NULL);

@@ -7,6 +7,8 @@
 
 #include "server/http.h"
 
+/* The handler; the caller has checked that the credential may sync (admins
+ * and agents). */
 int api_bulk_post(struct http_req *r);
 
 #endif

@@ -271,6 +271,18 @@ auth_copy(char *dst, size_t n, PGresult *res, int col)
 	snprintf(dst, n, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
 }
 
+/* A credential from a row whose first columns are id, company_id, branch_id. */
+static void
+auth_fill(struct auth *out, enum auth_kind kind, enum auth_role role, PGresult *res)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	out->role = role;
+	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
+	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
+	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
+}
+
 static enum auth_result
 auth_agent(PGconn *c, const char *key, struct auth *out)
 {
@@ -294,12 +306,7 @@ auth_agent(PGconn *c, const char *key, struct auth *out)
 		PQclear(res);
 		return AUTH_BAD;
 	}
-	memset(out, 0, sizeof(*out));
-	out->kind = AUTH_AGENT;
-	out->role = ROLE_AGENT;
-	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
-	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
-	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
+	auth_fill(out, AUTH_AGENT, ROLE_AGENT, res);
 	stale = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	PQclear(res);
 	if (stale) {
@@ -347,12 +354,8 @@ auth_session(PGconn *c, const char *token, struct auth *out)
 		PQclear(res);
 		return AUTH_BAD;
 	}
-	memset(out, 0, sizeof(*out));
-	out->kind = AUTH_USER;
-	out->role = strcmp(PQgetvalue(res, 0, 3), "admin") == 0 ? ROLE_ADMIN : ROLE_VIEWER;
-	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
-	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
-	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
+	auth_fill(out, AUTH_USER, strcmp(PQgetvalue(res, 0, 3), "admin") == 0 ? ROLE_ADMIN :
+	    ROLE_VIEWER, res);
 	auth_copy(out->email, sizeof(out->email), res, 4);
 	PQclear(res);
 	return AUTH_OK;

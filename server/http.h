@@ -60,9 +60,10 @@ struct http_req {
 
 /* A handler returns the result of http_reply_* / http_error (MHD_YES or MHD_NO). */
 typedef int (*http_handler)(struct http_req *);
-/* The authenticator fills r->auth from headers/cookies. It returns 0 when the
- * request may go on (credential or none), or the queued reply's result after
- * answering (401) itself, with *answered set. */
+/* The authenticator fills r->auth from headers/cookies; it runs only for routes
+ * that are not HTTP_PUBLIC. It returns 0 when the request may go on (credential
+ * or none), or the queued reply's result after answering (401) itself, with
+ * *answered set. */
 typedef int (*http_authenticator)(struct http_req *, int *answered);
 
 #define HTTP_PUBLIC	0x1	/* no credential needed */

@@ -5,14 +5,15 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const h = require('../lib/harness');
+const ak = require('../lib/authkit');
 
 let db, s, t;
 test.before(async () => {
   db = await h.createDatabase();
   s = await h.startServer({ db });
-  t = h.seedTenant(db, { company: 'Bad Input Co', branches: ['Main'] });
+  t = await ak.tenant(db, s, { company: 'Bad Input Co', branches: ['Main'] });
   // A second company, so a foreign branch id exists.
-  t.other = h.seedTenant(db, { company: 'Other Co', branches: ['Elsewhere'] });
+  t.other = await ak.tenant(db, s, { company: 'Other Co', branches: ['Elsewhere'] });
 });
 test.after(async () => { await s.stop(); });
 
@@ -69,8 +70,10 @@ const CASES = [
   ['duplicateHandling wrong type', () => json({ companyId: t.companyId, branchId: t.branchId, printers: [{ name: 'a' }], duplicateHandling: 1 }), 422, 'validation_failed'],
   ['companyId not a UUID', () => json({ companyId: "1' OR '1'='1", branchId: t.branchId, printers: [{ name: 'a' }] }), 422, 'validation_failed'],
   ['companyId a number', () => json({ companyId: 7, branchId: t.branchId, printers: [{ name: 'a' }] }), 422, 'validation_failed'],
-  ['unknown company', () => json({ companyId: '00000000-0000-4000-8000-000000000000', branchId: t.branchId, printers: [{ name: 'a' }] }), 422, 'validation_failed'],
-  ['branch of another company', () => json({ companyId: t.companyId, branchId: t.other.branchId, printers: [{ name: 'a' }] }), 422, 'validation_failed'],
+  ['another company', () => json({ companyId: t.other.companyId, branchId: t.branchId, printers: [{ name: 'a' }] }), 403, 'forbidden'],
+  ['unknown company', () => json({ companyId: '00000000-0000-4000-8000-000000000000', branchId: t.branchId, printers: [{ name: 'a' }] }), 403, 'forbidden'],
+  ['branch of another company', () => json({ companyId: t.companyId, branchId: t.other.branchId, printers: [{ name: 'a' }] }), 403, 'forbidden'],
+  ['unknown branch', () => json({ branchId: '00000000-0000-4000-8000-000000000001', printers: [{ name: 'a' }] }), 403, 'forbidden'],
   ['branchId missing', () => json({ companyId: t.companyId, printers: [{ name: 'a' }] }), 422, 'validation_failed'],
   ['Idempotency-Key too long', () => ok([{ name: 'a' }]), 400, 'bad_request', { 'Idempotency-Key': 'k'.repeat(300) }],
 ];
@@ -79,7 +82,7 @@ for (const [name, mk, status, code, headers] of CASES) {
   test(`bad input: ${name} -> ${status}`, async () => {
     const before = state();
     const body = mk();
-    const hdrs = { 'Content-Type': 'application/json', ...(headers || {}) };
+    const hdrs = { 'Content-Type': 'application/json', ...t.admin, ...(headers || {}) };
     const r = await h.api(s, 'POST', PATH, { raw: body, headers: hdrs });
     assert.equal(r.status, status, r.text.slice(0, 300));
     assert.equal(r.headers.get('content-type'), 'application/json');
@@ -95,7 +98,7 @@ test('bad input: a 10 MB body -> 413, answered before the body is sent', async (
   const before = state();
   const size = Buffer.byteLength(ok([{ name: 'x'.repeat(10 * 1024 * 1024) }]));
   const head = `POST ${PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${size}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    `Authorization: Bearer ${t.adminToken}\r\nContent-Length: ${size}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
   const reply = await rawRequest(s.port, head, null);
   assert.match(reply, /^HTTP\/1\.1 413 /);
   assert.match(reply, /"code":"payload_too_large"/);
@@ -103,7 +106,7 @@ test('bad input: a 10 MB body -> 413, answered before the body is sent', async (
 });
 
 test('bad input: wrong method -> 405', async () => {
-  const r = await h.api(s, 'PUT', PATH, { body: {} });
+  const r = await h.api(s, 'PUT', PATH, { body: {}, headers: t.admin });
   assert.equal(r.status, 405);
   assert.equal(r.json.error.code, 'method_not_allowed');
 });
@@ -111,7 +114,7 @@ test('bad input: wrong method -> 405', async () => {
 test('bad input: Content-Length over the limit is refused before the body is read', async () => {
   const before = state();
   const head = `POST ${PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${50 * 1024 * 1024}\r\nConnection: close\r\n\r\n`;
+    `Authorization: Bearer ${t.adminToken}\r\nContent-Length: ${50 * 1024 * 1024}\r\nConnection: close\r\n\r\n`;
   const reply = await rawRequest(s.port, head, '{"printers":[');
   assert.match(reply, /^HTTP\/1\.1 413 /);
   assert.match(reply, /"code":"payload_too_large"/);
@@ -121,7 +124,7 @@ test('bad input: Content-Length over the limit is refused before the body is rea
 test('bad input: chunked body over the limit -> 413', async () => {
   const before = state();
   const head = `POST ${PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-    'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+    `Authorization: Bearer ${t.adminToken}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
   const chunk = 'a'.repeat(256 * 1024);
   let body = '';
   for (let i = 0; i < 6; i++) body += `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
@@ -161,7 +164,7 @@ test('bad items fail one by one with field errors; valid neighbours are stored',
   const before = db.count('printers');
   const printers = ITEM_CASES.map((c) => c[1]);
   printers.push({ name: 'The valid one', unknownField: 'ignored', address: '10.3.0.1', port: 9100 });
-  const r = await h.api(s, 'POST', PATH, { body: { companyId: t.companyId, branchId: t.branchId, printers } });
+  const r = await h.api(s, 'POST', PATH, { headers: t.admin, body: { companyId: t.companyId, branchId: t.branchId, printers } });
   assert.equal(r.status, 200);
   ITEM_CASES.forEach(([name, , field], i) => {
     const res = r.json.results[i];
@@ -181,15 +184,16 @@ test('bad items fail one by one with field errors; valid neighbours are stored',
 test('SQL-looking and unusual names are stored verbatim', async () => {
   const names = ["Robert'); DROP TABLE printers;--", '"; DELETE FROM companies; --', 'Kasse 1 – Küche 🍕',
     '$1 OR 1=1', '\\x00\\\\ backslashes', 'グリル プリンター'];
-  const r = await h.api(s, 'POST', PATH, { body: { companyId: t.companyId, branchId: t.branchId,
+  const r = await h.api(s, 'POST', PATH, { headers: t.admin, body: { companyId: t.companyId, branchId: t.branchId,
     printers: names.map((name, i) => ({ name, address: `10.4.0.${i + 1}`, port: 9100 })) } });
   assert.equal(r.status, 200);
   assert.deepEqual(r.json.results.map((x) => x.status), names.map(() => 'new'));
   for (const res of r.json.results) {
-    const g = await h.api(s, 'GET', `/api/v1/printing/printers/${res.id}?companyId=${t.companyId}`);
+    const g = await h.api(s, 'GET', `/api/v1/printing/printers/${res.id}`, { headers: t.admin });
     assert.equal(g.json.name, names[res.index]);
   }
   assert.equal(db.count('companies'), 2);
+  assert.equal(db.count('printers', "name = 'Robert''); DROP TABLE printers;--'"), 1);
 });
 
 test('the server is still healthy after all of that', async () => {

@@ -5,21 +5,24 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('../lib/harness');
+const ak = require('../lib/authkit');
 
 let db, s, t;
 
 test.before(async () => {
   db = await h.createDatabase();
   s = await h.startServer({ db });
-  t = h.seedTenant(db, { company: 'Bulk Co', branches: ['One', 'Two'] });
+  t = await ak.tenant(db, s, { company: 'Bulk Co', branches: ['One', 'Two'] });
 });
 test.after(async () => { await s.stop(); });
 
+// As the company admin, naming the branch (an agent's key names it by itself).
 async function bulk(printers, { branchId = t.branchId, mode, headers = {} } = {}) {
-  const body = { companyId: t.companyId, branchId, printers };
+  const body = { branchId, printers };
   if (mode) body.duplicateHandling = mode;
-  return h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body, headers });
+  return h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body, headers: { ...t.admin, ...headers } });
 }
+const get = (p) => h.api(s, 'GET', p, { headers: t.admin });
 const statuses = (r) => r.json.results.map((x) => x.status);
 const rows = (branchId = t.branchId) => db.query(
   `SELECT id, device_key, name, display_name, status, address, port, uuid, model, serial_number,
@@ -229,12 +232,12 @@ test('branches are isolated: the same printer in another branch is another row',
 test('list, get, patch and delete', async () => {
   const r = await bulk([{ name: 'CRUD printer', address: '10.7.0.1', port: 9100 }]);
   const id = r.json.results[0].id;
-  let g = await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  let g = await get(`/api/v1/printing/printers/${id}`);
   assert.equal(g.status, 200);
   assert.equal(g.json.name, 'CRUD printer');
   assert.equal(g.json.deviceKey, 'net:10.7.0.1:9100');
 
-  let l = await h.api(s, 'GET', `/api/v1/printing/printers?companyId=${t.companyId}&branchId=${t.branchId}&q=crud`);
+  let l = await get(`/api/v1/printing/printers?branchId=${t.branchId}&q=crud`);
   assert.equal(l.status, 200);
   assert.deepEqual(l.json.printers.map((p) => p.id), [id]);
   assert.equal(l.json.next, null);
@@ -243,30 +246,30 @@ test('list, get, patch and delete', async () => {
   const seen = new Set();
   let after = '';
   for (let i = 0; i < 100; i++) {
-    l = await h.api(s, 'GET', `/api/v1/printing/printers?companyId=${t.companyId}&branchId=${t.branchId}&limit=7${after}`);
+    l = await get(`/api/v1/printing/printers?branchId=${t.branchId}&limit=7${after}`);
     l.json.printers.forEach((p) => seen.add(p.id));
     if (!l.json.next) break;
     after = `&after=${l.json.next}`;
   }
   assert.equal(seen.size, db.count('printers', `branch_id = '${t.branchId}'`));
 
-  let p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`,
-    { body: { displayName: 'Pass printer', role: 'kitchen', enabled: false } });
+  let p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}`,
+    { headers: t.admin, body: { displayName: 'Pass printer', role: 'kitchen', enabled: false } });
   assert.equal(p.status, 200);
   assert.deepEqual([p.json.displayName, p.json.role, p.json.enabled], ['Pass printer', 'kitchen', false]);
-  p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`, { body: { role: 'chef' } });
+  p = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}`, { headers: t.admin, body: { role: 'chef' } });
   assert.equal(p.status, 422);
   assert.ok(p.json.error.details.role);
   // Sync never overwrites what a person set.
   await bulk([{ name: 'CRUD printer renamed by discovery', address: '10.7.0.1', port: 9100 }]);
-  g = await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  g = await get(`/api/v1/printing/printers/${id}`);
   assert.deepEqual([g.json.name, g.json.displayName, g.json.role, g.json.enabled],
     ['CRUD printer renamed by discovery', 'Pass printer', 'kitchen', false]);
 
-  const d = await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`);
+  const d = await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}`, { headers: t.admin });
   assert.equal(d.status, 204);
-  assert.equal((await h.api(s, 'GET', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`)).status, 404);
-  assert.equal((await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}?companyId=${t.companyId}`)).status, 404);
+  assert.equal((await get(`/api/v1/printing/printers/${id}`)).status, 404);
+  assert.equal((await h.api(s, 'DELETE', `/api/v1/printing/printers/${id}`, { headers: t.admin })).status, 404);
   assert.deepEqual(db.query(`SELECT type FROM printer_events WHERE printer_id = '${id}' ORDER BY id`).map((e) => e.type),
     ['printer:discovered', 'printer:updated', 'printer:updated', 'printer:removed']);
 });
@@ -276,4 +279,66 @@ test('metrics count bulk batches and upserted printers', async () => {
   assert.match(m.text, /printmaster_bulk_batches_total [1-9]\d*/);
   assert.match(m.text, /printmaster_http_requests_total\{method="POST",route="\/api\/v1\/printing\/printers\/bulk",status="200"\} [1-9]/);
   assert.match(m.text, /printmaster_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/printing\/printers\/bulk",le="\+Inf"\} [1-9]/);
+});
+
+test('agents: the key names the branch; two agents seeing one printer make one row', async () => {
+  const keyB = ak.adminOk(db, ['agent', 'create', '--branch', t.branchId, 'second-agent']);
+  const agentA = t.agent(0);
+  const agentB = ak.bearer(keyB);
+  const ids = db.query("SELECT id FROM agents ORDER BY created_at").map((r) => r.id);
+  const post = (headers, printers, extra = {}) => h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+    { headers, body: { printers, ...extra } });
+  const p = { name: 'Shared Kitchen', address: '10.8.0.1', port: 9100, sources: ['netscan'] };
+
+  let r = await post(agentA, [p]);
+  assert.equal(r.status, 200);
+  assert.deepEqual(statuses(r), ['new']);
+  const id = r.json.results[0].id;
+  r = await post(agentB, [{ ...p, sources: ['dnssd'] }]);
+  assert.deepEqual(statuses(r), ['unchanged']);
+  assert.equal(r.json.results[0].id, id);
+  assert.equal(db.count('printers', "name = 'Shared Kitchen'"), 1);
+  let row = db.one(`SELECT status, sources FROM printers WHERE id = '${id}'`);
+  assert.deepEqual(row.sources.methods, ['netscan', 'dnssd']);
+  assert.equal(Object.keys(row.sources.agents).length, 2);
+  assert.ok(Object.keys(row.sources.agents).every((a) => ids.includes(a)));
+
+  // A loses sight of it: B still sees it, so it stays online.
+  r = await post(agentA, [{ ...p, status: 'offline' }]);
+  row = db.one(`SELECT status, sources FROM printers WHERE id = '${id}'`);
+  assert.equal(row.status, 'online');
+  assert.deepEqual(statuses(r), ['unchanged']);
+  // Now B too: offline, and the page hears printer:lost.
+  r = await post(agentB, [{ ...p, status: 'offline' }]);
+  assert.deepEqual(statuses(r), ['updated']);
+  assert.equal(db.one(`SELECT status FROM printers WHERE id = '${id}'`).status, 'offline');
+  assert.equal(db.one(`SELECT type FROM printer_events WHERE printer_id = '${id}' ORDER BY id DESC LIMIT 1`).type,
+    'printer:lost');
+
+  // The batch is recorded against the agent that sent it.
+  const agentOf = db.one(`SELECT agent_id FROM sync_batches WHERE response->>'batchId' = '${r.json.batchId}'`);
+  assert.ok(ids.includes(agentOf.agent_id));
+
+  // An agent naming another branch is refused; its own branch is fine.
+  r = await post(agentA, [p], { branchId: t.branchIds[1] });
+  assert.equal(r.status, 403);
+  r = await post(agentA, [p], { branchId: t.branchId });
+  assert.equal(r.status, 200);
+  // Idempotency keys belong to their sender: the same key from two agents is two batches.
+  const k = { 'Idempotency-Key': 'same-key-two-agents' };
+  const a1 = await post({ ...agentA, ...k }, [{ name: 'Idem agent A' }]);
+  const b1 = await post({ ...agentB, ...k }, [{ name: 'Idem agent B' }]);
+  assert.deepEqual([a1.status, b1.status], [200, 200]);
+  assert.notEqual(a1.json.batchId, b1.json.batchId);
+});
+
+test('viewers cannot sync; credentials are required', async () => {
+  ak.adminOk(db, ['user', 'create', '--company', t.companyId, '--branch', t.branchId,
+    '--email', 'viewer-bulk@example.test', '--role', 'viewer'], { input: 'viewer-password-1\n' });
+  const token = await ak.login(s, 'viewer-bulk@example.test', 'viewer-password-1');
+  let r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+    { headers: ak.bearer(token), body: { printers: [{ name: 'x' }] } });
+  assert.equal(r.status, 403);
+  r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body: { printers: [{ name: 'x' }] } });
+  assert.equal(r.status, 401);
 });

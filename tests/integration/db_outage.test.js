@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
 const h = require('../lib/harness');
+const ak = require('../lib/authkit');
 
 test('database stopped mid-test: 503, then recovery', async () => {
   // A cluster of its own: stopping the shared one would hurt other tests.
@@ -19,11 +20,11 @@ test('database stopped mid-test: 503, then recovery', async () => {
     '-d', name, '-c', q], { encoding: 'utf8' }).trim();
   const s = await h.startServer({ db: { url }, env: { PRINTMASTER_DB_CONNECT_TIMEOUT: '2' } });
   try {
-    const co = psql("INSERT INTO companies (name) VALUES ('Outage Co') RETURNING id");
-    const br = psql(`INSERT INTO branches (company_id, name) VALUES ('${co}', 'Main') RETURNING id`);
-    const body = (n) => ({ companyId: co, branchId: br, printers: [{ name: `Outage ${n}`, address: `10.5.0.${n}`, port: 9100 }] });
+    const t = await ak.tenant({ url }, s, { company: 'Outage Co' });
+    const body = (n) => ({ printers: [{ name: `Outage ${n}`, address: `10.5.0.${n}`, port: 9100 }] });
+    const post = (n) => h.api(s, 'POST', '/api/v1/printing/printers/bulk', { headers: t.agent(0), body: body(n) });
 
-    let r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body: body(1) });
+    let r = await post(1);
     assert.equal(r.status, 200);
 
     // 'fast' (not 'immediate'): with fsync off, only a clean shutdown keeps
@@ -31,13 +32,12 @@ test('database stopped mid-test: 503, then recovery', async () => {
     h.cluster.stop(c.dir, 'fast');
     const t0 = Date.now();
     for (const path of ['/readyz', '/api/v1/printing/printers/bulk']) {
-      r = path === '/readyz' ? await h.api(s, 'GET', path)
-        : await h.api(s, 'POST', path, { body: body(2) });
+      r = path === '/readyz' ? await h.api(s, 'GET', path) : await post(2);
       assert.equal(r.status, 503, `${path}: ${r.text}`);
       assert.equal(r.json.error.code, 'database_unavailable');
       if (path !== '/readyz') assert.equal(r.headers.get('retry-after'), '1');
     }
-    r = await h.api(s, 'GET', `/api/v1/printing/printers?companyId=${co}`);
+    r = await h.api(s, 'GET', '/api/v1/printing/printers', { headers: t.admin });
     assert.equal(r.status, 503);
     assert.ok(Date.now() - t0 < 15000, 'answers come quickly, not after a hang');
     assert.equal((await h.api(s, 'GET', '/healthz')).status, 200, 'the process itself is fine');
@@ -47,8 +47,7 @@ test('database stopped mid-test: 503, then recovery', async () => {
     await h.waitFor(async () => (await h.api(s, 'GET', '/readyz')).status === 200,
       { timeout: 15000, what: 'readyz after restart' });
     // Every worker reconnects on its own: several requests in parallel all succeed.
-    const rs = await Promise.all([2, 3, 4, 5, 6, 7].map((n) =>
-      h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body: body(n) })));
+    const rs = await Promise.all([2, 3, 4, 5, 6, 7].map((n) => post(n)));
     assert.deepEqual(rs.map((x) => x.status), [200, 200, 200, 200, 200, 200]);
     assert.equal(psql("SELECT count(*) FROM printers WHERE name LIKE 'Outage %'"), '7');
     assert.match(fs.readFileSync(s.logFile, 'utf8'), /\[DB\] connected/);

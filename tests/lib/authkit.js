@@ -60,3 +60,24 @@ function addPrinter(db, companyId, branchId, name) {
 }
 
 module.exports = { admin, adminOk, serverKey, signToken, login, bearer, addPrinter, b64url };
+
+// A company with branches and real credentials, made through the admin CLI:
+// { companyId, branchIds, branchId, adminToken, admin (headers), agentKeys[i],
+//   agent(i) (headers) }. The server must be running (for the login).
+async function tenant(db, server, { company = 'Acme', branches = ['Main'], email } = {}) {
+  const companyId = adminOk(db, ['company', 'create', company]);
+  const branchIds = branches.map((b) => adminOk(db, ['branch', 'create', '--company', companyId, b]));
+  const mail = email || `admin-${crypto.randomBytes(4).toString('hex')}@example.test`;
+  const password = crypto.randomBytes(12).toString('base64url');
+  adminOk(db, ['user', 'create', '--company', companyId, '--email', mail, '--role', 'admin'],
+    { input: `${password}\n` });
+  const adminToken = await login(server, mail, password);
+  const agentKeys = branchIds.map((b, i) => adminOk(db, ['agent', 'create', '--branch', b, `agent-${i}`]));
+  return {
+    companyId, branchIds, branchId: branchIds[0], adminToken, email: mail, password, agentKeys,
+    admin: bearer(adminToken),
+    agent: (i = 0) => bearer(agentKeys[i]),
+  };
+}
+
+module.exports.tenant = tenant;
