@@ -116,11 +116,39 @@ discover_clean_text(const char *in, size_t len, char *out, size_t outlen)
 	return o;
 }
 
+/* Cut every text field to its PrinterData limit (on a character boundary),
+ * so an oversized value from a device shortens instead of losing the item. */
+static void
+discover_fit(json_t *item)
+{
+	static const struct {
+		const char *key;
+		size_t max;
+	} lim[] = {
+		{ "name", PRINTER_NAME_MAX }, { "uri", PRINTER_URI_MAX },
+		{ "deviceKey", PRINTER_KEY_MAX }, { "address", PRINTER_TEXT_MAX },
+		{ "manufacturer", PRINTER_TEXT_MAX }, { "model", PRINTER_TEXT_MAX },
+		{ "makeAndModel", PRINTER_TEXT_MAX }, { "serialNumber", PRINTER_TEXT_MAX },
+		{ "location", PRINTER_TEXT_MAX },
+	};
+	char buf[PRINTER_URI_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		const char *v = json_string_value(json_object_get(item, lim[i].key));
+
+		if (v && strlen(v) > lim[i].max) {
+			discover_clean_text(v, strlen(v), buf, lim[i].max + 1);
+			json_object_set_new(item, lim[i].key, json_string(buf));
+		}
+	}
+}
+
 int
 discover_add(struct discover_ctx *ctx, json_t *item, const char *source)
 {
 	if (!item)
 		return -1;
+	discover_fit(item);
 	if (json_array_size(ctx->items) >= DISCOVER_MAX_ITEMS) {
 		log_warnx("[DISCOVERY] %s: more than %d printers in one pass; the rest are "
 		    "ignored", source, DISCOVER_MAX_ITEMS);
@@ -152,18 +180,13 @@ discover_add_ipp_target(struct discover_ctx *ctx, const char *uri, const char *v
 	    json_pack("{s:s,s:s}", "uri", uri, "via", via));
 }
 
-void
-discover_add_alias(json_t *item, const char *host, int port)
+static void
+discover_alias_str(json_t *item, const char *buf)
 {
 	json_t *a = json_object_get(item, "_aliases");
-	char buf[300], low[PRINTER_TEXT_MAX + 1];
 	size_t i;
 	json_t *v;
 
-	if (!host || !*host || port <= 0 || strlen(host) > PRINTER_TEXT_MAX)
-		return;
-	printer_norm_name(host, low, sizeof(low));
-	snprintf(buf, sizeof(buf), "%s:%d", low, port);
 	if (!a) {
 		a = json_array();
 		json_object_set_new(item, "_aliases", a);
@@ -173,6 +196,30 @@ discover_add_alias(json_t *item, const char *host, int port)
 			return;
 	if (json_array_size(a) < DISCOVER_MAX_ALIASES)
 		json_array_append_new(a, json_string(buf));
+}
+
+void
+discover_add_alias(json_t *item, const char *host, int port)
+{
+	char buf[300], low[PRINTER_TEXT_MAX + 1];
+
+	if (!host || !*host || port <= 0 || strlen(host) > PRINTER_TEXT_MAX)
+		return;
+	printer_norm_name(host, low, sizeof(low));
+	snprintf(buf, sizeof(buf), "%s:%d", low, port);
+	discover_alias_str(item, buf);
+}
+
+void
+discover_add_svc_alias(json_t *item, const char *instance)
+{
+	char buf[300], low[PRINTER_TEXT_MAX + 1];
+
+	if (!instance || !*instance || strlen(instance) > PRINTER_TEXT_MAX)
+		return;
+	printer_norm_name(instance, low, sizeof(low));
+	snprintf(buf, sizeof(buf), "svc:%s", low);
+	discover_alias_str(item, buf);
 }
 
 int

@@ -59,15 +59,31 @@ cups_uri_uuid(const char *uri, char *out, size_t outlen)
 static void
 cups_device_endpoint(struct discover_ctx *ctx, json_t *it, const char *uri)
 {
-	char scheme[32], user[256], host[256], res[1024];
+	char scheme[32], user[256], host[256], res[1024], *svc;
 	int port = 0;
 
 	if (httpSeparateURI(HTTP_URI_CODING_ALL, uri, scheme, sizeof(scheme), user,
 	    sizeof(user), host, sizeof(host), &port, res, sizeof(res)) < HTTP_URI_STATUS_OK)
 		return;
 	if (strcmp(scheme, "ipp") && strcmp(scheme, "ipps") && strcmp(scheme, "socket") &&
-	    strcmp(scheme, "lpd") && strcmp(scheme, "http") && strcmp(scheme, "https"))
-		return;		/* usb:, dnssd:, file:, ... have no host:port of their own */
+	    strcmp(scheme, "lpd") && strcmp(scheme, "http") && strcmp(scheme, "https") &&
+	    strcmp(scheme, "dnssd"))
+		return;		/* usb:, file:, ... have no network endpoint */
+	if ((svc = strstr(host, "._tcp.")) != NULL) {
+		/* A DNS-SD service instance ("Name._ipp._tcp.local"), as in CUPS's
+		 * dnssd:// and driverless URIs: no host:port, but the instance name
+		 * is the one the dnssd source sees. */
+		char *dot = NULL;
+
+		for (char *q = host; q < svc; q++)
+			if (q[0] == '.' && q[1] == '_')
+				dot = q;
+		if (dot) {
+			*dot = '\0';
+			discover_add_svc_alias(it, host);
+		}
+		return;
+	}
 	if (!host[0] || port <= 0)
 		return;
 	cups_set_text(it, "address", host);
@@ -80,7 +96,8 @@ cups_device_endpoint(struct discover_ctx *ctx, json_t *it, const char *uri)
 static json_t *
 cups_item(struct discover_ctx *ctx, const cups_dest_t *d)
 {
-	const char *duri = cups_opt(d, "device-uri"), *state = cups_opt(d, "printer-state");
+	const char *duri = cups_opt(d, "device-uri") ? cups_opt(d, "device-uri") :
+	    cups_opt(d, "printer-uri-supported"), *state = cups_opt(d, "printer-state");
 	const char *reasons = cups_opt(d, "printer-state-reasons"), *v;
 	char uuid[40], key[PRINTER_KEY_MAX];
 	json_t *it = json_object(), *caps = json_object(), *r;

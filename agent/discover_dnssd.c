@@ -272,6 +272,7 @@ dnssd_add_service(struct discover_ctx *ctx, const struct dnssd_state *st, int i)
 	snprintf(uri, sizeof(uri), "%s://%s:%d/%s", dnssd_types[s->type].scheme, s->addr,
 	    s->port, s->type == 2 ? "" : s->txt.rp);
 	json_object_set_new(it, "uri", json_string(uri));
+	discover_add_svc_alias(it, s->name);
 	/* Every type this service name has on this host is this one device. */
 	for (int j = 0; j < st->nsvcs; j++) {
 		const struct dnssd_svc *o = &st->svcs[j];

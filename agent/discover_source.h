@@ -53,6 +53,10 @@ int discover_add_ipp_target(struct discover_ctx *ctx, const char *uri, const cha
 /* Append "host:port" (host lower-cased) to the item's "_aliases". */
 void discover_add_alias(json_t *item, const char *host, int port);
 
+/* Append "svc:<instance>" (lower-cased): a DNS-SD service instance name, the
+ * identity CUPS's dnssd:// URIs and the dnssd source share. */
+void discover_add_svc_alias(json_t *item, const char *instance);
+
 /*
  * Copy at most `len` bytes of untrusted text into out (size outlen) as
  * printable UTF-8: control characters dropped, invalid UTF-8 bytes become

@@ -46,7 +46,7 @@ usb_bus_path(const char *devlink, const char *lpname, char *out, size_t outlen)
 	    strcmp(base + 1, "device") != 0)
 		discover_clean_text(base + 1, strlen(base + 1), out, outlen);
 	else
-		snprintf(out, outlen, "%s", lpname);
+		snprintf(out, outlen, "%.32s", lpname);
 }
 
 static json_t *
@@ -99,43 +99,57 @@ usb_item(const struct discover_ctx *ctx, const struct ieee1284_id *id, const cha
 	return it;
 }
 
+static int
+usb_is_lp(const struct dirent *de)
+{
+	return strncmp(de->d_name, "lp", 2) == 0 && strlen(de->d_name) <= 32;
+}
+
 int
 discover_usb(struct discover_ctx *ctx)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64], bus[128], buf[IEEE1284_MAX_LEN];
 	struct ieee1284_id id;
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
-	int count = 0;
+	struct dirent **des = NULL;
+	ssize_t len;
+	int n, count = 0;
 
 	snprintf(dir, sizeof(dir), "%s/class/usbmisc", ctx->cfg->sysfs_root);
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
+	/* Sorted (lp0, lp1, ...) so the output order is stable between passes. */
+	if ((n = scandir(dir, &des, usb_is_lp, versionsort)) < 0) {
+		if (errno == ENOENT) {
 			log_info("[DISCOVERY] usb: no %s (no USB printer class here)", dir);
-		else
-			log_warn("[DISCOVERY] usb: cannot read %s", dir);
-		return errno == ENOENT ? 0 : -1;
+			return 0;
+		}
+		log_warn("[DISCOVERY] usb: cannot read %s", dir);
+		return -1;
 	}
-	while ((de = readdir(d)) != NULL && count < USB_MAX_DEVICES) {
-		if (strncmp(de->d_name, "lp", 2) != 0 || strlen(de->d_name) > 32)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/device/ieee1284_id", dir, de->d_name);
-		if ((n = usb_read_id(path, buf, sizeof(buf))) < 0) {
-			log_warnx("[DISCOVERY] usb: %s has no readable ieee1284_id", de->d_name);
+	for (int i = 0; i < n; i++) {
+		const char *lp = des[i]->d_name;
+
+		if (count >= USB_MAX_DEVICES) {
+			log_warnx("[DISCOVERY] usb: more than %d printers; %s and later skipped",
+			    USB_MAX_DEVICES, lp);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%.32s/device/ieee1284_id", dir, lp);
+		if ((len = usb_read_id(path, buf, sizeof(buf))) < 0) {
+			log_warnx("[DISCOVERY] usb: %s has no readable ieee1284_id", lp);
 			continue;
 		}
-		if (ieee1284_parse(buf, (size_t)n, &id) < 0) {
+		if (ieee1284_parse(buf, (size_t)len, &id) < 0) {
 			log_warnx("[DISCOVERY] usb: %s: IEEE 1284 id has no MFG, MDL or DES; "
-			    "skipped", de->d_name);
+			    "skipped", lp);
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s/device", dir, de->d_name);
-		usb_bus_path(path, de->d_name, bus, sizeof(bus));
-		discover_add(ctx, usb_item(ctx, &id, bus), "usb");
-		count++;
+		snprintf(path, sizeof(path), "%s/%.32s/device", dir, lp);
+		usb_bus_path(path, lp, bus, sizeof(bus));
+		if (discover_add(ctx, usb_item(ctx, &id, bus), "usb") == 0)
+			count++;
 	}
-	closedir(d);
+	for (int i = 0; i < n; i++)
+		free(des[i]);
+	free(des);
 	log_debug("[DISCOVERY] usb: %d printer(s)", count);
 	return 0;
 }
