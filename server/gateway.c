@@ -27,7 +27,8 @@
 
 #define GW_MAX_MSG 16384		/* largest client message, in bytes */
 #define GW_MAX_DEPTH 8
-#define GW_INBOX_MAX_EVENTS 1000	/* listener waits beyond this */
+#define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
+#define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
 #define GW_AUTH_TIMEOUT_S 10
 #define GW_OVERFLOW_CLOSE_S 5
 #define GW_CLOSE_UNAUTHORIZED 4401
@@ -57,6 +58,7 @@ struct gw_conn {
 	char sub_branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
 	long long sub_since;
 	long long last_sent;	/* highest event id queued (or skipped) for us */
+	long long stall_since;	/* ms: when its full queue held up the pump; 0 = not */
 	int replay_budget, replay_wait;
 	struct gw_msg **q;
 	unsigned qhead, qlen;
@@ -72,7 +74,12 @@ static atomic_int gw_stopping;
 static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gw_cond = PTHREAD_COND_INITIALIZER;
 static struct gw_item *gw_in_head, *gw_in_tail;
-static size_t gw_in_events;
+static size_t gw_backlog;	/* events posted and not yet queued to clients */
+/* Events taken from the inbox, queued to clients at the pace of the slowest
+ * client still reading (lws thread only). */
+static struct gw_item *gw_pend_head, *gw_pend_tail;
+static size_t gw_pend_pos;
+static lws_sorted_usec_list_t gw_pump_sul;
 static int gw_accepting;
 static struct gw_conn *gw_conns;
 static uint64_t gw_next_serial;
@@ -157,7 +164,7 @@ gateway_post(struct gw_item *it)
 	pthread_mutex_lock(&gw_lock);
 	/* Back-pressure on the listener only: replies and fds never wait. */
 	while (it->kind == GW_ITEM_EVENTS && gw_accepting &&
-	    gw_in_events >= GW_INBOX_MAX_EVENTS) {
+	    gw_backlog >= GW_BACKLOG_MAX) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -180,7 +187,7 @@ gateway_post(struct gw_item *it)
 	else
 		gw_in_head = it;
 	gw_in_tail = it;
-	gw_in_events += it->nevents;
+	gw_backlog += it->nevents;
 	/* Under the lock: the context cannot be destroyed meanwhile. */
 	lws_cancel_service(gw_ctx);
 	pthread_mutex_unlock(&gw_lock);
@@ -346,22 +353,113 @@ gw_in_branch(const struct gw_conn *c, const char *branch)
 	return 0;
 }
 
-/* Queue one event through the room the connection has it in, if any. */
+/* The envelope of ev for this connection (through the room it has it in), or
+ * NULL when the event is not for it or was sent already. */
+static struct gw_msg *
+gw_pick(const struct gw_conn *c, const struct gw_event *ev)
+{
+	if (ev->id <= c->last_sent || strcmp(c->auth.company_id, ev->company_id) != 0)
+		return NULL;
+	if (ev->branch_id[0] && ev->as_branch && gw_in_branch(c, ev->branch_id))
+		return ev->as_branch;
+	return c->company_room ? ev->as_company : NULL;
+}
+
 static void
 gw_deliver(struct gw_conn *c, const struct gw_event *ev)
 {
-	struct gw_msg *m = NULL;
+	struct gw_msg *m = gw_pick(c, ev);
 
-	if (ev->id <= c->last_sent || strcmp(c->auth.company_id, ev->company_id) != 0)
-		return;
-	if (ev->branch_id[0] && ev->as_branch && gw_in_branch(c, ev->branch_id))
-		m = ev->as_branch;
-	else if (c->company_room)
-		m = ev->as_company;
-	if (!m)
-		return;
-	c->last_sent = ev->id;
-	gw_enqueue(c, m);
+	if (m) {
+		c->last_sent = ev->id;
+		gw_enqueue(c, m);
+	}
+}
+
+static long long
+gw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ms to wait before ev may be queued: 0 when every ready client it is for has
+ * room. A client whose full queue has made no progress for GW_STALL_MS is
+ * overflowed here, so one stalled reader holds the others up only that long. */
+static long long
+gw_blocked(const struct gw_event *ev, long long now)
+{
+	unsigned limit = (unsigned)gw_cfg->ws_queue_max - 1;	/* one slot for replies */
+	long long wait = 0;
+
+	for (struct gw_conn *c = gw_conns; c; c = c->next) {
+		if (c->state != GW_READY || c->qlen < limit || !gw_pick(c, ev))
+			continue;
+		if (!c->stall_since)
+			c->stall_since = now;
+		if (now - c->stall_since >= GW_STALL_MS) {
+			gw_overflow(c);
+			continue;
+		}
+		if (!wait || c->stall_since + GW_STALL_MS - now < wait)
+			wait = c->stall_since + GW_STALL_MS - now;
+	}
+	return wait;
+}
+
+static void gw_pump_cb(lws_sorted_usec_list_t *sul);
+
+/* Queue pending events to the ready clients, in id order, while they have room. */
+static void
+gw_pump(void)
+{
+	long long now = gw_now_ms();
+	size_t done = 0;
+
+	while (gw_pend_head) {
+		struct gw_item *it = gw_pend_head;
+
+		if (gw_pend_pos < it->nevents) {
+			struct gw_event *ev = &it->events[gw_pend_pos];
+			long long wait = gw_blocked(ev, now);
+
+			if (wait > 0) {
+				lws_sul_schedule(gw_ctx, 0, &gw_pump_sul, gw_pump_cb,
+				    (lws_usec_t)wait * 1000);
+				break;
+			}
+			for (struct gw_conn *c = gw_conns; c; c = c->next)
+				if (c->state == GW_READY)
+					gw_deliver(c, ev);
+			if (ev->id > gw_head)
+				gw_head = ev->id;
+			gw_pend_pos++;
+			done++;
+			continue;
+		}
+		if (it->head > gw_head)
+			gw_head = it->head;
+		gw_pend_head = it->next;
+		if (!gw_pend_head)
+			gw_pend_tail = NULL;
+		gw_pend_pos = 0;
+		gw_item_free(it);
+	}
+	if (done) {
+		pthread_mutex_lock(&gw_lock);
+		gw_backlog -= done;
+		pthread_cond_broadcast(&gw_cond);
+		pthread_mutex_unlock(&gw_lock);
+	}
+}
+
+static void
+gw_pump_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	gw_pump();
 }
 
 static void
@@ -491,8 +589,6 @@ gw_drain(void)
 	pthread_mutex_lock(&gw_lock);
 	it = gw_in_head;
 	gw_in_head = gw_in_tail = NULL;
-	gw_in_events = 0;
-	pthread_cond_broadcast(&gw_cond);
 	pthread_mutex_unlock(&gw_lock);
 	for (; it; it = next) {
 		struct gw_conn *c;
@@ -505,13 +601,14 @@ gw_drain(void)
 				log_warnx("[GATEWAY] could not adopt a connection");
 			break;
 		case GW_ITEM_EVENTS:
-			for (size_t i = 0; i < it->nevents; i++)
-				for (c = gw_conns; c; c = c->next)
-					if (c->state == GW_READY)
-						gw_deliver(c, &it->events[i]);
-			if (it->head > gw_head)
-				gw_head = it->head;
-			break;
+			/* Kept: gw_pump queues them and frees the item. */
+			it->next = NULL;
+			if (gw_pend_tail)
+				gw_pend_tail->next = it;
+			else
+				gw_pend_head = it;
+			gw_pend_tail = it;
+			continue;
 		case GW_ITEM_AUTH:
 			if ((c = gw_find(it->serial)) != NULL && c->state == GW_PENDING)
 				gw_on_auth(c, it);
@@ -543,13 +640,13 @@ gw_drain(void)
 		}
 		gw_item_free(it);
 	}
+	gw_pump();
 }
 
-/* Origin rule: absent (not a browser), the server's own origin, or listed. */
-static int
-gw_origin_ok(const char *origin, const char *host)
+int
+gateway_origin_allowed(const char *origin, const char *host, const char *list)
 {
-	const char *list = gw_cfg->allowed_origins, *p;
+	const char *p;
 	char own[300];
 
 	if (host[0]) {
@@ -595,7 +692,7 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 		if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
 		    (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
 		    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0) ||
-		    !gw_origin_ok(origin, host)) {
+		    !gateway_origin_allowed(origin, host, gw_cfg->allowed_origins)) {
 			atomic_fetch_add(&gw_refused, 1);
 			log_warnx("[GATEWAY] refused a websocket from origin '%.100s'", origin);
 			return -1;
@@ -678,20 +775,33 @@ gw_closed(struct gw_conn *c)
 	c->serial = 0;
 }
 
-/* Pure-ish parse of one room name against the credential: 0 ok (added to the
- * pending set), -1 malformed, -2 outside the credential's scope. */
+int
+gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1])
+{
+	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= HTTP_ID_LEN &&
+	    scope_uuid(room + 8, id))
+		return GW_ROOM_COMPANY;
+	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= HTTP_ID_LEN &&
+	    scope_uuid(room + 7, id))
+		return GW_ROOM_BRANCH;
+	return -1;
+}
+
+/* One room name against the credential: 0 ok (added to the pending set), -1
+ * malformed, -2 outside the credential's scope. */
 static int
 gw_parse_room(struct gw_conn *c, const char *room)
 {
 	char id[HTTP_ID_LEN + 1];
+	int kind = gateway_room_parse(room, id);
 
-	if (strncmp(room, "company:", 8) == 0 && scope_uuid(room + 8, id)) {
+	if (kind == GW_ROOM_COMPANY) {
 		if (strcmp(id, c->auth.company_id) != 0 || c->auth.branch_id[0])
 			return -2;
 		c->sub_company_room = 1;
 		return 0;
 	}
-	if (strncmp(room, "branch:", 7) == 0 && scope_uuid(room + 7, id)) {
+	if (kind == GW_ROOM_BRANCH) {
 		if (c->auth.branch_id[0] && strcmp(id, c->auth.branch_id) != 0)
 			return -2;
 		for (int i = 0; i < c->sub_nbranches; i++)
@@ -877,6 +987,9 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 			return -1;
 		}
 		gw_msg_unref(m);
+		c->stall_since = 0;
+		if (gw_pend_head)
+			gw_pump();
 	}
 	if (c->qlen) {
 		lws_callback_on_writable(wsi);
@@ -1015,9 +1128,18 @@ gateway_stop(void)
 	gw_accepting = 0;
 	it = gw_in_head;
 	gw_in_head = gw_in_tail = NULL;
-	gw_in_events = 0;
+	gw_backlog = 0;
 	pthread_cond_broadcast(&gw_cond);
 	pthread_mutex_unlock(&gw_lock);
+	while (gw_pend_head) {
+		next = gw_pend_head->next;
+		gw_item_free(gw_pend_head);
+		gw_pend_head = next;
+	}
+	gw_pend_tail = NULL;
+	gw_pend_pos = 0;
+	if (gw_ctx)
+		lws_sul_cancel(&gw_pump_sul);
 	for (; it; it = next) {
 		next = it->next;
 		if (it->kind == GW_ITEM_ADOPT)

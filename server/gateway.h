@@ -88,6 +88,16 @@ struct gw_msg *gw_msg_json(const json_t *j);
 void gw_msg_unref(struct gw_msg *m);
 void gw_events_free(struct gw_event *ev, size_t n);
 
+/* Pure: the Origin rule. A browser's Origin is accepted when it is the
+ * server's own ("http://" or "https://" + Host) or listed in `allowed`
+ * (comma-separated, exact, case-insensitive). 1 allowed, 0 refused. */
+int gateway_origin_allowed(const char *origin, const char *host, const char *allowed);
+
+enum gw_room_kind { GW_ROOM_COMPANY = 1, GW_ROOM_BRANCH = 2 };
+/* Pure: "company:<uuid>" or "branch:<uuid>" -> its kind, with the canonical
+ * id written to id; -1 when malformed. */
+int gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1]);
+
 /* Prometheus lines: clients, queued messages, overflows, deliveries. */
 void gateway_metrics(struct metrics_buf *m);
 

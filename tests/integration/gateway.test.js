@@ -33,7 +33,11 @@ test('gateway', async (t) => {
     assert.equal(agent.welcome.role, 'agent');
     agent.send({ type: 'ping' });
     await agent.next((m) => m.type === 'pong');
-    await Promise.all([admin.close(), viewer.close(), agent.close()]);
+    // Its agent:offline must not leak into the next test's expectations.
+    await agent.close();
+    const off = await admin.next((m) => m.event === 'agent:offline');
+    assert.deepEqual(off.data, { agentId: T.agentId, name: 'till-1', hostname: null, version: null });
+    await Promise.all([admin.close(), viewer.close()]);
   });
 
   await t.test('events reach the right rooms only, once, in id order', async () => {
