@@ -41,6 +41,9 @@ const struct cfg_opt agent_config_table[] = {
 	  "factor between successive retry delays" },
 	{ "max_retry_delay_ms", CFG_INT, A(max_retry_delay_ms), "30000", 1, 86400000, NULL,
 	  NULL, 0, "cap on one retry delay" },
+	/* "update", not the seed product's "skip": with skip the server would
+	 * leave known rows alone, so status changes and lost printers (offline)
+	 * would never reach it. */
 	{ "duplicate_handling", CFG_STR, A(duplicate_handling), "update", 0, 0,
 	  "update|merge|skip", NULL, 0, "how the server treats printers it already has" },
 	{ "lost_after_scans", CFG_INT, A(lost_after_scans), "3", 1, 1000, NULL, NULL, 0,
@@ -55,6 +58,14 @@ const struct cfg_opt agent_config_table[] = {
 	  "seconds one discovery pass (all sources) may take" },
 	{ "heartbeat_interval", CFG_INT, A(heartbeat_interval), "300", 5, 86400, NULL, NULL,
 	  0, "seconds between refreshes of unchanged printers' last_seen" },
+	{ "http_connect_timeout_ms", CFG_INT, A(http_connect_timeout_ms), "5000", 100,
+	  600000, NULL, NULL, 0, "connect timeout of one sync request" },
+	{ "http_timeout_ms", CFG_INT, A(http_timeout_ms), "30000", 100, 3600000, NULL, NULL,
+	  0, "total timeout of one sync request (then it is retried)" },
+	{ "stats_interval", CFG_INT, A(stats_interval), "30", 1, 86400, NULL, NULL, 0,
+	  "seconds between statistics reports to the server" },
+	{ "websocket", CFG_BOOL, A(websocket), "1", 0, 0, NULL, NULL, 0,
+	  "keep a live connection to the server's /ws (presence, scan and test-print)" },
 	{ "log_level", CFG_STR, A(log_level), "info", 0, 0, "error|warn|info|debug", NULL, 0,
 	  "least important log lines written" },
 	{ "log_format", CFG_STR, A(log_format), "text", 0, 0, "text|json", NULL, 0,

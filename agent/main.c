@@ -9,6 +9,7 @@
 #include "log.h"
 #include "agent/agent_config.h"
 #include "agent/discover.h"
+#include "agent/sync.h"
 
 static void
 usage(FILE *f)
@@ -52,6 +53,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "printmaster-agent: bad log settings\n");
 	} else if (args.argc > 0 && strcmp(args.argv[0], "discover") == 0) {
 		rc = discover_main(&cfg, args.argc, args.argv);
+	} else if (args.argc == 1 && strcmp(args.argv[0], "run") == 0) {
+		rc = sync_main(&cfg, SYNC_MODE_RUN);
+	} else if (args.argc == 2 && strcmp(args.argv[0], "sync") == 0 &&
+	    strcmp(args.argv[1], "--once") == 0) {
+		rc = sync_main(&cfg, SYNC_MODE_ONCE);
+	} else if (args.argc == 1 && strcmp(args.argv[0], "status") == 0) {
+		rc = sync_status(&cfg);
 	} else if (args.argc > 0 && strcmp(args.argv[0], "config-markdown") == 0) {
 		cfg_markdown(agent_config_table, stdout);
 		rc = 0;
