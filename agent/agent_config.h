@@ -28,7 +28,13 @@ struct agent_config {
 	long lost_after_scans;
 	char *escpos_status;		/* comma list of host:port allowed a DLE EOT query */
 	long dnssd_browse_ms;
+	long ipp_timeout_ms;		/* one IPP request, connect included */
+	long discover_timeout;		/* seconds one discovery pass may take */
 	long heartbeat_interval;	/* seconds */
+	long http_connect_timeout_ms;
+	long http_timeout_ms;
+	long stats_interval;		/* seconds */
+	int websocket;			/* 1: keep the live connection to /ws */
 	char *log_level;
 	char *log_format;
 };

@@ -8,6 +8,8 @@
 
 #include "log.h"
 #include "agent/agent_config.h"
+#include "agent/discover.h"
+#include "agent/sync.h"
 
 static void
 usage(FILE *f)
@@ -15,7 +17,8 @@ usage(FILE *f)
 	fprintf(f, "usage: printmaster-agent COMMAND [options]\n"
 	    "commands:\n"
 	    "  run                  discover and sync forever (the daemon)\n"
-	    "  discover [--json]    discover once and print what was found; sends nothing\n"
+	    "  discover [--json] [--sources LIST] [--timeout S]\n"
+	    "                       discover once and print what was found; sends nothing\n"
 	    "  sync --once          discover once, sync, exit 0 only if all was synced\n"
 	    "  status               print the running agent's sync statistics\n"
 	    "  config-markdown      print the settings table (docs)\n"
@@ -48,6 +51,15 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (log_init("printmaster-agent", cfg.log_level, cfg.log_format) < 0) {
 		fprintf(stderr, "printmaster-agent: bad log settings\n");
+	} else if (args.argc > 0 && strcmp(args.argv[0], "discover") == 0) {
+		rc = discover_main(&cfg, args.argc, args.argv);
+	} else if (args.argc == 1 && strcmp(args.argv[0], "run") == 0) {
+		rc = sync_main(&cfg, SYNC_MODE_RUN);
+	} else if (args.argc == 2 && strcmp(args.argv[0], "sync") == 0 &&
+	    strcmp(args.argv[1], "--once") == 0) {
+		rc = sync_main(&cfg, SYNC_MODE_ONCE);
+	} else if (args.argc == 1 && strcmp(args.argv[0], "status") == 0) {
+		rc = sync_status(&cfg);
 	} else if (args.argc > 0 && strcmp(args.argv[0], "config-markdown") == 0) {
 		cfg_markdown(agent_config_table, stdout);
 		rc = 0;

@@ -23,6 +23,7 @@
 #include "server/gateway.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "server/web.h"
 
 static void
 usage(FILE *f)
@@ -138,12 +139,13 @@ main(int argc, char **argv)
 	    http_add_routes(api_printers_routes) < 0 ||
 	    http_add_routes(api_auth_routes) < 0 ||
 	    http_add_routes(api_agents_routes) < 0 ||
+	    http_add_routes(web_routes) < 0 ||
 	    metrics_add_source(http_metrics) < 0 ||
 	    metrics_add_source(gateway_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
-	if (gateway_start(&cfg) < 0)
+	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
 	if (http_start(&cfg) < 0) {
 		gateway_stop();
@@ -162,6 +164,7 @@ main(int argc, char **argv)
 	gateway_stop();
 	api_auth_stop();
 	auth_shutdown();
+	web_shutdown();
 	db_shutdown();
 	rc = 0;
 out:

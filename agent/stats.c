@@ -1,0 +1,241 @@
+/*
+ * stats.c: sync statistics (see stats.h). Response times are a ring of the
+ * last STATS_SAMPLES requests, so the average and p95 follow recent
+ * behaviour rather than the whole life of the process.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "agent/stats.h"
+
+void
+stats_init(struct stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+}
+
+void
+stats_destroy(struct stats *s)
+{
+	pthread_mutex_destroy(&s->mu);
+}
+
+static void
+stats_sample(struct stats *s, double ms)
+{
+	s->samples[s->next] = ms;
+	s->next = (s->next + 1) % STATS_SAMPLES;
+	if (s->nsamples < STATS_SAMPLES)
+		s->nsamples++;
+}
+
+void
+stats_set_queue(struct stats *s, long queue_size, long in_flight)
+{
+	pthread_mutex_lock(&s->mu);
+	s->queue_size = queue_size;
+	s->in_flight = in_flight;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+stats_batch_done(struct stats *s, long synced, long failed, double ms)
+{
+	pthread_mutex_lock(&s->mu);
+	s->synced += synced;
+	s->failed += failed;
+	s->batches++;
+	s->last_success = time(NULL);
+	stats_sample(s, ms);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+stats_retry(struct stats *s, double ms)
+{
+	pthread_mutex_lock(&s->mu);
+	s->retries++;
+	if (ms > 0)
+		stats_sample(s, ms);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+stats_rejected(struct stats *s, long items)
+{
+	pthread_mutex_lock(&s->mu);
+	s->rejected++;
+	s->failed += items;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+stats_error(struct stats *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->mu);
+	va_start(ap, fmt);
+	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
+	va_end(ap);
+	s->last_error_at = time(NULL);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+stats_set_ws(struct stats *s, int connected)
+{
+	pthread_mutex_lock(&s->mu);
+	s->ws_connected = connected;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int
+stats_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+stats_response_times(const double *samples, size_t n, double *avg, double *p95)
+{
+	double sorted[STATS_SAMPLES], sum = 0;
+	size_t i, rank;
+
+	*avg = *p95 = 0;
+	if (n == 0)
+		return;
+	if (n > STATS_SAMPLES)
+		n = STATS_SAMPLES;
+	for (i = 0; i < n; i++) {
+		sorted[i] = samples[i];
+		sum += samples[i];
+	}
+	qsort(sorted, n, sizeof(sorted[0]), stats_cmp);
+	*avg = sum / (double)n;
+	/* Nearest rank: the smallest sample with at least 95% at or below it. */
+	rank = (n * 95 + 99) / 100;
+	*p95 = sorted[rank - 1];
+}
+
+static json_t *
+stats_time(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (t == 0)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+stats_json_locked(struct stats *s)
+{
+	double avg, p95;
+
+	stats_response_times(s->samples, s->nsamples, &avg, &p95);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f, s:f}",
+	    "queueSize", (json_int_t)s->queue_size, "inFlight", (json_int_t)s->in_flight,
+	    "synced", (json_int_t)s->synced, "failed", (json_int_t)s->failed,
+	    "retries", (json_int_t)s->retries, "batches", (json_int_t)s->batches,
+	    "lastSuccess", stats_time(s->last_success),
+	    "lastError", s->last_error[0] ? json_string(s->last_error) : json_null(),
+	    "avgResponseMs", (double)((long)(avg * 10 + 0.5)) / 10,
+	    "p95ResponseMs", (double)((long)(p95 * 10 + 0.5)) / 10);
+}
+
+json_t *
+stats_json(struct stats *s)
+{
+	json_t *j;
+
+	pthread_mutex_lock(&s->mu);
+	j = stats_json_locked(s);
+	pthread_mutex_unlock(&s->mu);
+	return j;
+}
+
+int
+stats_write_file(struct stats *s, const char *dir, const char *server_url)
+{
+	char path[4096], tmp[4096];
+	json_t *doc;
+	int rc = -1;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATS_FILE) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, STATS_FILE) >= sizeof(tmp))
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	doc = json_pack("{s:I, s:o, s:s, s:b, s:I, s:o, s:o}", "pid", (json_int_t)getpid(),
+	    "updatedAt", stats_time(time(NULL)), "serverUrl", server_url ? server_url : "",
+	    "websocket", s->ws_connected, "rejected", (json_int_t)s->rejected,
+	    "lastErrorAt", stats_time(s->last_error_at), "stats", stats_json_locked(s));
+	pthread_mutex_unlock(&s->mu);
+	/* No fsync: the file is a view for people, rebuilt every round; rename
+	 * alone keeps a reader from seeing half of it. */
+	if (doc && json_dump_file(doc, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0)
+		rc = 0;
+	else
+		unlink(tmp);
+	json_decref(doc);
+	return rc;
+}
+
+static void
+stats_print_value(FILE *out, const char *label, const json_t *v)
+{
+	if (json_is_integer(v))
+		fprintf(out, "%-16s %lld\n", label, (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		fprintf(out, "%-16s %.1f\n", label, json_real_value(v));
+	else if (json_is_string(v))
+		fprintf(out, "%-16s %s\n", label, json_string_value(v));
+	else if (json_is_boolean(v))
+		fprintf(out, "%-16s %s\n", label, json_is_true(v) ? "connected" : "down");
+	else
+		fprintf(out, "%-16s -\n", label);
+}
+
+int
+stats_print_file(const char *dir, FILE *out)
+{
+	static const char *const labels[][2] = {
+		{ "queueSize", "queue size" }, { "inFlight", "in flight" },
+		{ "synced", "synced" }, { "failed", "failed" }, { "retries", "retries" },
+		{ "batches", "batches" }, { "lastSuccess", "last success" },
+		{ "lastError", "last error" }, { "avgResponseMs", "avg response ms" },
+		{ "p95ResponseMs", "p95 response ms" },
+	};
+	char path[4096];
+	json_error_t jerr;
+	json_t *doc, *st;
+	size_t i;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATS_FILE) >= sizeof(path))
+		return -1;
+	if ((doc = json_load_file(path, 0, &jerr)) == NULL) {
+		fprintf(stderr, "printmaster-agent: no state in %s (%s): has the agent run?\n",
+		    path, jerr.text);
+		return -1;
+	}
+	st = json_object_get(doc, "stats");
+	stats_print_value(out, "server", json_object_get(doc, "serverUrl"));
+	stats_print_value(out, "updated", json_object_get(doc, "updatedAt"));
+	stats_print_value(out, "pid", json_object_get(doc, "pid"));
+	stats_print_value(out, "websocket", json_object_get(doc, "websocket"));
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		stats_print_value(out, labels[i][1], json_object_get(st, labels[i][0]));
+	stats_print_value(out, "rejected batches", json_object_get(doc, "rejected"));
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,621 @@
+/*
+ * sync.c: the agent's sync loop (see sync.h). One thread does everything
+ * that touches the spool, the snapshot and the HTTP client; it sleeps in
+ * poll() on a wake pipe that the signal handler and the websocket thread
+ * write to, so a signal, a command or a connection change is seen at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "agent/backoff.h"
+#include "agent/discover.h"
+#include "agent/http_client.h"
+#include "agent/snapshot.h"
+#include "agent/spool.h"
+#include "agent/stats.h"
+#include "agent/sync.h"
+#include "agent/testprint.h"
+#include "agent/ws_client.h"
+
+#define SYNC_BULK_PATH "/api/v1/printing/printers/bulk"
+#define SYNC_STATS_PATH "/api/v1/printing/agents/me/stats"
+#define SYNC_TESTPRINT_TIMEOUT_MS 10000
+#define SYNC_SCAN_WAITERS_MAX 64
+
+enum sync_send {
+	SEND_OK,		/* the server confirmed the batch */
+	SEND_REJECTED,		/* whole-request 4xx: set aside in rejected.jsonl */
+	SEND_EXHAUSTED,		/* retries ran out; stays spooled for the next round */
+	SEND_STOPPED,		/* a signal ended it; stays spooled */
+};
+
+enum sync_flush {
+	FLUSH_EMPTY,		/* nothing left to send */
+	FLUSH_PENDING,		/* something is left for the next round */
+	FLUSH_STOPPED,
+};
+
+struct sync {
+	const struct agent_config *cfg;
+	enum sync_mode mode;
+	struct spool *sp;
+	struct http_client *http;
+	struct stats st;
+	struct snapshot snap;
+	struct ws_client *ws;
+	struct backoff bo;
+	int wake[2];
+	char hostname[256];
+	long item_failures;	/* this process: items the server marked failed */
+	long rejected;		/* this process: batches set aside */
+	int scan_now;
+	json_t *scan_waiters;	/* requestIds of scan commands to answer */
+	struct snapshot_counts last_scan;
+	int fallback_logged;
+};
+
+static volatile sig_atomic_t sync_stop;
+static int sync_wake_fd = -1;
+
+static void
+sync_on_signal(int sig)
+{
+	int saved = errno;
+	char c = 0;
+
+	(void)sig;
+	sync_stop = 1;
+	if (sync_wake_fd >= 0 && write(sync_wake_fd, &c, 1) < 0)
+		sync_stop = 1;	/* the flag alone is enough; poll times out */
+	errno = saved;
+}
+
+static long long
+sync_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep until `ms` passed, a signal, or (when `any_wake`) any wake byte. */
+static void
+sync_wait(struct sync *s, long long ms, int any_wake)
+{
+	long long end = sync_now_ms() + (ms > 0 ? ms : 0);
+	struct pollfd pfd;
+	char buf[64];
+	long long left;
+
+	while (!sync_stop && (left = end - sync_now_ms()) > 0) {
+		pfd.fd = s->wake[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) > 0) {
+			while (read(s->wake[0], buf, sizeof(buf)) > 0)
+				;
+			if (any_wake)
+				return;
+		}
+	}
+}
+
+static void
+sync_queue_stats(struct sync *s, long in_flight)
+{
+	stats_set_queue(&s->st, (long)(spool_waiting(s->sp) + spool_in_batches(s->sp)),
+	    in_flight);
+}
+
+static void
+sync_write_state(struct sync *s)
+{
+	sync_queue_stats(s, 0);
+	if (stats_write_file(&s->st, s->cfg->spool_dir, s->cfg->server_url) < 0)
+		log_warn("[AUTO-SYNC] cannot write %s/%s", s->cfg->spool_dir, STATS_FILE);
+}
+
+/* Queue every printer of `arr` in the spool, then make it durable. */
+static int
+sync_enqueue(struct sync *s, const json_t *arr)
+{
+	const json_t *p;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(arr, i, p) {
+		if (spool_put(s->sp, p) < 0) {
+			log_warnx("[AUTO-SYNC] dropping a discovered printer without deviceKey");
+			continue;
+		}
+	}
+	if (spool_flush(s->sp) < 0) {
+		log_warn("[AUTO-SYNC] spool: cannot write the journal in %s", s->cfg->spool_dir);
+		stats_error(&s->st, "spool write failed: %s", strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+static void
+sync_scan(struct sync *s)
+{
+	json_t *found, *changes;
+	struct timespec t0, t1;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((found = discover_run(s->cfg, NULL)) == NULL) {
+		log_warnx("[AUTO-SYNC] discovery failed (out of memory)");
+		return;
+	}
+	changes = snapshot_diff(&s->snap, found, s->cfg->lost_after_scans, &s->last_scan);
+	json_decref(found);
+	if (changes == NULL)
+		return;
+	/* The journal first: a crash after it and before the snapshot only
+	 * repeats changes, never loses them. */
+	if (sync_enqueue(s, changes) == 0)
+		snapshot_save(&s->snap, s->cfg->spool_dir);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	log_info("[AUTO-SYNC] scan: %d found, %d new, %d changed, %d lost; %zu queued "
+	    "(%.0f ms)", s->last_scan.found, s->last_scan.added, s->last_scan.changed,
+	    s->last_scan.lost, spool_waiting(s->sp) + spool_in_batches(s->sp), ms);
+	json_decref(changes);
+}
+
+static void
+sync_heartbeat(struct sync *s)
+{
+	json_t *cur = snapshot_current(&s->snap);
+
+	if (cur == NULL)
+		return;
+	/* Coalescing in the spool keeps this to one entry per printer even
+	 * when the server has been away for many heartbeats. */
+	if (json_array_size(cur) > 0 && sync_enqueue(s, cur) == 0)
+		log_info("[AUTO-SYNC] heartbeat: %zu printers queued to refresh last_seen",
+		    json_array_size(cur));
+	json_decref(cur);
+}
+
+static int
+sync_retryable(long status)
+{
+	return status == 408 || status == 409 || status == 425 || status == 429 ||
+	    status >= 500 || status < 400;
+}
+
+/* One line describing a reply that is not a success, for logs and stats. */
+static void
+sync_reply_reason(const struct http_result *res, const json_t *reply, char *out,
+    size_t len)
+{
+	const json_t *err = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+
+	if (res->transport_error)
+		snprintf(out, len, "%s", res->error);
+	else if (code)
+		snprintf(out, len, "HTTP %ld %s: %s", res->status, code, msg ? msg : "");
+	else
+		snprintf(out, len, "HTTP %ld", res->status);
+}
+
+static long
+sync_count(const json_t *summary, const char *k)
+{
+	return (long)json_integer_value(json_object_get(summary, k));
+}
+
+/* Log and count what the server said about each item of a confirmed batch. */
+static void
+sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *reply,
+    const struct http_result *res, int attempt)
+{
+	const json_t *summary = json_object_get(reply, "summary"), *r;
+	long total = (long)json_array_size(b->printers), failed = 0;
+	char *err;
+	size_t i;
+
+	json_array_foreach(json_object_get(reply, "results"), i, r) {
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?
+		    json_string_value(json_object_get(r, "status")) : "", "failed") != 0)
+			continue;
+		failed++;
+		err = json_dumps(json_object_get(r, "error"), JSON_COMPACT | JSON_ENCODE_ANY);
+		log_warnx("[AUTO-SYNC] batch %.8s item %zu (%s) refused, not retried: %.300s",
+		    b->id, i, json_string_value(json_object_get(r, "name")) ?
+		    json_string_value(json_object_get(r, "name")) : "?", err ? err : "?");
+		free(err);
+	}
+	if (summary == NULL)
+		log_warnx("[AUTO-SYNC] batch %.8s: HTTP %ld without a summary; taken as "
+		    "confirmed", b->id, res->status);
+	log_info("[AUTO-SYNC] batch %.8s: %ld printers: %ld new, %ld updated, %ld unchanged, "
+	    "%ld skipped, %ld duplicate, %ld failed; HTTP %ld in %.1f ms (attempt %d)",
+	    b->id, total, sync_count(summary, "new"), sync_count(summary, "updated"),
+	    sync_count(summary, "unchanged"), sync_count(summary, "skipped"),
+	    sync_count(summary, "duplicate"), failed, res->status, res->elapsed_ms, attempt);
+	s->item_failures += failed;
+	stats_batch_done(&s->st, total - failed, failed, res->elapsed_ms);
+	if (failed > 0)
+		stats_error(&s->st, "batch %.8s: %ld item(s) refused by the server", b->id,
+		    failed);
+}
+
+static enum sync_send
+sync_send_batch(struct sync *s, const struct spool_batch *b)
+{
+	struct http_result res;
+	json_t *body, *reply = NULL;
+	char *text, reason[512];
+	long delay;
+	int attempt;
+	enum sync_send out = SEND_EXHAUSTED;
+
+	body = json_pack("{s:O, s:s}", "printers", b->printers, "duplicateHandling",
+	    s->cfg->duplicate_handling);
+	/* Sorted keys: a resend after a restart is the same bytes, which the
+	 * server's idempotency check compares. */
+	text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		return SEND_EXHAUSTED;
+	for (attempt = 0; attempt <= s->cfg->retry_attempts && !sync_stop; attempt++) {
+		sync_queue_stats(s, (long)json_array_size(b->printers));
+		http_client_post_json(s->http, SYNC_BULK_PATH, b->id, text, &res);
+		if (res.aborted || sync_stop) {
+			log_info("[AUTO-SYNC] batch %.8s abandoned on shutdown; it stays spooled",
+			    b->id);
+			http_result_free(&res);
+			out = SEND_STOPPED;
+			break;
+		}
+		reply = res.body ? json_loads(res.body, 0, NULL) : NULL;
+		if (!res.transport_error && res.status >= 200 && res.status < 300) {
+			sync_batch_result(s, b, reply, &res, attempt + 1);
+			out = spool_batch_done(s->sp, b->id) == 0 ? SEND_OK : SEND_EXHAUSTED;
+			http_result_free(&res);
+			break;
+		}
+		sync_reply_reason(&res, reply, reason, sizeof(reason));
+		if (!res.transport_error && !sync_retryable(res.status)) {
+			log_error("[AUTO-SYNC] batch %.8s (%zu printers) refused as a whole: %s; "
+			    "set aside in %s/%s, not retried", b->id, json_array_size(b->printers),
+			    reason, s->cfg->spool_dir, SPOOL_REJECTED);
+			stats_error(&s->st, "batch %.8s refused: %s", b->id, reason);
+			stats_rejected(&s->st, (long)json_array_size(b->printers));
+			s->rejected++;
+			if (spool_batch_reject(s->sp, b->id, res.status, reason, reply) < 0)
+				log_warn("[AUTO-SYNC] cannot set batch %.8s aside", b->id);
+			http_result_free(&res);
+			out = SEND_REJECTED;
+			break;
+		}
+		stats_error(&s->st, "batch %.8s: %s", b->id, reason);
+		if (attempt == s->cfg->retry_attempts) {
+			log_warnx("[AUTO-SYNC] batch %.8s (%zu printers): %s; %ld retries used, "
+			    "it stays spooled for the next round", b->id,
+			    json_array_size(b->printers), reason, s->cfg->retry_attempts);
+			http_result_free(&res);
+			break;
+		}
+		delay = res.retry_after_ms >= 0 ? res.retry_after_ms :
+		    backoff_delay_ms(&s->bo, attempt);
+		stats_retry(&s->st, res.transport_error ? 0 : res.elapsed_ms);
+		log_warnx("[AUTO-SYNC] batch %.8s: %s; retry %d/%ld in %ld ms%s", b->id, reason,
+		    attempt + 1, s->cfg->retry_attempts, delay,
+		    res.retry_after_ms >= 0 ? " (Retry-After)" : "");
+		http_result_free(&res);
+		json_decref(reply);
+		reply = NULL;
+		sync_wait(s, delay, 0);
+	}
+	if (sync_stop && out == SEND_EXHAUSTED)
+		out = SEND_STOPPED;
+	json_decref(reply);
+	free(text);
+	sync_queue_stats(s, 0);
+	return out;
+}
+
+static enum sync_flush
+sync_flush(struct sync *s)
+{
+	const struct spool_batch *b;
+
+	while (!sync_stop) {
+		if (spool_next_batch(s->sp, (size_t)s->cfg->batch_size, &b) < 0) {
+			log_warn("[AUTO-SYNC] spool: cannot write the journal in %s",
+			    s->cfg->spool_dir);
+			stats_error(&s->st, "spool write failed");
+			return FLUSH_PENDING;
+		}
+		if (b == NULL)
+			return FLUSH_EMPTY;
+		switch (sync_send_batch(s, b)) {
+		case SEND_OK:
+		case SEND_REJECTED:
+			sync_write_state(s);
+			break;
+		case SEND_EXHAUSTED:
+			return FLUSH_PENDING;
+		case SEND_STOPPED:
+			return FLUSH_STOPPED;
+		}
+	}
+	return FLUSH_STOPPED;
+}
+
+static void
+sync_send_stats(struct sync *s)
+{
+	struct http_result res;
+	json_t *st = stats_json(&s->st), *body;
+	char *text;
+
+	if (st == NULL)
+		return;
+	if (ws_client_connected(s->ws) &&
+	    ws_client_send(s->ws, json_pack("{s:s, s:O}", "type", "stats", "stats", st)) == 0) {
+		s->fallback_logged = 0;
+		json_decref(st);
+		return;
+	}
+	body = json_pack("{s:o}", "stats", st);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		return;
+	http_client_post_json(s->http, SYNC_STATS_PATH, NULL, text, &res);
+	if (!s->fallback_logged || res.transport_error || res.status >= 300)
+		log_info("[FALLBACK] websocket down: statistics sent over HTTP: %s (HTTP %ld)",
+		    res.transport_error ? res.error : (res.status < 300 ? "ok" : "refused"),
+		    res.status);
+	else
+		log_debug("[FALLBACK] statistics sent over HTTP (HTTP %ld)", res.status);
+	s->fallback_logged = 1;
+	http_result_free(&res);
+	free(text);
+}
+
+static void
+sync_reply(struct sync *s, const char *request_id, int ok, const char *message)
+{
+	if (ws_client_send(s->ws, json_pack("{s:s, s:s, s:b, s:s}", "type", "command-result",
+	    "requestId", request_id, "ok", ok, "message", message)) < 0)
+		log_warnx("[AUTO-SYNC] cannot answer command %s: websocket down", request_id);
+}
+
+static void
+sync_test_print(struct sync *s, const char *rid, const json_t *printer)
+{
+	const json_t *p;
+	char msg[512];
+	int rc;
+
+	p = snapshot_find(&s->snap, json_string_value(json_object_get(printer, "deviceKey")),
+	    json_string_value(json_object_get(printer, "address")),
+	    (long)json_integer_value(json_object_get(printer, "port")));
+	/* Print only to what this agent itself discovered, at the address it
+	 * found: the server cannot steer the agent to any other socket. */
+	if (p == NULL) {
+		log_warnx("[AUTO-SYNC] test print %s: printer not seen by this agent", rid);
+		sync_reply(s, rid, 0, "this agent does not see that printer");
+		return;
+	}
+	rc = testprint_send(p, s->hostname, SYNC_TESTPRINT_TIMEOUT_MS, msg, sizeof(msg));
+	log_info("[AUTO-SYNC] test print %s on %s: %s", rid,
+	    json_string_value(json_object_get(p, "name")), msg);
+	sync_reply(s, rid, rc == 0, msg);
+}
+
+static void
+sync_commands(struct sync *s)
+{
+	json_t *cmd;
+	const char *name, *rid;
+
+	while ((cmd = ws_client_next_command(s->ws)) != NULL) {
+		name = json_string_value(json_object_get(cmd, "command"));
+		rid = json_string_value(json_object_get(cmd, "requestId"));
+		if (strcmp(name, "scan") == 0) {
+			log_info("[AUTO-SYNC] scan requested by the server (%s)", rid);
+			s->scan_now = 1;
+			if (json_array_size(s->scan_waiters) < SYNC_SCAN_WAITERS_MAX)
+				json_array_append_new(s->scan_waiters, json_string(rid));
+		} else if (strcmp(name, "test-print") == 0) {
+			sync_test_print(s, rid, json_object_get(cmd, "printer"));
+		} else {
+			log_warnx("[AUTO-SYNC] unknown command '%.64s' from the server", name);
+			sync_reply(s, rid, 0, "unknown command");
+		}
+		json_decref(cmd);
+	}
+}
+
+static void
+sync_answer_scans(struct sync *s, enum sync_flush fl)
+{
+	const json_t *rid;
+	char msg[256];
+	size_t i;
+
+	if (json_array_size(s->scan_waiters) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "scan done: %d found, %d new, %d changed, %d lost; %s",
+	    s->last_scan.found, s->last_scan.added, s->last_scan.changed, s->last_scan.lost,
+	    fl == FLUSH_EMPTY ? "all synced" : "some changes wait in the spool");
+	json_array_foreach(s->scan_waiters, i, rid)
+		sync_reply(s, json_string_value(rid), 1, msg);
+	json_array_clear(s->scan_waiters);
+}
+
+static long long
+sync_min(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+static void
+sync_loop(struct sync *s)
+{
+	const struct agent_config *cfg = s->cfg;
+	long long now = sync_now_ms(), next_scan = now, next_stats = now, retry_at = 0;
+	long long next_hb = now + cfg->heartbeat_interval * 1000LL, wake_at;
+	enum sync_flush fl = FLUSH_EMPTY;
+	int ws_up = 0, scanned;
+
+	while (!sync_stop) {
+		sync_commands(s);
+		now = sync_now_ms();
+		scanned = 0;
+		if (s->scan_now || now >= next_scan) {
+			s->scan_now = 0;
+			sync_scan(s);
+			next_scan = now + cfg->scan_interval * 1000LL;
+			scanned = 1;
+		}
+		if (now >= next_hb) {
+			sync_heartbeat(s);
+			next_hb = now + cfg->heartbeat_interval * 1000LL;
+			scanned = 1;
+		}
+		if (!sync_stop && (scanned || now >= retry_at) &&
+		    spool_waiting(s->sp) + spool_batches(s->sp) > 0) {
+			fl = sync_flush(s);
+			/* After retries ran out the next round is the next scan. */
+			retry_at = fl == FLUSH_PENDING ? sync_now_ms() +
+			    cfg->scan_interval * 1000LL : 0;
+		} else if (spool_waiting(s->sp) + spool_batches(s->sp) == 0) {
+			fl = FLUSH_EMPTY;
+		}
+		if (sync_stop)
+			break;
+		sync_answer_scans(s, fl);
+		sync_write_state(s);
+		now = sync_now_ms();
+		if (ws_client_connected(s->ws) != ws_up || now >= next_stats) {
+			ws_up = ws_client_connected(s->ws);
+			sync_send_stats(s);
+			next_stats = now + cfg->stats_interval * 1000LL;
+		}
+		wake_at = sync_min(sync_min(next_scan, next_hb), next_stats);
+		if (retry_at > 0)
+			wake_at = sync_min(wake_at, retry_at);
+		sync_wait(s, wake_at - now, 1);
+	}
+}
+
+static int
+sync_setup_signals(struct sync *s)
+{
+	struct sigaction sa;
+
+	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	sync_wake_fd = s->wake[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sync_on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll and curl's waits return at once on a signal. */
+	sa.sa_flags = 0;
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+int
+sync_main(const struct agent_config *cfg, enum sync_mode mode)
+{
+	struct sync s;
+	char err[512];
+	enum sync_flush fl;
+	int rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.mode = mode;
+	s.wake[0] = s.wake[1] = -1;
+	s.bo.base_ms = cfg->retry_delay_ms;
+	s.bo.multiplier = cfg->backoff_multiplier;
+	s.bo.max_ms = cfg->max_retry_delay_ms;
+	stats_init(&s.st);
+	if (gethostname(s.hostname, sizeof(s.hostname) - 1) < 0)
+		snprintf(s.hostname, sizeof(s.hostname), "printmaster-agent");
+	if (snapshot_init(&s.snap) < 0 || (s.scan_waiters = json_array()) == NULL)
+		goto out;
+	if (sync_setup_signals(&s) < 0) {
+		log_warn("[AUTO-SYNC] cannot set up signal handling");
+		goto out;
+	}
+	if (cfg->agent_key == NULL || *cfg->agent_key == '\0')
+		log_warnx("[AUTO-SYNC] agent_key is not set: the server will refuse every batch");
+	if (spool_open(cfg->spool_dir, &s.sp, err, sizeof(err)) < 0) {
+		log_error("[AUTO-SYNC] %s", err);
+		goto out;
+	}
+	if (spool_waiting(s.sp) + spool_in_batches(s.sp) > 0)
+		log_info("[AUTO-SYNC] spool %s: %zu changes waiting from before (%zu in formed "
+		    "batches)", cfg->spool_dir, spool_waiting(s.sp) + spool_in_batches(s.sp),
+		    spool_in_batches(s.sp));
+	snapshot_load(&s.snap, cfg->spool_dir);
+	s.http = http_client_new(cfg->server_url, cfg->agent_key, cfg->http_connect_timeout_ms,
+	    cfg->http_timeout_ms, &sync_stop);
+	if (s.http == NULL) {
+		log_error("[AUTO-SYNC] cannot set up the HTTP client");
+		goto out;
+	}
+	log_info("[AUTO-SYNC] agent %s syncing to %s every %lds (batch %ld, %ld retries, "
+	    "duplicateHandling %s, spool %s)", PM_VERSION, cfg->server_url, cfg->scan_interval,
+	    cfg->batch_size, cfg->retry_attempts, cfg->duplicate_handling, cfg->spool_dir);
+	if (mode == SYNC_MODE_RUN) {
+		if (cfg->websocket)
+			s.ws = ws_client_start(cfg, &s.st, s.wake[1]);
+		sync_loop(&s);
+		log_info("[AUTO-SYNC] stopping: %zu changes stay spooled",
+		    spool_waiting(s.sp) + spool_in_batches(s.sp));
+		rc = 0;
+	} else {
+		/* One shot: send everything seen, not only what changed since the
+		 * last run, so a cron'd `sync --once` also refreshes last_seen. */
+		sync_scan(&s);
+		sync_heartbeat(&s);
+		fl = sync_flush(&s);
+		rc = (fl == FLUSH_EMPTY && s.item_failures == 0 && s.rejected == 0) ? 0 : 1;
+		log_info("[AUTO-SYNC] sync --once: %s (%ld item failures, %ld batches refused, "
+		    "%zu changes spooled)", rc == 0 ? "all synced" : "NOT all synced",
+		    s.item_failures, s.rejected, spool_waiting(s.sp) + spool_in_batches(s.sp));
+	}
+	sync_write_state(&s);
+out:
+	ws_client_stop(s.ws);
+	http_client_free(s.http);
+	spool_close(s.sp);
+	snapshot_free(&s.snap);
+	json_decref(s.scan_waiters);
+	sync_wake_fd = -1;
+	if (s.wake[0] >= 0)
+		close(s.wake[0]);
+	if (s.wake[1] >= 0)
+		close(s.wake[1]);
+	stats_destroy(&s.st);
+	return rc;
+}
+
+int
+sync_status(const struct agent_config *cfg)
+{
+	return stats_print_file(cfg->spool_dir, stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,49 @@
+/*
+ * ws_client.h: the agent's live connection to the server's gateway
+ * (libwebsockets client on its own service thread). Sends hello and stats,
+ * receives the server's commands (scan, test-print) and sends their results.
+ * Reconnects with backoff. The sync loop talks to it only through the
+ * functions below, which are safe from any thread; lws objects are touched
+ * by the service thread alone (commands cross over in mutex-held queues plus
+ * lws_cancel_service, replies in the other direction plus a wake pipe).
+ */
+#ifndef PM_WS_CLIENT_H
+#define PM_WS_CLIENT_H
+
+#include <jansson.h>
+
+#include "agent/agent_config.h"
+#include "agent/stats.h"
+
+#define WS_CLIENT_MSG_MAX (256u << 10)	/* bytes of one incoming message */
+#define WS_CLIENT_QUEUE_MAX 256		/* messages waiting in either direction */
+
+struct ws_client;
+
+/*
+ * Start connecting to <server_url with ws(s)>/ws with the agent key. A byte is
+ * written to `wake_fd` whenever a command arrives or the connection comes up
+ * or goes down. `st` is updated with the connection state. Blocks SIGINT and
+ * SIGTERM in the service thread so signals reach the caller's thread.
+ * Returns NULL (logged) when the URL is unusable or lws cannot start.
+ */
+struct ws_client *ws_client_start(const struct agent_config *cfg, struct stats *st,
+    int wake_fd);
+/* Close the connection, join the thread, free everything. NULL is a no-op. */
+void ws_client_stop(struct ws_client *w);
+
+/* 1 while the websocket is open and the server has welcomed us. */
+int ws_client_connected(struct ws_client *w);
+/* Queue a message (consumed, whatever happens). Returns 0, or -1 when the
+ * connection is down or the queue is full. */
+int ws_client_send(struct ws_client *w, json_t *msg);
+/* The oldest command from the server, a new reference, or NULL. The message
+ * was checked: "command" and "requestId" are strings. */
+json_t *ws_client_next_command(struct ws_client *w);
+
+/* Pure: turn http(s)://host[:port][/prefix] into ws(s)://host:port/prefix/ws
+ * pieces. Returns 0 or -1. */
+int ws_client_parse_url(const char *server_url, char *host, size_t hostlen, int *port,
+    char *path, size_t pathlen, int *tls);
+
+#endif
