@@ -29,6 +29,7 @@
 #define GW_MAX_DEPTH 8
 #define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
 #define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
+#define GW_HOLD_MS 1000			/* live events wait this long for a first subscribe */
 #define GW_AUTH_TIMEOUT_S 10
 #define GW_OVERFLOW_CLOSE_S 5
 #define GW_CLOSE_UNAUTHORIZED 4401
@@ -62,6 +63,8 @@ struct gw_conn {
 	long long skip_from, skip_to;	/* replay: sent live already (old rooms in sub_*) */
 	long long stall_since;	/* ms: when its full queue held up the pump; 0 = not */
 	int replay_budget, replay_wait;
+	int held;		/* welcomed, waiting for its first message (see gw_release) */
+	char *deferred;		/* a subscribe that came during a replay, run after it */
 	struct gw_msg **q;
 	unsigned qhead, qlen;
 	char *rx;
@@ -358,7 +361,18 @@ gw_blocked(const struct gw_event *ev, long long now)
 	long long wait = 0;
 
 	for (struct gw_conn *c = gw_conns; c; c = c->next) {
-		if (c->state != GW_READY || c->qlen < limit || !gw_pick(c, ev))
+		if (c->qlen < limit)
+			continue;
+		/* A replay waiting on a client that reads nothing blocks no one, but
+		 * is cut by the same rule. */
+		if (c->state == GW_REPLAYING && c->replay_wait) {
+			if (!c->stall_since)
+				c->stall_since = now;
+			else if (now - c->stall_since >= GW_STALL_MS)
+				gw_overflow(c);
+			continue;
+		}
+		if (c->state != GW_READY || !gw_pick(c, ev))
 			continue;
 		if (!c->stall_since)
 			c->stall_since = now;
@@ -425,6 +439,25 @@ gw_pump_cb(lws_sorted_usec_list_t *sul)
 	gw_pump();
 }
 
+static void gw_subscribe(struct gw_conn *c, const json_t *msg);
+
+/* Live again: run the subscribe that waited for the replay, if any. */
+static void
+gw_ready(struct gw_conn *c)
+{
+	json_t *msg;
+
+	c->state = GW_READY;
+	if (!c->deferred)
+		return;
+	msg = json_loads(c->deferred, 0, NULL);
+	free(c->deferred);
+	c->deferred = NULL;
+	if (msg)
+		gw_subscribe(c, msg);
+	json_decref(msg);
+}
+
 static void
 gw_replay_next(struct gw_conn *c)
 {
@@ -452,11 +485,11 @@ gw_replay_next(struct gw_conn *c)
 		goto err;
 	return;
 err:
-	c->state = GW_READY;
 	if (gw_head > c->last_sent)
 		c->last_sent = gw_head;
 	c->live_from = c->last_sent;
 	gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
+	gw_ready(c);
 }
 
 static void
@@ -468,11 +501,11 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 	if (c->state != GW_REPLAYING)
 		return;
 	if (!it->ok) {
-		c->state = GW_READY;
 		if (gw_head > c->last_sent)
 			c->last_sent = gw_head;
 		c->live_from = c->last_sent;
 		gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
+		gw_ready(c);
 		return;
 	}
 	for (size_t i = 0; i < it->nevents && c->state == GW_REPLAYING; i++) {
@@ -501,16 +534,42 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 		}
 		/* Out of budget with events possibly left: live from here, after a
 		 * refresh-required that tells the client to reload. */
-		c->state = GW_READY;
 		if (to > c->last_sent)
 			c->last_sent = to;
 		c->live_from = c->last_sent;
 		gw_refresh_required(c, "replay-limit", GW_REPLAY_MAX, c->last_sent);
+		gw_ready(c);
 		return;
 	}
 	/* A complete replay: everything in our rooms after since has been sent. */
-	c->state = GW_READY;
 	c->live_from = c->sub_since;
+	gw_ready(c);
+}
+
+static void
+gw_start_replay(struct gw_conn *c, long long since)
+{
+	c->state = GW_REPLAYING;
+	c->skip_from = c->skip_to = 0;
+	c->last_sent = c->sub_since = since;
+	c->replay_budget = GW_REPLAY_MAX;
+	gw_replay_next(c);
+}
+
+/*
+ * A welcomed connection is held (no live events) until its first message or
+ * GW_HOLD_MS, then catches up by replay from its welcome. A page that
+ * answers the welcome with subscribe+since therefore gets the missed events
+ * before any newer live one: strictly in id order, each once.
+ */
+static void
+gw_release(struct gw_conn *c)
+{
+	if (!c->held || c->sub_pending)
+		return;		/* the pending subscribe releases it */
+	c->held = 0;
+	lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+	gw_start_replay(c, c->last_sent);
 }
 
 static void
@@ -533,8 +592,10 @@ gw_on_auth(struct gw_conn *c, struct gw_item *it)
 		c->company_room = 1;
 	}
 	c->last_sent = c->live_from = gw_head;
-	c->state = GW_READY;
+	c->state = GW_REPLAYING;
+	c->held = 1;
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+	lws_set_timer_usecs(c->wsi, (lws_usec_t)GW_HOLD_MS * 1000);
 	log_info("[GATEWAY] client %llu: %s %s joined %s:%s", (unsigned long long)c->serial,
 	    roles[c->auth.role], c->auth.principal_id, c->company_room ? "company" : "branch",
 	    c->company_room ? c->auth.company_id : c->auth.branch_id);
@@ -547,6 +608,9 @@ static void
 gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 {
 	c->sub_pending = 0;
+	if (it->ok <= 0 && c->held) {
+		gw_release(c);	/* refused, but live events must flow anyway */
+	}
 	if (it->ok <= 0) {
 		gw_error(c, it->ok < 0 ? "unavailable" : "forbidden", it->ok < 0 ?
 		    "the database is unavailable; try again" :
@@ -569,6 +633,13 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 	}
 	gw_send_json(c, json_pack("{s:s,s:o}", "type", "subscribed", "rooms",
 	    gw_rooms_json(c)));
+	if (c->held) {
+		/* Nothing sent yet: replay from since, or from the welcome. */
+		c->held = 0;
+		lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+		gw_start_replay(c, c->sub_has_since ? c->sub_since : c->last_sent);
+		return;
+	}
 	if (c->sub_has_since && c->sub_since < c->last_sent) {
 		c->state = GW_REPLAYING;
 		c->skip_from = c->live_from;
@@ -735,8 +806,10 @@ gw_closed(struct gw_conn *c)
 		gw_drop_queue(c);
 	free(c->q);
 	free(c->rx);
+	free(c->deferred);
 	c->q = NULL;
 	c->rx = NULL;
+	c->deferred = NULL;
 	atomic_fetch_sub(&gw_nclients, 1);
 	if (c->auth.kind == AUTH_AGENT) {
 		struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, c->serial);
@@ -783,8 +856,14 @@ gw_subscribe(struct gw_conn *c, const json_t *msg)
 	struct gw_job *j;
 	size_t i;
 
-	if (c->sub_pending || c->state == GW_REPLAYING) {
+	if (c->sub_pending) {
 		gw_error(c, "busy", "the previous subscribe is still being answered");
+		return;
+	}
+	if (c->state == GW_REPLAYING && !c->held) {
+		/* After the replay, in order; only the latest one waits. */
+		free(c->deferred);
+		c->deferred = json_dumps(msg, JSON_COMPACT);
 		return;
 	}
 	if ((rooms && (!json_is_array(rooms) || json_array_size(rooms) == 0 ||
@@ -892,6 +971,8 @@ gw_message(struct gw_conn *c, const char *buf, size_t len)
 		return;
 	}
 	type = json_string_value(json_object_get(msg, "type"));
+	if (!type || strcmp(type, "subscribe") != 0)
+		gw_release(c);
 	if (!type)
 		gw_error(c, "bad_request", "a message needs a type");
 	else if (strcmp(type, "ping") == 0)
@@ -987,6 +1068,9 @@ gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		return gw_writeable(wsi, c);
 	case LWS_CALLBACK_CLOSED:
 		gw_closed(c);
+		return 0;
+	case LWS_CALLBACK_TIMER:
+		gw_release(c);
 		return 0;
 	case LWS_CALLBACK_HTTP:
 		/* GET /ws without an upgrade. */

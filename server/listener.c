@@ -234,6 +234,14 @@ lis_prune(PGconn *c)
 	PGresult *r;
 
 	snprintf(hours, sizeof(hours), "%ld", lis_retention);
+	/* Usually there is nothing to prune: look first, write only when needed. */
+	r = db_exec(c, PGRES_TUPLES_OK, "SELECT 1 FROM printer_events WHERE created_at < "
+	    "now() - make_interval(hours => $1::int) LIMIT 1", 1, p);
+	if (!r || PQntuples(r) == 0) {
+		PQclear(r);
+		return;
+	}
+	PQclear(r);
 	/* Bounded: a backlog is worked off over several rounds, never one huge DELETE. */
 	r = db_exec(c, PGRES_COMMAND_OK, "DELETE FROM printer_events WHERE id IN "
 	    "(SELECT id FROM printer_events WHERE created_at < now() - "

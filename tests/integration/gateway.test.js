@@ -33,6 +33,14 @@ test('gateway', async (t) => {
     assert.equal(agent.welcome.role, 'agent');
     agent.send({ type: 'ping' });
     await agent.next((m) => m.type === 'pong');
+    // A client that says nothing still gets events, after the hold (1 s).
+    const quiet = await connect({ token: T.tok.viewerA1, held: true });
+    const t0 = Date.now();
+    await w.rename(s, T.tok.adminA, P.a1, 'Kitchen');
+    const ev = await quiet.next((m) => m.type === 'event', { timeout: 5000 });
+    assert.equal(ev.data.printer.displayName, 'Kitchen');
+    assert.ok(Date.now() - t0 < 4000);
+    await quiet.close();
     // Its agent:offline must not leak into the next test's expectations.
     await agent.close();
     const off = await admin.next((m) => m.event === 'agent:offline');
@@ -179,7 +187,8 @@ test('gateway', async (t) => {
     await w.rename(s, T.tok.adminA, P.a1, 'Missed one');
     await w.rename(s, T.tok.adminA, a2b, 'Other branch');
     await w.rename(s, T.tok.adminA, P.a1, 'Missed two');
-    viewer = await connect({ token: T.tok.viewerA1 });
+    // As the page does: the first message after the welcome is the subscribe.
+    viewer = await connect({ token: T.tok.viewerA1, held: true });
     viewer.send({ type: 'subscribe', rooms: [`branch:${T.a1}`], since: seen.id });
     await viewer.next((m) => m.type === 'subscribed');
     await viewer.next((m) => m.type === 'event' && m.data.printer.displayName === 'Missed two');

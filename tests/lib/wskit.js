@@ -9,8 +9,10 @@ const PW = 'correct horse battery';
 
 // Connect to /ws. Resolves { ws, msgs, welcome, next(pred), events(), close() }
 // once the welcome arrives; rejects with { refused, code } when the server
-// refuses the handshake or closes before welcoming.
-function connect(server, { token, cookie, query, origin, headers = {} } = {}) {
+// refuses the handshake or closes before welcoming. The server holds live
+// events until a new connection's first message (or 1 s); unless `held`, a
+// ping is sent and answered first, so events flow live from then on.
+function connect(server, { token, cookie, query, origin, headers = {}, held = false } = {}) {
   const h2 = { ...headers };
   if (token) h2.Authorization = `Bearer ${token}`;
   if (cookie) h2.Cookie = `pm_session=${cookie}`;
@@ -52,7 +54,14 @@ function connect(server, { token, cookie, query, origin, headers = {} } = {}) {
     ws.once('unexpected-response', (req, res) => reject(Object.assign(new Error('refused'), { refused: true, status: res.statusCode })));
     ws.once('error', (e) => { if (!c.closed) reject(Object.assign(e, { refused: true })); });
     ws.once('close', (code) => reject(Object.assign(new Error(`closed ${code}`), { code })));
-    c.next((m) => m.type === 'welcome').then((w) => { c.welcome = w; resolve(c); }, reject);
+    c.next((m) => m.type === 'welcome').then(async (w) => {
+      c.welcome = w;
+      if (!held) {
+        c.send({ type: 'ping' });
+        await c.next((m) => m.type === 'pong');
+      }
+      resolve(c);
+    }).catch(reject);
   });
 }
 
