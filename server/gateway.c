@@ -856,6 +856,9 @@ gw_subscribe(struct gw_conn *c, const json_t *msg)
 	struct gw_job *j;
 	size_t i;
 
+	if (json_is_null(rooms) || (json_is_array(rooms) && json_array_size(rooms) == 0))
+		rooms = NULL;	/* the same as leaving it out: keep the rooms */
+
 	if (c->sub_pending) {
 		gw_error(c, "busy", "the previous subscribe is still being answered");
 		return;
@@ -866,12 +869,11 @@ gw_subscribe(struct gw_conn *c, const json_t *msg)
 		c->deferred = json_dumps(msg, JSON_COMPACT);
 		return;
 	}
-	if ((rooms && (!json_is_array(rooms) || json_array_size(rooms) == 0 ||
-	    json_array_size(rooms) > GW_MAX_ROOMS)) ||
+	if ((rooms && (!json_is_array(rooms) || json_array_size(rooms) > GW_MAX_ROOMS)) ||
 	    (since && !json_is_null(since) &&
 	    (!json_is_integer(since) || json_integer_value(since) < 0))) {
-		gw_error(c, "bad_request", "rooms must be a non-empty array of at most 32 "
-		    "room names; since a non-negative event id");
+		gw_error(c, "bad_request", "rooms must be an array of at most 32 room "
+		    "names; since a non-negative event id");
 		return;
 	}
 	c->sub_company_room = rooms ? 0 : c->company_room;

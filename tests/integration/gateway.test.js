@@ -163,9 +163,15 @@ test('gateway', async (t) => {
     admin.send({ type: 'subscribe', rooms: ['printers'] });
     m = await admin.next((x) => x.type === 'error', { from: n });
     assert.equal(m.code, 'bad_request');
+    // An empty list keeps the rooms.
+    n = admin.msgs.length;
+    admin.send({ type: 'subscribe', rooms: [] });
+    m = await admin.next((x) => x.type === 'subscribed', { from: n });
+    assert.deepEqual(m.rooms, [`company:${T.A.companyId}`]);
     // A company admin may narrow to one of its branches.
+    n = admin.msgs.length;
     admin.send({ type: 'subscribe', rooms: [`branch:${T.a1}`] });
-    m = await admin.next((x) => x.type === 'subscribed');
+    m = await admin.next((x) => x.type === 'subscribed', { from: n });
     assert.deepEqual(m.rooms, [`branch:${T.a1}`]);
     const a2b = k.addPrinter(db, T.A.companyId, T.a2, 'Bar two');
     await w.rename(s, T.tok.adminA, a2b, 'Not for a1');
