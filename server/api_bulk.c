@@ -715,12 +715,14 @@ api_bulk_post(struct http_req *r)
 	const json_t *printers;
 	json_t *body, *response = NULL, *changed = NULL, *events = NULL;
 	struct timespec t0;
+	unsigned long stmts0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
 	int rc, found;
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stmts0 = db_thread_statements();
 	b.r = r;
 	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX))
 		return http_error(r, 400, "bad_request",
@@ -813,10 +815,11 @@ api_bulk_post(struct http_req *r)
 	    b.counts[BS_UNCHANGED]));
 	metrics_bulk_request();
 	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
-	    "unchanged=%d skipped=%d duplicate=%d failed=%d %.1fms", r->id, b.batch_id,
-	    b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n, b.counts[BS_NEW],
-	    b.counts[BS_UPDATED], b.counts[BS_UNCHANGED], b.counts[BS_SKIPPED],
-	    b.counts[BS_DUPLICATE], b.counts[BS_FAILED], ms);
+	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu %.1fms", r->id,
+	    b.batch_id, b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n,
+	    b.counts[BS_NEW], b.counts[BS_UPDATED], b.counts[BS_UNCHANGED],
+	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],
+	    db_thread_statements() - stmts0, ms);
 	rc = http_reply_json(r, 200, response);
 	response = NULL;
 	goto out;

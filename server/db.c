@@ -24,6 +24,7 @@ static char db_timeout[16] = "3";
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_slot *db_slots;
 static _Thread_local struct db_slot *db_mine;
+static _Thread_local unsigned long db_stmts;
 static atomic_ulong db_errors;
 
 int
@@ -52,6 +53,12 @@ db_shutdown(void)
 	pthread_mutex_unlock(&db_lock);
 	free(db_url);
 	db_url = NULL;
+}
+
+unsigned long
+db_thread_statements(void)
+{
+	return db_stmts;
 }
 
 unsigned long
@@ -159,8 +166,10 @@ db_sqlstate_is(const PGresult *res, const char *state)
 PGresult *
 db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *r;
 
+	db_stmts++;
+	r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	if (r && PQresultStatus(r) == (ExecStatusType)want)
 		return r;
 	atomic_fetch_add(&db_errors, 1);

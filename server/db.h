@@ -39,6 +39,10 @@ void db_rollback(PGconn *c);
 /* True when SQLSTATE of res is a unique violation or similar class string. */
 int db_sqlstate_is(const PGresult *res, const char *state);
 
+/* Statements db_exec has sent from the calling thread so far (a request's
+ * handler reads it before and after to log how many it used). */
+unsigned long db_thread_statements(void);
+
 /* Counter of database errors, for /metrics. */
 unsigned long db_error_count(void);
 
