@@ -66,6 +66,7 @@ struct bulk {
 	size_t n;
 	struct bulk_cand *cands;
 	size_t ncand;
+	json_t *keys;		/* deviceKeys the branch will hold: {"key": true} */
 	char batch_id[HTTP_ID_LEN + 1];
 	char now[40];
 	char req_hash[65];
@@ -96,6 +97,7 @@ bulk_free(struct bulk *b)
 	}
 	for (size_t i = 0; i < b->ncand; i++)
 		json_decref(b->cands[i].p);
+	json_decref(b->keys);
 	free(b->items);
 	free(b->cands);
 }
@@ -262,17 +264,13 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
 	old_key = json_string_value(json_object_get(row, "deviceKey"));
-	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key)) {
-		int taken = 0;
-
-		for (size_t i = 0; i < b->ncand; i++)
-			if (&b->cands[i] != cd && strcmp(json_string_value(json_object_get(
-			    b->cands[i].p, "deviceKey")), key) == 0)
-				taken = 1;
-		if (!taken) {
-			json_object_set_new(row, "deviceKey", json_string(key));
-			changed = 1;
-		}
+	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key) &&
+	    !json_object_get(b->keys, key)) {
+		/* The old key stays reserved too: PostgreSQL checks the unique key
+		 * row by row, so no two rows may trade keys in one statement. */
+		json_object_set_new(b->keys, key, json_true());
+		json_object_set_new(row, "deviceKey", json_string(key));
+		changed = 1;
 	}
 	src = bulk_sources(b, json_object_get(cd->p, "sources"), in);
 	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
@@ -335,6 +333,11 @@ bulk_decide(struct bulk *b)
 {
 	struct identity_index seen, stored;
 
+	if ((b->keys = json_object()) == NULL)
+		return -1;
+	for (size_t c = 0; c < b->ncand; c++)
+		json_object_set_new(b->keys, json_string_value(json_object_get(b->cands[c].p,
+		    "deviceKey")), json_true());
 	if (identity_index_init(&seen, (int)b->n) < 0)
 		return -1;
 	if (identity_index_init(&stored, (int)b->ncand) < 0) {
@@ -371,10 +374,19 @@ bulk_decide(struct bulk *b)
 			strcpy(it->row_id, b->items[it->dup_of].row_id);
 			continue;
 		}
+		if (cand.pick < 0 && json_object_get(b->keys, it->id.key)) {
+			/* Identity says another printer, yet the key is taken: the
+			 * item fails alone instead of the INSERT failing the batch. */
+			it->status = BS_FAILED;
+			it->errors = json_pack("{s:s}", "deviceKey",
+			    "is the deviceKey of another printer of this branch");
+			continue;
+		}
 		identity_index_add(&seen, &it->id, (int)i);
 		if ((bi = cand.pick) < 0) {
 			json_t *src = bulk_sources(b, NULL, it->in);
 
+			json_object_set_new(b->keys, it->id.key, json_true());
 			it->status = BS_NEW;
 			it->event = "printer:discovered";
 			bulk_uuid(it->row_id);

@@ -37,3 +37,42 @@ test('two long names that share their first 255 bytes are two printers with two 
   assert.deepEqual(again.json.results.map((x) => x.status), ['unchanged', 'unchanged']);
   assert.equal(again.json.results[0].id, r.json.results[1].id);
 });
+
+test('a new printer whose deviceKey another printer holds fails alone; the batch goes through', async () => {
+  // Stored: cups:Edge with one uuid. Sent: the same key with another uuid (so
+  // identity says another printer), next to a good item. The INSERT used to hit
+  // the unique key and the whole batch answered 500.
+  const key = 'cups:edge-agent:Edge';
+  let r = await bulk([{ name: 'Edge', deviceKey: key, uuid: '11111111-0000-4000-8000-000000000001' }]);
+  assert.deepEqual(r.json.results.map((x) => x.status), ['new']);
+  r = await bulk([
+    { name: 'Edge', deviceKey: key, uuid: '11111111-0000-4000-8000-000000000002' },
+    { name: 'Fine', address: '10.9.0.1', port: 9100 },
+    { name: 'Twin A', deviceKey: 'cups:edge-agent:Twin', uuid: '11111111-0000-4000-8000-000000000003' },
+    { name: 'Twin B', deviceKey: 'cups:edge-agent:Twin', uuid: '11111111-0000-4000-8000-000000000004' },
+  ]);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.results.map((x) => x.status), ['failed', 'new', 'new', 'failed']);
+  assert.equal(r.json.success, false);
+  assert.equal(r.json.results[0].error.code, 'validation_failed');
+  assert.match(r.json.results[0].error.fields.deviceKey, /another printer/);
+  assert.equal(r.json.results[3].error.fields.deviceKey, r.json.results[0].error.fields.deviceKey);
+  assert.equal(db.count('printers', `branch_id = '${t.branchId}' AND device_key = '${key}'`), 1);
+  assert.equal(db.count('printers', `branch_id = '${t.branchId}' AND device_key = 'cups:edge-agent:Twin'`), 1);
+  assert.equal(db.count('printers', `branch_id = '${t.branchId}' AND name = 'Fine'`), 1);
+});
+
+test('a deviceKey upgrade never takes the key a new item of the same batch holds', async () => {
+  // Stored "Upg" (name key). Item 0 is new with key usb:edge:1 and a MAC; item 1
+  // is "Upg" by name, bringing usb:edge:1 as a stronger key than name:upg.
+  let r = await bulk([{ name: 'Upg' }]);
+  const id = r.json.results[0].id;
+  r = await bulk([
+    { name: 'Other', deviceKey: 'usb:edge:1', macAddress: '00:11:22:33:44:01' },
+    { name: 'Upg', deviceKey: 'usb:edge:1', macAddress: '00:11:22:33:44:02' },
+  ]);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.results.map((x) => x.status), ['new', 'updated']);
+  assert.equal(r.json.results[1].id, id);
+  assert.equal(db.one(`SELECT device_key FROM printers WHERE id = '${id}'`).device_key, 'name:upg');
+});
