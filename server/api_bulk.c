@@ -22,6 +22,8 @@
 #include "server/scope.h"
 
 #define BULK_IDEM_MAX 200
+#define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 enum bulk_mode { BULK_UPDATE, BULK_MERGE, BULK_SKIP };
 
@@ -734,9 +736,12 @@ api_bulk_post(struct http_req *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	b.r = r;
-	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX))
+	/* Printable ASCII only: any other byte may not be UTF-8, which the text
+	 * column refuses only once the transaction has begun. */
+	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX ||
+	    strspn(idem, BULK_IDEM_CHARS) != strlen(idem)))
 		return http_error(r, 400, "bad_request",
-		    "Idempotency-Key must be 1 to 200 characters", NULL);
+		    "Idempotency-Key must be 1 to 200 printable ASCII characters", NULL);
 	if ((body = http_body_json(r, &rc)) == NULL)
 		return rc;
 	if (bulk_parse(&b, body, &printers, &rc) < 0)

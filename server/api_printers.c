@@ -21,6 +21,17 @@
 static const char *const printer_roles[] = { "receipt", "kitchen", "bar", "label",
 	"other", NULL };
 
+/* A query value is percent-decoded bytes; PostgreSQL refuses a text
+ * parameter that is not UTF-8 (jansson checks it the same way). */
+static int
+printers_utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
 static int
 printers_list(struct http_req *r)
 {
@@ -52,6 +63,8 @@ printers_list(struct http_req *r)
 		    NULL);
 	if (q && strlen(q) > 200)
 		return http_error(r, 400, "bad_request", "q is at most 200 bytes", NULL);
+	if (q && !printers_utf8_ok(q))
+		return http_error(r, 400, "bad_request", "q must be UTF-8 text", NULL);
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,

@@ -76,3 +76,20 @@ test('a deviceKey upgrade never takes the key a new item of the same batch holds
   assert.equal(r.json.results[1].id, id);
   assert.equal(db.one(`SELECT device_key FROM printers WHERE id = '${id}'`).device_key, 'name:upg');
 });
+
+test('bytes PostgreSQL cannot store as text are a 400, not a 500 or 503', async () => {
+  // Node sends header strings as Latin-1: "\xff" reaches the server as one
+  // byte 0xff, which is not UTF-8. It used to reach the text parameter of the
+  // replay query and come back as 500.
+  const before = db.count('sync_batches');
+  let r = await bulk([{ name: 'Idem' }], { headers: { 'Idempotency-Key': 'key-\xff' } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.code, 'bad_request');
+  assert.equal(db.count('sync_batches'), before);
+  // The list's search text, percent-encoded as a byte that is not UTF-8.
+  r = await h.api(s, 'GET', '/api/v1/printing/printers?q=%FF', { headers: t.admin });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.code, 'bad_request');
+  r = await h.api(s, 'GET', `/api/v1/printing/printers?q=${encodeURIComponent('é')}`, { headers: t.admin });
+  assert.equal(r.status, 200, r.text);
+});
