@@ -137,7 +137,12 @@ bulk_lookup_keys(const struct bulk *b)
 static int
 bulk_fetch_candidates(struct bulk *b, PGconn *c)
 {
-	/* A superset of what identity_match() can accept; C makes the decision. */
+	/*
+	 * A superset of what identity_match() can accept; C makes the decision.
+	 * Names and addresses are folded as printer_norm_name() folds them: white
+	 * space runs to one space, and ASCII-only lower case (COLLATE "C"), since
+	 * in a UTF-8 locale lower() would fold 'É' too and miss the printer.
+	 */
 	static const char sql[] =
 	    "SELECT printer_json(p)::text FROM printers p "
 	    "WHERE p.company_id = $1 AND p.branch_id = $2 AND ("
@@ -145,9 +150,10 @@ bulk_fetch_candidates(struct bulk *b, PGconn *c)
 	    " OR p.uuid IN (SELECT jsonb_array_elements_text($3::jsonb->'uuids'))"
 	    " OR p.serial_number IN (SELECT jsonb_array_elements_text($3::jsonb->'serials'))"
 	    " OR p.mac_address IN (SELECT jsonb_array_elements_text($3::jsonb->'macs'))"
-	    " OR (lower(p.address), p.port) IN (SELECT a->>'a', (a->>'p')::int"
+	    " OR (lower(regexp_replace(btrim(p.address), '\\s+', ' ', 'g') COLLATE \"C\"),"
+	    "     p.port) IN (SELECT a->>'a', (a->>'p')::int"
 	    "     FROM jsonb_array_elements($3::jsonb->'addrs') a)"
-	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g')) IN"
+	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g') COLLATE \"C\") IN"
 	    "     (SELECT jsonb_array_elements_text($3::jsonb->'names')))"
 	    " ORDER BY p.created_at, p.id FOR UPDATE";
 	json_t *lk = bulk_lookup_keys(b);

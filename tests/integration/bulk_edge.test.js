@@ -93,3 +93,27 @@ test('bytes PostgreSQL cannot store as text are a 400, not a 500 or 503', async 
   r = await h.api(s, 'GET', `/api/v1/printing/printers?q=${encodeURIComponent('é')}`, { headers: t.admin });
   assert.equal(r.status, 200, r.text);
 });
+
+test('name and address matching does not depend on the database locale', async () => {
+  // C folds only ASCII case; PostgreSQL's lower() in a UTF-8 locale folds É
+  // too. The candidate query must fold exactly as identity.c does, or a
+  // stored printer is never fetched and its sighting becomes a second row.
+  const udb = await h.createDatabase({ locale: 'C.utf8' });
+  const us = await h.startServer({ db: udb });
+  try {
+    const ut = await ak.tenant(udb, us, { company: 'Locale Co', branches: ['One'] });
+    const send = (printers) => h.api(us, 'POST', '/api/v1/printing/printers/bulk',
+      { body: { branchId: ut.branchId, printers }, headers: ut.admin });
+    let r = await send([{ name: 'ÉCRAN Bar', macAddress: '00:11:22:33:44:aa' },
+      { name: 'Kiosk', address: 'HÔTE.local', port: 9100, uuid: '11111111-0000-4000-8000-0000000000aa' }]);
+    assert.deepEqual(r.json.results.map((x) => x.status), ['new', 'new']);
+    // The same printers seen without their stronger identities.
+    r = await send([{ name: 'ÉCRAN Bar' }, { name: 'Kiosk 2', address: 'HÔTE.local', port: 9100 }]);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.results.map((x) => [x.status, x.matchedBy]),
+      [['unchanged', 'name'], ['updated', 'address']]);
+    assert.equal(udb.count('printers'), 2);
+  } finally {
+    await us.stop();
+  }
+});
