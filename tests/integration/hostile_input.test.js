@@ -1,5 +1,6 @@
-// bulk_edge.test.js: bulk sync on hostile and edge-case input found in review
-// and by fuzzing: long multi-byte names, identity collisions, and limits.
+// hostile_input.test.js: edge-case and hostile input found in review and by
+// fuzzing: long multi-byte names, deviceKey collisions, bytes that are not
+// UTF-8, database locales, and request bytes that reach the log.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -115,5 +116,27 @@ test('name and address matching does not depend on the database locale', async (
     assert.equal(udb.count('printers'), 2);
   } finally {
     await us.stop();
+  }
+});
+
+test('a request path cannot forge log lines or drop its own (text and JSON logs)', async () => {
+  // MHD percent-decodes the path; %0A is a newline in the logged path.
+  let r = await h.api(s, 'GET', '/nope%0A2030-01-01T00:00:00.000Z%20printmaster%20info:%20forged');
+  assert.equal(r.status, 404);
+  await h.waitFor(() => s.log().includes(r.headers.get('x-request-id')), { what: 'access log line' });
+  assert.doesNotMatch(s.log(), /^2030-01-01T00:00:00\.000Z printmaster info: forged/m);
+  assert.match(s.log(), /GET \/nope\?2030-01-01T00:00:00\.000Z printmaster info: forged 404/);
+
+  // In JSON format a byte that is not UTF-8 used to drop the whole line.
+  const js = await h.startServer({ db, env: { PRINTMASTER_LOG_FORMAT: 'json' } });
+  try {
+    r = await h.api(js, 'GET', '/nope%FF');
+    assert.equal(r.status, 404);
+    const id = r.headers.get('x-request-id');
+    await h.waitFor(() => js.log().includes(id), { what: 'JSON access log line' });
+    const line = js.log().split('\n').find((l) => l.includes(id));
+    assert.match(JSON.parse(line).msg, /GET \/nope\? 404/);
+  } finally {
+    await js.stop();
   }
 });
