@@ -164,7 +164,7 @@ printers_role_ok(const char *s)
 static int
 printers_patch(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1], *changes_s = NULL;
+	char id[HTTP_ID_LEN + 1];
 	json_t *body, *v, *errs, *p = NULL, *ev;
 	const char *dn = NULL, *role = NULL, *en = NULL;
 	int set_dn = 0, set_role = 0, rc;
@@ -242,7 +242,6 @@ printers_patch(struct http_req *r)
 	if (rc < 0 || db_commit(c) < 0)
 		goto dberr;
 	json_decref(body);
-	free(changes_s);
 	return http_reply_json(r, 200, p);
 dberr:
 	db_rollback(c);
