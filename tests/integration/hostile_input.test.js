@@ -6,6 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('../lib/harness');
 const ak = require('../lib/authkit');
+const net = require('node:net');
 
 let db, s, t;
 
@@ -138,5 +139,36 @@ test('a request path cannot forge log lines or drop its own (text and JSON logs)
     assert.match(JSON.parse(line).msg, /GET \/nope\? 404/);
   } finally {
     await js.stop();
+  }
+});
+
+test('a chunked upload that never ends is cut off, not read for ever', async () => {
+  // Without a Content-Length the limit is found while reading, and MHD cannot
+  // answer before the body ends. The server used to read (and drop) for as
+  // long as the client kept sending; it now closes the connection once the
+  // body is far past max_body_bytes (a body a little over still gets its 413).
+  const ls = await h.startServer({ db, env: { PRINTMASTER_MAX_BODY_BYTES: '4096' } });
+  const sock = net.connect(ls.port, '127.0.0.1');
+  let sent = 0;
+  try {
+    await new Promise((resolve, reject) => {
+      let timer;
+      const stop = setTimeout(() => reject(new Error(`still reading after ${sent} bytes`)), 5000);
+      sock.on('error', () => {});
+      sock.on('close', () => { clearTimeout(stop); clearInterval(timer); resolve(); });
+      sock.write(`POST /api/v1/printing/printers/bulk HTTP/1.1\r\nHost: x\r\n` +
+        `Content-Type: application/json\r\nAuthorization: ${t.admin.Authorization}\r\n` +
+        'Transfer-Encoding: chunked\r\n\r\n');
+      const chunk = 'a'.repeat(1024);
+      // 1 KB every 10 ms, never the final chunk: 500 KB in the 5 s allowed.
+      timer = setInterval(() => {
+        if (!sock.destroyed) { sock.write(`400\r\n${chunk}\r\n`); sent += 1024; }
+      }, 10);
+    });
+    assert.ok(sent <= 4096 * 4 + 64 * 1024, `closed after ${sent} bytes`);
+    assert.match(ls.log(), /body far over max_body_bytes, closing/);
+  } finally {
+    sock.destroy();
+    await ls.stop();
   }
 });
