@@ -845,11 +845,7 @@ api_bulk_post(struct http_req *r)
 	goto out;
 dberr:
 	db_rollback(c);
-	if (!db_check_broken(c))
-		rc = http_error(r, 500, "internal",
-		    "the batch could not be stored; nothing was changed", NULL);
-	else
-		rc = scope_db_unavailable(r);
+	rc = scope_db_failed(r, c);
 out:
 	json_decref(response);
 	json_decref(changed);

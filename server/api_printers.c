@@ -84,8 +84,7 @@ printers_list(struct http_req *r)
 		    "AND ($5::uuid IS NULL OR p.id > $5) ORDER BY p.id LIMIT $6::int", 6, p);
 	}
 	if (!res) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
+		return scope_db_failed(r, c);
 	}
 	list = json_array();
 	n = PQntuples(res);
@@ -143,8 +142,7 @@ printers_get(struct http_req *r)
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;
 	if ((found = printers_load(c, &sc, id, &p)) < 0) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
+		return scope_db_failed(r, c);
 	}
 	if (!found)
 		return http_error(r, 404, "not_found", "no such printer", NULL);
@@ -245,10 +243,9 @@ printers_patch(struct http_req *r)
 	return http_reply_json(r, 200, p);
 dberr:
 	db_rollback(c);
-	db_check_broken(c);
 	json_decref(body);
 	json_decref(p);
-	return scope_db_unavailable(r);
+	return scope_db_failed(r, c);
 }
 
 static int
@@ -293,8 +290,7 @@ printers_delete(struct http_req *r)
 	return http_reply_data(r, 204, "application/json", "", 0);
 dberr:
 	db_rollback(c);
-	db_check_broken(c);
-	return scope_db_unavailable(r);
+	return scope_db_failed(r, c);
 }
 
 /* Only admins and agents register printers; api_bulk.c does the rest. */
