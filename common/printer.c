@@ -31,7 +31,7 @@ printer_utf8_len(const char *s)
 	return n;
 }
 
-static int
+int
 printer_has_ctl(const char *s)
 {
 	for (; *s; s++)

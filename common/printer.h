@@ -57,4 +57,7 @@ void printer_norm_name(const char *in, char *out, size_t outlen);
 /* Number of UTF-8 code points in a valid UTF-8 string. */
 size_t printer_utf8_len(const char *s);
 
+/* True when s holds a control character (below 0x20, or DEL). */
+int printer_has_ctl(const char *s);
+
 #endif

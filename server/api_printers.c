@@ -177,11 +177,13 @@ printers_patch(struct http_req *r)
 	errs = json_object();
 	if ((v = json_object_get(body, "displayName")) != NULL) {
 		set_dn = 1;
-		if (json_is_string(v) && printer_utf8_len(json_string_value(v)) <= 200)
+		/* The same rule as a printer's name: people read it on the page. */
+		if (json_is_string(v) && printer_utf8_len(json_string_value(v)) <= 200 &&
+		    !printer_has_ctl(json_string_value(v)))
 			dn = json_string_value(v)[0] ? json_string_value(v) : NULL;
 		else if (!json_is_null(v))
-			json_object_set_new(errs, "displayName",
-			    json_string("must be a string of at most 200 characters, or null"));
+			json_object_set_new(errs, "displayName", json_string("must be a string "
+			    "of at most 200 characters without control characters, or null"));
 	}
 	if ((v = json_object_get(body, "role")) != NULL) {
 		set_role = 1;

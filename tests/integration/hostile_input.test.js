@@ -172,3 +172,16 @@ test('a chunked upload that never ends is cut off, not read for ever', async () 
     await ls.stop();
   }
 });
+
+test('PATCH displayName refuses control characters, as a printer name does', async () => {
+  const r0 = await bulk([{ name: 'Patchable' }]);
+  const id = r0.json.results[0].id;
+  const path = `/api/v1/printing/printers/${id}`;
+  let r = await h.api(s, 'PATCH', path, { body: { displayName: 'Bar\u001b[2J\r\nfake' }, headers: t.admin });
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.error.details.displayName, /control characters/);
+  assert.equal(db.one(`SELECT display_name FROM printers WHERE id = '${id}'`).display_name, null);
+  r = await h.api(s, 'PATCH', path, { body: { displayName: 'Bar (été)' }, headers: t.admin });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.displayName, 'Bar (été)');
+});
