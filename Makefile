@@ -2,6 +2,7 @@
 #   make                      build server and agent into build/bin
 #   make SAN=address,undefined  the same with sanitizers, into build-san/
 #   make check                every test; ends with "N passed, M failed"
+#   make fuzz                 libFuzzer targets (clang), FUZZ_SECONDS each (default 30)
 #   make run                  install what is missing, build, start a demo stack under ./var
 
 SAN ?=
@@ -50,7 +51,7 @@ ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAG
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
 
-.PHONY: all check run stop clean unit bench docs
+.PHONY: all check run stop clean unit bench docs fuzz fuzz-replay
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
 ifeq ($(V),1)
@@ -99,7 +100,56 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libserver.a $(BUILD)/lib/libagent.
 
 unit: $(UNIT_BIN)
 
-check: all unit
+# Fuzz targets (tests/fuzz/fuzz_<name>.c). `make check` builds each with the
+# normal compiler as a replay program over its committed corpus; `make fuzz`
+# builds them with clang's libFuzzer and runs each for FUZZ_SECONDS.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/fuzz_%)
+
+$(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+		$(BUILD)/lib/libserver.a $(BUILD)/lib/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ALL_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c \
+		-Wl,--start-group $(BUILD)/lib/libserver.a $(BUILD)/lib/libcommon.a -Wl,--end-group \
+		$(SERVER_LIBS) $(LDFLAGS) -lm
+
+fuzz-replay: $(FUZZ_REPLAY)
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_ARGS ?=
+FUZZ_DIR := $(BUILD)/fuzz
+# Only the pure modules under test, compiled with coverage for libFuzzer.
+FUZZ_LIB_SRC := $(COMMON_SRC) server/identity.c server/session.c server/acceptor.c \
+	server/config.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP -Icommon -I. \
+	-Itests/fuzz $(FUZZ_SAN) $(call pc_cflags,jansson libsodium)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) \
+		$(call pc_libs,jansson libsodium) -lm
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+	@for n in $(or $(FUZZ_TARGETS),$(FUZZ_NAMES)); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$n && \
+		echo "== fuzz_$$n for $(FUZZ_SECONDS)s" && \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(FUZZ_DIR)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=1024 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/$$n- \
+			$$([ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict) \
+			$(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+check: all unit fuzz-replay
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run
 
 run: 

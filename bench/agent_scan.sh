@@ -4,7 +4,8 @@
 #   1. idle: `discover` with no source at all (the process, its libraries, the config);
 #   2. a 254-host x 3-port connect scan of 127.0.1.0/24 (762 probes, all on loopback):
 #      wall time and peak RSS;
-#   3. baselines: `true`'s RSS, and the same scan one probe at a time over 127.0.1.0/28.
+#   3. baselines: `true`'s RSS, and the same scan one probe at a time over 127.0.1.0/28;
+#   4. when the build has the daemon: `run` with no source, its RSS once settled.
 # Targets (issue 5): idle under 8 MiB, the /24 scan under 2 s.
 set -eu
 cd "$(dirname "$0")/.."
@@ -42,6 +43,26 @@ done
 read -r base_kb base_t < <(measure "$AGENT" discover --sources netscan --netscan-cidrs \
     127.0.1.0/28 --netscan-ports 9100,631,515 --netscan-concurrency 1)
 
+# The daemon, when this build has it: `run` with no source and a server that
+# refuses (loopback port 9), sampled after it settled.
+run_kb=
+if "$AGENT" --help 2>/dev/null | grep -q '^  run '; then
+	spool=$(mktemp -d /tmp/agent_scan.XXXXXX)
+	PRINTMASTER_SOURCES='' PRINTMASTER_SERVER_URL=http://127.0.0.1:9/ \
+	    PRINTMASTER_AGENT_KEY=pmk_bench PRINTMASTER_SPOOL_DIR=$spool \
+	    "$AGENT" run >/dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	run_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+	# RSS counts every shared library page the process touched; PSS shares
+	# them out among their users, and private dirty pages are its own alone.
+	run_pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+	run_priv=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$spool"
+fi
+
 per_scan=$(awk -v t="$best_t" 'BEGIN { printf "%.1f", t * 1e6 / 762 }')
 per_base=$(awk -v t="$base_t" 'BEGIN { printf "%.1f", t * 1e6 / 42 }')
 verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v < lim) ? "ok" : "OVER TARGET" }'; }
@@ -49,6 +70,12 @@ verdict() { awk -v v="$1" -v lim="$2" 'BEGIN { print (v < lim) ? "ok" : "OVER TA
 echo "agent_scan: printmaster-agent footprint and scan speed ($(nproc) cores)"
 printf '  idle (discover, no sources)   VmHWM %6d KiB  target < 8192 KiB: %s\n' \
     "$idle_kb" "$(verdict "$idle_kb" 8192)"
+if [ -n "$run_kb" ]; then
+	printf '  idle daemon (run, no sources) VmRSS %6d KiB  target < 8192 KiB: %s\n' \
+	    "$run_kb" "$(verdict "$run_kb" 8192)"
+	printf '                                 PSS %6d KiB, private dirty %d KiB\n' \
+	    "${run_pss:-0}" "${run_priv:-0}"
+fi
 printf '  baseline: true                VmHWM %6d KiB  agent idle / true = %s\n' \
     "$true_kb" "$(ratio "$idle_kb" "$true_kb")"
 printf '  scan 127.0.1.0/24 x 3 ports   VmHWM %6d KiB  peak / idle = %s\n' \

@@ -180,6 +180,16 @@ cfg_env_name(const char *key, char *buf, size_t len)
 	buf[i] = '\0';
 }
 
+/* The --kebab-case flag of a snake_case key. */
+static void
+cfg_flag_name(const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "--%s", key);
+	for (size_t i = 2; buf[i]; i++)
+		if (buf[i] == '_')
+			buf[i] = '-';
+}
+
 static void
 cfg_flag_to_key(const char *flag, size_t len, char *buf, size_t buflen)
 {
@@ -402,12 +412,7 @@ cfg_usage(const struct cfg_opt *tab, FILE *f)
 	char flag[128], env[128];
 
 	for (; tab->name; tab++) {
-		size_t i;
-
-		snprintf(flag, sizeof(flag), "--%s", tab->name);
-		for (i = 2; flag[i]; i++)
-			if (flag[i] == '_')
-				flag[i] = '-';
+		cfg_flag_name(tab->name, flag, sizeof(flag));
 		cfg_env_name(tab->name, env, sizeof(env));
 		fprintf(f, "  %-24s %s", flag, tab->help);
 		if (tab->choices)
@@ -426,12 +431,8 @@ cfg_markdown(const struct cfg_opt *tab, FILE *f)
 	fprintf(f, "|---|---|---|---|---|---|\n");
 	for (; tab->name; tab++) {
 		char flag[128], env[128];
-		size_t i;
 
-		snprintf(flag, sizeof(flag), "--%s", tab->name);
-		for (i = 2; flag[i]; i++)
-			if (flag[i] == '_')
-				flag[i] = '-';
+		cfg_flag_name(tab->name, flag, sizeof(flag));
 		cfg_env_name(tab->name, env, sizeof(env));
 		fprintf(f, "| `%s` | `%s` | `%s`%s%s%s | %s | %s%s%s | %s",
 		    tab->name, flag, env, tab->env_alias ? ", `" : "",

@@ -56,8 +56,19 @@ log_enabled(enum log_level level)
 	return (int)level <= log_cur;
 }
 
+/* Bytes from requests (paths, headers) reach log lines: a control character
+ * could forge a line of its own, so each becomes '?'. */
 static void
-log_emit(enum log_level level, const char *msg)
+log_clean(char *s, int ascii_only)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    (ascii_only && (unsigned char)*s >= 0x80))
+			*s = '?';
+}
+
+static void
+log_emit(enum log_level level, char *msg)
 {
 	char ts[40], line[4096];
 	struct timespec now;
@@ -85,6 +96,12 @@ log_emit(enum log_level level, const char *msg)
 		}
 		o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", log_names[level],
 		    "prog", log_prog, "msg", text);
+		if (!o) {
+			/* Not UTF-8 (a raw byte from a request): keep the line. */
+			log_clean(msg, 1);
+			o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level",
+			    log_names[level], "prog", log_prog, "msg", text);
+		}
 		if (o && tag[0])
 			json_object_set_new(o, "tag", json_string(tag));
 		s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -116,6 +133,7 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_clean(msg, 0);
 	log_emit(level, msg);
 }
 

@@ -31,7 +31,7 @@ printer_utf8_len(const char *s)
 	return n;
 }
 
-static int
+int
 printer_has_ctl(const char *s)
 {
 	for (; *s; s++)
@@ -54,6 +54,13 @@ printer_trim_dup(const char *s)
 	return strndup(s, (size_t)(e - s));
 }
 
+/* Bytes of the UTF-8 sequence a lead byte starts (1 for anything else). */
+static size_t
+printer_utf8_seq(unsigned char c)
+{
+	return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
 void
 printer_norm_name(const char *in, char *out, size_t outlen)
 {
@@ -64,12 +71,20 @@ printer_norm_name(const char *in, char *out, size_t outlen)
 		return;
 	while (isspace((unsigned char)*in))
 		in++;
-	for (; *in && o + 1 < outlen; in++) {
+	for (; *in; in++) {
+		size_t need;
+
 		if (isspace((unsigned char)*in)) {
 			space = 1;
 			continue;
 		}
-		if (space && o + 2 < outlen)
+		/* Whole code points only: a cut one would make the key invalid
+		 * UTF-8, which jansson refuses as a string or an object key. */
+		need = ((unsigned char)*in & 0xC0) == 0x80 ? 1 :
+		    printer_utf8_seq((unsigned char)*in);
+		if (o + (space ? 1 : 0) + need + 1 > outlen)
+			break;
+		if (space)
 			out[o++] = ' ';
 		space = 0;
 		out[o++] = (char)tolower((unsigned char)*in);
@@ -293,7 +308,7 @@ json_t *
 printer_normalize(const json_t *in, json_t **errors)
 {
 	json_t *out, *errs, *v;
-	char key[PRINTER_KEY_MAX + 8];
+	char key[PRINTER_KEY_MAX + 1];
 	char *name;
 
 	*errors = NULL;
@@ -388,7 +403,7 @@ printer_device_key(const json_t *p, char *out, size_t outlen)
 	const char *sn = printer_str(p, "serialNumber"), *mac = printer_str(p, "macAddress");
 	const char *addr = printer_str(p, "address"), *name = printer_str(p, "name");
 	json_int_t port = json_integer_value(json_object_get(p, "port"));
-	char buf[PRINTER_TEXT_MAX + 1];
+	char buf[PRINTER_NAME_MAX * 4 + 1];	/* a whole name, so keys never collide */
 
 	if (u) {
 		snprintf(out, outlen, "uuid:%s", u);

@@ -11,7 +11,7 @@
 #define PRINTER_NAME_MAX 200		/* characters */
 #define PRINTER_TEXT_MAX 255		/* bytes, most text fields */
 #define PRINTER_URI_MAX 1024
-#define PRINTER_KEY_MAX 512
+#define PRINTER_KEY_MAX 1024		/* holds any key the server derives */
 #define PRINTER_REASONS_MAX 32
 #define PRINTER_CAPS_MAX 16384		/* bytes of compact JSON */
 
@@ -56,5 +56,8 @@ void printer_norm_name(const char *in, char *out, size_t outlen);
 
 /* Number of UTF-8 code points in a valid UTF-8 string. */
 size_t printer_utf8_len(const char *s);
+
+/* True when s holds a control character (below 0x20, or DEL). */
+int printer_has_ctl(const char *s);
 
 #endif

@@ -156,9 +156,8 @@ api_auth_login(struct http_req *r)
 		return scope_db_unavailable(r);
 	}
 	if ((found = api_auth_find_user(c, email, &a, hash, &version)) < 0) {
-		db_check_broken(c);
 		json_decref(body);
-		return scope_db_unavailable(r);
+		return scope_db_failed(r, c);
 	}
 	/* Unknown users pay for a dummy verification: the answer and its timing
 	 * are the same as for a wrong password. */
@@ -219,10 +218,8 @@ api_auth_logout(struct http_req *r)
 		    "WHERE id = $1 AND company_id = $2", 2, p) : NULL;
 
 		json_decref(body);
-		if (!res) {
-			db_check_broken(c);
-			return scope_db_unavailable(r);
-		}
+		if (!res)
+			return scope_db_failed(r, c);
 		PQclear(res);
 		log_info("[API] %s user %s logged out of every session", r->id,
 		    r->auth.principal_id);
@@ -249,10 +246,8 @@ api_auth_me(struct http_req *r)
 		return scope_db_unavailable(r);
 	res = db_exec(c, PGRES_TUPLES_OK, "SELECT name FROM agents WHERE id = $1 "
 	    "AND company_id = $2", 2, p);
-	if (!res) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
-	}
+	if (!res)
+		return scope_db_failed(r, c);
 	agent = json_pack("{s:s,s:s,s:s,s:s}", "id", r->auth.principal_id, "name",
 	    PQntuples(res) ? PQgetvalue(res, 0, 0) : "", "companyId", r->auth.company_id,
 	    "branchId", r->auth.branch_id);
@@ -279,10 +274,8 @@ api_auth_branches(struct http_req *r)
 	    "SELECT id, name FROM branches WHERE company_id = $1 "
 	    "AND ($2::uuid IS NULL OR id = $2) AND revoked_at IS NULL ORDER BY name, id",
 	    2, p);
-	if (!res) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
-	}
+	if (!res)
+		return scope_db_failed(r, c);
 	list = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(list, json_pack("{s:s,s:s}", "id", PQgetvalue(res, i, 0),

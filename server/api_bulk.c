@@ -22,6 +22,8 @@
 #include "server/scope.h"
 
 #define BULK_IDEM_MAX 200
+#define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 enum bulk_mode { BULK_UPDATE, BULK_MERGE, BULK_SKIP };
 
@@ -66,6 +68,7 @@ struct bulk {
 	size_t n;
 	struct bulk_cand *cands;
 	size_t ncand;
+	json_t *keys;		/* deviceKeys the branch will hold: {"key": true} */
 	char batch_id[HTTP_ID_LEN + 1];
 	char now[40];
 	char req_hash[65];
@@ -96,6 +99,7 @@ bulk_free(struct bulk *b)
 	}
 	for (size_t i = 0; i < b->ncand; i++)
 		json_decref(b->cands[i].p);
+	json_decref(b->keys);
 	free(b->items);
 	free(b->cands);
 }
@@ -133,7 +137,12 @@ bulk_lookup_keys(const struct bulk *b)
 static int
 bulk_fetch_candidates(struct bulk *b, PGconn *c)
 {
-	/* A superset of what identity_match() can accept; C makes the decision. */
+	/*
+	 * A superset of what identity_match() can accept; C makes the decision.
+	 * Names and addresses are folded as printer_norm_name() folds them: white
+	 * space runs to one space, and ASCII-only lower case (COLLATE "C"), since
+	 * in a UTF-8 locale lower() would fold 'É' too and miss the printer.
+	 */
 	static const char sql[] =
 	    "SELECT printer_json(p)::text FROM printers p "
 	    "WHERE p.company_id = $1 AND p.branch_id = $2 AND ("
@@ -141,9 +150,10 @@ bulk_fetch_candidates(struct bulk *b, PGconn *c)
 	    " OR p.uuid IN (SELECT jsonb_array_elements_text($3::jsonb->'uuids'))"
 	    " OR p.serial_number IN (SELECT jsonb_array_elements_text($3::jsonb->'serials'))"
 	    " OR p.mac_address IN (SELECT jsonb_array_elements_text($3::jsonb->'macs'))"
-	    " OR (lower(p.address), p.port) IN (SELECT a->>'a', (a->>'p')::int"
+	    " OR (lower(regexp_replace(btrim(p.address), '\\s+', ' ', 'g') COLLATE \"C\"),"
+	    "     p.port) IN (SELECT a->>'a', (a->>'p')::int"
 	    "     FROM jsonb_array_elements($3::jsonb->'addrs') a)"
-	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g')) IN"
+	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g') COLLATE \"C\") IN"
 	    "     (SELECT jsonb_array_elements_text($3::jsonb->'names')))"
 	    " ORDER BY p.created_at, p.id FOR UPDATE";
 	json_t *lk = bulk_lookup_keys(b);
@@ -262,17 +272,13 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
 	old_key = json_string_value(json_object_get(row, "deviceKey"));
-	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key)) {
-		int taken = 0;
-
-		for (size_t i = 0; i < b->ncand; i++)
-			if (&b->cands[i] != cd && strcmp(json_string_value(json_object_get(
-			    b->cands[i].p, "deviceKey")), key) == 0)
-				taken = 1;
-		if (!taken) {
-			json_object_set_new(row, "deviceKey", json_string(key));
-			changed = 1;
-		}
+	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key) &&
+	    !json_object_get(b->keys, key)) {
+		/* The old key stays reserved too: PostgreSQL checks the unique key
+		 * row by row, so no two rows may trade keys in one statement. */
+		json_object_set_new(b->keys, key, json_true());
+		json_object_set_new(row, "deviceKey", json_string(key));
+		changed = 1;
 	}
 	src = bulk_sources(b, json_object_get(cd->p, "sources"), in);
 	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
@@ -335,6 +341,11 @@ bulk_decide(struct bulk *b)
 {
 	struct identity_index seen, stored;
 
+	if ((b->keys = json_object()) == NULL)
+		return -1;
+	for (size_t c = 0; c < b->ncand; c++)
+		json_object_set_new(b->keys, json_string_value(json_object_get(b->cands[c].p,
+		    "deviceKey")), json_true());
 	if (identity_index_init(&seen, (int)b->n) < 0)
 		return -1;
 	if (identity_index_init(&stored, (int)b->ncand) < 0) {
@@ -371,10 +382,19 @@ bulk_decide(struct bulk *b)
 			strcpy(it->row_id, b->items[it->dup_of].row_id);
 			continue;
 		}
+		if (cand.pick < 0 && json_object_get(b->keys, it->id.key)) {
+			/* Identity says another printer, yet the key is taken: the
+			 * item fails alone instead of the INSERT failing the batch. */
+			it->status = BS_FAILED;
+			it->errors = json_pack("{s:s}", "deviceKey",
+			    "is the deviceKey of another printer of this branch");
+			continue;
+		}
 		identity_index_add(&seen, &it->id, (int)i);
 		if ((bi = cand.pick) < 0) {
 			json_t *src = bulk_sources(b, NULL, it->in);
 
+			json_object_set_new(b->keys, it->id.key, json_true());
 			it->status = BS_NEW;
 			it->event = "printer:discovered";
 			bulk_uuid(it->row_id);
@@ -724,9 +744,12 @@ api_bulk_post(struct http_req *r)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stmts0 = db_thread_statements();
 	b.r = r;
-	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX))
+	/* Printable ASCII only: any other byte may not be UTF-8, which the text
+	 * column refuses only once the transaction has begun. */
+	if (idem && (strlen(idem) == 0 || strlen(idem) > BULK_IDEM_MAX ||
+	    strspn(idem, BULK_IDEM_CHARS) != strlen(idem)))
 		return http_error(r, 400, "bad_request",
-		    "Idempotency-Key must be 1 to 200 characters", NULL);
+		    "Idempotency-Key must be 1 to 200 printable ASCII characters", NULL);
 	if ((body = http_body_json(r, &rc)) == NULL)
 		return rc;
 	if (bulk_parse(&b, body, &printers, &rc) < 0)
@@ -825,11 +848,7 @@ api_bulk_post(struct http_req *r)
 	goto out;
 dberr:
 	db_rollback(c);
-	if (!db_check_broken(c))
-		rc = http_error(r, 500, "internal",
-		    "the batch could not be stored; nothing was changed", NULL);
-	else
-		rc = scope_db_unavailable(r);
+	rc = scope_db_failed(r, c);
 out:
 	json_decref(response);
 	json_decref(changed);

@@ -21,6 +21,17 @@
 static const char *const printer_roles[] = { "receipt", "kitchen", "bar", "label",
 	"other", NULL };
 
+/* A query value is percent-decoded bytes; PostgreSQL refuses a text
+ * parameter that is not UTF-8 (jansson checks it the same way). */
+static int
+printers_utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
 static int
 printers_list(struct http_req *r)
 {
@@ -52,6 +63,8 @@ printers_list(struct http_req *r)
 		    NULL);
 	if (q && strlen(q) > 200)
 		return http_error(r, 400, "bad_request", "q is at most 200 bytes", NULL);
+	if (q && !printers_utf8_ok(q))
+		return http_error(r, 400, "bad_request", "q must be UTF-8 text", NULL);
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
@@ -71,8 +84,7 @@ printers_list(struct http_req *r)
 		    "AND ($5::uuid IS NULL OR p.id > $5) ORDER BY p.id LIMIT $6::int", 6, p);
 	}
 	if (!res) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
+		return scope_db_failed(r, c);
 	}
 	list = json_array();
 	n = PQntuples(res);
@@ -130,8 +142,7 @@ printers_get(struct http_req *r)
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;
 	if ((found = printers_load(c, &sc, id, &p)) < 0) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
+		return scope_db_failed(r, c);
 	}
 	if (!found)
 		return http_error(r, 404, "not_found", "no such printer", NULL);
@@ -151,7 +162,7 @@ printers_role_ok(const char *s)
 static int
 printers_patch(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1], *changes_s = NULL;
+	char id[HTTP_ID_LEN + 1];
 	json_t *body, *v, *errs, *p = NULL, *ev;
 	const char *dn = NULL, *role = NULL, *en = NULL;
 	int set_dn = 0, set_role = 0, rc;
@@ -166,11 +177,13 @@ printers_patch(struct http_req *r)
 	errs = json_object();
 	if ((v = json_object_get(body, "displayName")) != NULL) {
 		set_dn = 1;
-		if (json_is_string(v) && printer_utf8_len(json_string_value(v)) <= 200)
+		/* The same rule as a printer's name: people read it on the page. */
+		if (json_is_string(v) && printer_utf8_len(json_string_value(v)) <= 200 &&
+		    !printer_has_ctl(json_string_value(v)))
 			dn = json_string_value(v)[0] ? json_string_value(v) : NULL;
 		else if (!json_is_null(v))
-			json_object_set_new(errs, "displayName",
-			    json_string("must be a string of at most 200 characters, or null"));
+			json_object_set_new(errs, "displayName", json_string("must be a string "
+			    "of at most 200 characters without control characters, or null"));
 	}
 	if ((v = json_object_get(body, "role")) != NULL) {
 		set_role = 1;
@@ -229,14 +242,12 @@ printers_patch(struct http_req *r)
 	if (rc < 0 || db_commit(c) < 0)
 		goto dberr;
 	json_decref(body);
-	free(changes_s);
 	return http_reply_json(r, 200, p);
 dberr:
 	db_rollback(c);
-	db_check_broken(c);
 	json_decref(body);
 	json_decref(p);
-	return scope_db_unavailable(r);
+	return scope_db_failed(r, c);
 }
 
 static int
@@ -281,8 +292,7 @@ printers_delete(struct http_req *r)
 	return http_reply_data(r, 204, "application/json", "", 0);
 dberr:
 	db_rollback(c);
-	db_check_broken(c);
-	return scope_db_unavailable(r);
+	return scope_db_failed(r, c);
 }
 
 /* Only admins and agents register printers; api_bulk.c does the rest. */

@@ -25,6 +25,7 @@ static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_slot *db_slots;
 static _Thread_local struct db_slot *db_mine;
 static _Thread_local unsigned long db_stmts;
+static _Thread_local char db_last_state[6];	/* SQLSTATE of the last failure */
 static atomic_ulong db_errors;
 
 int
@@ -170,9 +171,14 @@ db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
 
 	db_stmts++;
 	r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	if (r && PQresultStatus(r) == (ExecStatusType)want)
+	if (r && PQresultStatus(r) == (ExecStatusType)want) {
+		db_last_state[0] = '\0';
 		return r;
+	}
 	atomic_fetch_add(&db_errors, 1);
+	snprintf(db_last_state, sizeof(db_last_state), "%s",
+	    r && PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
+	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
 	{
 		char msg[512];
 
@@ -182,6 +188,20 @@ db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
 	}
 	PQclear(r);
 	return NULL;
+}
+
+int
+db_last_error_transient(void)
+{
+	static const char *const transient[] = { "08", "40", "53", "55P03", "57", NULL };
+
+	/* No SQLSTATE at all: libpq failed before the server answered. */
+	if (db_last_state[0] == '\0')
+		return 1;
+	for (const char *const *t = transient; *t; t++)
+		if (strncmp(db_last_state, *t, strlen(*t)) == 0)
+			return 1;
+	return 0;
 }
 
 static int

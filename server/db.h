@@ -38,6 +38,10 @@ void db_rollback(PGconn *c);
 
 /* True when SQLSTATE of res is a unique violation or similar class string. */
 int db_sqlstate_is(const PGresult *res, const char *state);
+/* True when this thread's last failed db_exec failed for a reason that may
+ * pass on retry (connection, deadlock or serialization, lock or statement
+ * timeout, resources, shutdown), false for one that would fail again. */
+int db_last_error_transient(void);
 
 /* Statements db_exec has sent from the calling thread so far (a request's
  * handler reads it before and after to log how many it used). */

@@ -20,6 +20,7 @@
 #define HTTP_MAX_ROUTES 64
 #define HTTP_JSON_MAX_DEPTH 32
 #define HTTP_NBUCKETS 10
+#define HTTP_DISCARD_FACTOR 4	/* bytes dropped past the limit before closing */
 
 static const double http_buckets[HTTP_NBUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5
@@ -136,7 +137,8 @@ http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp,
 			MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
-	r->status = status;
+	if (rc == MHD_YES)	/* the log and metrics count what was sent */
+		r->status = status;
 	return rc;
 }
 
@@ -337,6 +339,16 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 			free(r->body);
 			r->body = NULL;
 			r->body_len = 0;
+		}
+		/* A chunked body has no Content-Length to refuse up front, and MHD
+		 * 0.9.75 cannot answer before the body ends: read and drop the
+		 * rest for a 413, but close a body that goes on far past the limit
+		 * instead of reading for as long as the client cares to send. */
+		if (r->too_large && (r->discarded += n) / HTTP_DISCARD_FACTOR >
+		    (size_t)http_cfg->max_body_bytes) {
+			log_info("[API] %s %s %s: body far over max_body_bytes, closing",
+			    r->id, r->method, r->path);
+			return MHD_NO;
 		}
 		if (!r->too_large) {
 			char *p = realloc(r->body, r->body_len + n + 1);

@@ -47,6 +47,7 @@ struct http_req {
 	char *body;			/* NUL-terminated copy of the body, owned */
 	size_t body_len;
 	int too_large;
+	size_t discarded;		/* body bytes dropped after too_large */
 	const char *params[HTTP_MAX_PARAMS];	/* {name} captures from the route */
 	char param_buf[512];
 	struct auth auth;

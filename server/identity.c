@@ -125,10 +125,12 @@ identity_index_add(struct identity_index *ix, const struct identity *id, int ent
 	for (int i = 0; i < n; i++) {
 		json_t *list = json_object_get(ix->map, keys[i]);
 
-		if (!list) {
-			list = json_array();
-			json_object_set_new(ix->map, keys[i], list);
-		}
+		/* _nocheck: a key cut to fit may end inside a UTF-8 sequence, which
+		 * the checking setter refuses (after freeing the new list). The map
+		 * is never serialised, so any bytes will do as a key. */
+		if (!list && ((list = json_array()) == NULL ||
+		    json_object_set_new_nocheck(ix->map, keys[i], list) < 0))
+			continue;
 		json_array_append_new(list, json_integer(entry));
 	}
 }

@@ -22,6 +22,15 @@ scope_db_unavailable(struct http_req *r)
 	    "the database is unavailable; nothing was changed, retry later", NULL);
 }
 
+int
+scope_db_failed(struct http_req *r, PGconn *c)
+{
+	if (db_check_broken(c) || db_last_error_transient())
+		return scope_db_unavailable(r);
+	return http_error(r, 500, "internal",
+	    "the request failed in the database; nothing was changed", NULL);
+}
+
 static int
 scope_exists(struct http_req *r, PGconn *c, const char *company, const char *branch,
     int *rc)
@@ -35,8 +44,7 @@ scope_exists(struct http_req *r, PGconn *c, const char *company, const char *bra
 	    "(SELECT 1 FROM branches b WHERE b.company_id = co.id AND b.id = $2 "
 	    "AND b.revoked_at IS NULL))", 2, p);
 	if (!res) {
-		db_check_broken(c);
-		*rc = scope_db_unavailable(r);
+		*rc = scope_db_failed(r, c);
 		return -1;
 	}
 	found = PQntuples(res) == 1;

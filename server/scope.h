@@ -29,5 +29,9 @@ int scope_uuid(const char *s, char out[HTTP_ID_LEN + 1]);
 
 /* The standard 503 for "database unreachable: nothing was changed". */
 int scope_db_unavailable(struct http_req *r);
+/* After a failed statement on c (which may be NULL): the 503 above when the
+ * connection is gone, else 500, since retrying a statement that fails on a
+ * healthy connection would fail again. */
+int scope_db_failed(struct http_req *r, PGconn *c);
 
 #endif

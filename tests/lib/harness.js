@@ -38,11 +38,13 @@ function psql(c, dbname, sqlText) {
 }
 
 // A fresh, empty database. db.query(sql) returns rows as objects; db.exec(sql)
-// runs statements. SQL text comes only from the tests themselves.
-async function createDatabase() {
+// runs statements. SQL text comes only from the tests themselves. `locale`
+// (e.g. 'C.utf8') gives it a collation and ctype other than the cluster's C.
+async function createDatabase({ locale } = {}) {
   const c = await getCluster();
   const name = 't_' + crypto.randomBytes(6).toString('hex');
-  psql(c, 'postgres', `CREATE DATABASE ${name}`);
+  psql(c, 'postgres', `CREATE DATABASE ${name}` + (locale ?
+    ` TEMPLATE template0 LC_COLLATE '${locale}' LC_CTYPE '${locale}'` : ''));
   const url = `postgresql:///${name}?host=${encodeURIComponent(c.host)}&port=${c.port}&user=postgres`;
   const db = {
     name,

@@ -150,6 +150,49 @@ test_norm_name(void **state)
 	assert_string_equal(out, "");
 	printer_norm_name("abcdefgh", out, 4);
 	assert_string_equal(out, "abc");
+	/* Out of room inside a code point: stop before it, never after half. */
+	printer_norm_name("ab\xe2\x82\xac", out, 5);
+	assert_string_equal(out, "ab");
+	printer_norm_name("a \xc3\xa9", out, 4);
+	assert_string_equal(out, "a");	/* nor with a dangling space */
+	printer_norm_name("a \xc3\xa9", out, 5);
+	assert_string_equal(out, "a \xc3\xa9");
+}
+
+/* A 200-character name of two-byte characters is 400 bytes: its name key must
+ * hold all of it (valid UTF-8, and unlike a name sharing its first 255 bytes). */
+static void
+test_long_name_key(void **state)
+{
+	char js[1024], want[1024];
+	json_t *errs, *p, *q;
+	size_t o;
+
+	(void)state;
+	o = (size_t)snprintf(js, sizeof(js), "{\"name\":\"");
+	for (int i = 0; i < 199; i++)
+		o += (size_t)snprintf(js + o, sizeof(js) - o, "\xc3\xa9");
+	snprintf(js + o, sizeof(js) - o, "A\"}");
+	p = norm(js, &errs);
+	assert_non_null(p);
+	assert_null(errs);
+	o = (size_t)snprintf(want, sizeof(want), "name:");
+	for (int i = 0; i < 199; i++)
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "\xc3\xa9");
+	snprintf(want + o, sizeof(want) - o, "a");
+	assert_string_equal(json_string_value(json_object_get(p, "deviceKey")), want);
+	js[strlen(js) - 3] = 'B';
+	q = norm(js, &errs);
+	assert_non_null(q);
+	assert_string_not_equal(json_string_value(json_object_get(p, "deviceKey")),
+	    json_string_value(json_object_get(q, "deviceKey")));
+	json_decref(q);
+	/* What the server derives is itself a valid deviceKey. */
+	q = printer_normalize(p, &errs);
+	assert_non_null(q);
+	assert_true(json_equal(p, q));
+	json_decref(q);
+	json_decref(p);
 }
 
 int
@@ -162,6 +205,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_name_length_counts_characters),
 		cmocka_unit_test(test_norm_name),
+		cmocka_unit_test(test_long_name_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
