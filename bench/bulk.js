@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const h = require('../tests/lib/harness');
+const ak = require('../tests/lib/authkit');
 
 const N = Number(process.argv[2] || 1000);
 const ROUNDS = Number(process.argv[3] || 5);
@@ -16,16 +17,17 @@ const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2
 (async () => {
   const db = await h.createDatabase();
   const s = await h.startServer({ db, env: { PRINTMASTER_LOG_LEVEL: 'warn' } });
-  const t = h.seedTenant(db, { company: 'Bench', branches: ['Ours', 'Baseline'] });
+  const t = await ak.tenant(db, s, { company: 'Bench', branches: ['Ours', 'Baseline'] });
   const printers = Array.from({ length: N }, (_, i) => ({
     name: `Printer ${i}`, address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 9100,
     connectionType: 'network', protocol: 'raw', makeAndModel: 'EPSON TM-T88VI', sources: ['netscan'] }));
-  const body = JSON.stringify({ companyId: t.companyId, branchId: t.branchIds[0], printers });
+  // Sent as the branch's agent would send it, with its key.
+  const body = JSON.stringify({ printers });
 
   async function ours() {
     const t0 = process.hrtime.bigint();
     const r = await fetch(`${s.url}/api/v1/printing/printers/bulk`, { method: 'POST',
-      headers: { 'Content-Type': 'application/json' }, body });
+      headers: { 'Content-Type': 'application/json', ...t.agent(0) }, body });
     const j = await r.json();
     if (r.status !== 200 || j.summary.failed) throw new Error(`bulk failed: ${r.status}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
