@@ -25,6 +25,7 @@
 #include "agent/testprint.h"
 #include "agent/ws_client.h"
 
+#define SYNC_WS_GRACE_MS 3000	/* first stats wait this long for the websocket */
 #define SYNC_BULK_PATH "/api/v1/printing/printers/bulk"
 #define SYNC_STATS_PATH "/api/v1/printing/agents/me/stats"
 #define SYNC_TESTPRINT_TIMEOUT_MS 10000
@@ -472,7 +473,13 @@ static void
 sync_loop(struct sync *s)
 {
 	const struct agent_config *cfg = s->cfg;
-	long long now = sync_now_ms(), next_scan = now, next_stats = now, retry_at = 0;
+	long long now = sync_now_ms(), next_scan = now, retry_at = 0;
+	/*
+	 * At start the websocket is still connecting and sends the statistics
+	 * itself once up; give it a moment before falling back to HTTP, so a
+	 * healthy start is not logged as a [FALLBACK].
+	 */
+	long long next_stats = now + (s->ws ? SYNC_WS_GRACE_MS : 0);
 	long long next_hb = now + cfg->heartbeat_interval * 1000LL, wake_at;
 	enum sync_flush fl = FLUSH_EMPTY;
 	int ws_up = 0, scanned;
