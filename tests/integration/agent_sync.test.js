@@ -197,8 +197,11 @@ test('server down for a while, then back: everything arrives, nothing twice', as
   let s2 = await h.startServer({ db: db2 });
   const port2 = s2.port;
   const { t, key, net, port, ps } = await scene(db2, 'Outage', 'back office', 2);
+  // Retry delays capped at 2 s: the websocket's reconnect uses the same backoff,
+  // and a full-jitter delay of up to 30 s after the outage would make the
+  // reconnect check below a matter of luck.
   const a = sim.startAgent({ url: s2.url, key, cidr: net.cidr, port, spool: sim.tmpSpool(),
-    extra: { PRINTMASTER_BATCH_SIZE: '2' } });
+    extra: { PRINTMASTER_BATCH_SIZE: '2', PRINTMASTER_MAX_RETRY_DELAY_MS: '2000' } });
   try {
     await h.waitFor(() => db2.count('printers') === 2, { what: 'first printers' });
     assert.equal((await s2.stop()).code, 0);
@@ -226,7 +229,7 @@ test('server down for a while, then back: everything arrives, nothing twice', as
     assert.match(a.log(), /retry 1\/3 in \d+ ms/);
     // The websocket came back by itself after the outage.
     await h.waitFor(() => (a.log().match(/websocket connected/g) || []).length >= 2,
-      { what: 'websocket reconnected' });
+      { timeout: 15000, what: 'websocket reconnected' });
   } finally {
     assert.equal((await a.stop()).code, 0);
     for (const p of ps) await p.close().catch(() => {});
