@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "agent/spool.h"
+#include "common/uuid.h"
 
 #define SPOOL_MAGIC "PMSPOOL1"
 #define SPOOL_MAGIC_LEN 8
@@ -520,20 +521,6 @@ spool_put(struct spool *sp, const json_t *printer)
 	return spool_record(sp, json_pack("{s:s, s:O}", "op", "put", "printer", printer));
 }
 
-static void
-spool_new_id(char id[SPOOL_ID_LEN])
-{
-	unsigned char r[16];
-
-	randombytes_buf(r, sizeof(r));
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);	/* UUID version 4 */
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(id, SPOOL_ID_LEN,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-	    r[12], r[13], r[14], r[15]);
-}
-
 int
 spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out)
 {
@@ -551,7 +538,7 @@ spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out)
 				break;
 			json_array_append_new(keys, json_string(key));
 		}
-		spool_new_id(id);
+		uuid_new(id);
 		if (spool_apply_batch(sp, id, keys) < 0) {
 			json_decref(keys);
 			return -1;

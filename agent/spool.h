@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "common/uuid.h"
+
 #define SPOOL_JOURNAL "journal"		/* file names inside the spool directory */
 #define SPOOL_REJECTED "rejected.jsonl"
 #define SPOOL_LOCK "lock"
-#define SPOOL_ID_LEN 37			/* idempotency key: a UUID string + NUL */
+#define SPOOL_ID_LEN (UUID_TEXT_LEN + 1)	/* idempotency key: a UUID string + NUL */
 #define SPOOL_RECORD_MAX (4u << 20)	/* bytes of one record's JSON */
 #define SPOOL_COMPACT_BYTES (1L << 20)	/* journal size that triggers compaction */
 

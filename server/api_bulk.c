@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "common/printer.h"
+#include "common/uuid.h"
 #include "server/api_bulk.h"
 #include "server/db.h"
 #include "server/events.h"
@@ -74,20 +75,6 @@ struct bulk {
 	char req_hash[65];
 	int counts[6];
 };
-
-static void
-bulk_uuid(char out[HTTP_ID_LEN + 1])
-{
-	unsigned char b[16];
-
-	randombytes_buf(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, HTTP_ID_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	    b[13], b[14], b[15]);
-}
 
 static void
 bulk_free(struct bulk *b)
@@ -397,7 +384,7 @@ bulk_decide(struct bulk *b)
 			json_object_set_new(b->keys, it->id.key, json_true());
 			it->status = BS_NEW;
 			it->event = "printer:discovered";
-			bulk_uuid(it->row_id);
+			uuid_new(it->row_id);
 			it->row = json_deep_copy(it->in);
 			json_object_set_new(it->row, "id", json_string(it->row_id));
 			json_object_set_new(it->row, "status", json_string(bulk_status_of(src,
@@ -784,7 +771,7 @@ api_bulk_post(struct http_req *r)
 	    json_string_value(json_object_get(body, "branchId")), SCOPE_NEED_BRANCH,
 	    &b.sc, &rc) < 0)
 		goto out;
-	bulk_uuid(b.batch_id);
+	uuid_new(b.batch_id);
 	{
 		time_t now = time(NULL);
 		struct tm tm;
