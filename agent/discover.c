@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "printer.h"
 #include "agent/discover.h"
@@ -30,19 +31,10 @@ static const struct {
 };
 #define DISCOVER_NSRCS (sizeof(discover_srcs) / sizeof(discover_srcs[0]))
 
-int64_t
-discover_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long
 discover_remaining_ms(const struct discover_ctx *ctx)
 {
-	int64_t left = ctx->deadline_ms - discover_now_ms();
+	int64_t left = ctx->deadline_ms - clock_ms();
 
 	return left > 0 ? (long)left : 0;
 }
@@ -556,7 +548,7 @@ discover_run(const struct agent_config *cfg, const char *sources)
 	struct discover_ctx ctx;
 	char err[128];
 	json_t *out;
-	int64_t t0 = discover_now_ms();
+	int64_t t0 = clock_ms();
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = cfg;
@@ -579,7 +571,7 @@ discover_run(const struct agent_config *cfg, const char *sources)
 		discover_config_ipp_uris(&ctx);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		size_t before = json_array_size(ctx.items);
-		int64_t ts = discover_now_ms();
+		int64_t ts = clock_ms();
 
 		if (!(ctx.sources & steps[i].bit))
 			continue;
@@ -590,12 +582,12 @@ discover_run(const struct agent_config *cfg, const char *sources)
 		}
 		steps[i].fn(&ctx);
 		log_debug("[DISCOVERY] %s: %zu item(s) in %lld ms", steps[i].name,
-		    json_array_size(ctx.items) - before, (long long)(discover_now_ms() - ts));
+		    json_array_size(ctx.items) - before, (long long)(clock_ms() - ts));
 	}
 	out = discover_merge(ctx.items);
 	log_info("[DISCOVERY] pass done: %zu printer(s) from %zu sighting(s) in %lld ms",
 	    json_array_size(out), json_array_size(ctx.items),
-	    (long long)(discover_now_ms() - t0));
+	    (long long)(clock_ms() - t0));
 done:
 	json_decref(ctx.items);
 	json_decref(ctx.ipp_targets);

@@ -15,6 +15,7 @@
 #include <avahi-common/error.h>
 #include <avahi-common/simple-watch.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "printer.h"
 #include "agent/discover_dnssd.h"
@@ -338,11 +339,11 @@ discover_dnssd(struct discover_ctx *ctx)
 			log_warnx("[DISCOVERY] dnssd: cannot browse %s: %s", dnssd_types[t].type,
 			    avahi_strerror(avahi_client_errno(st.client)));
 	}
-	deadline = discover_now_ms() + ctx->cfg->dnssd_browse_ms;
+	deadline = clock_ms() + ctx->cfg->dnssd_browse_ms;
 	if (deadline > ctx->deadline_ms)
 		deadline = ctx->deadline_ms;
 	while (nbrowsers > 0) {
-		int64_t left = deadline - discover_now_ms();
+		int64_t left = deadline - clock_ms();
 
 		if (left <= 0 || (st.browsers_done >= nbrowsers && st.pending == 0))
 			break;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/discover_netscan.h"
 #include "agent/discover_source.h"
@@ -243,7 +244,7 @@ netscan_launch(struct netscan *ns, struct netscan_slot *s, uint32_t ip, int port
 	s->fd = fd;
 	s->ip = ip;
 	s->port = port;
-	s->deadline = discover_now_ms() + timeout_ms;
+	s->deadline = clock_ms() + timeout_ms;
 	return 1;
 }
 
@@ -292,7 +293,7 @@ netscan_scan(struct discover_ctx *ctx, struct netscan *ns)
 	for (long i = 0; i < conc; i++)
 		slots[i].fd = -1;
 	for (;;) {
-		int64_t now = discover_now_ms(), wait = tmo;
+		int64_t now = clock_ms(), wait = tmo;
 		int np = 0;
 
 		starved = 0;
@@ -348,7 +349,7 @@ netscan_scan(struct discover_ctx *ctx, struct netscan *ns)
 			rc = -1;
 			break;
 		}
-		now = discover_now_ms();
+		now = clock_ms();
 		np = 0;
 		for (long i = 0; i < conc; i++) {
 			if (slots[i].fd < 0)
@@ -471,7 +472,7 @@ discover_netscan(struct discover_ctx *ctx)
 	char err[256], *buf = NULL, *items[NETSCAN_MAX_CIDRS + 1];
 	struct netscan ns;
 	uint64_t hosts = 0;
-	int64_t t0 = discover_now_ms();
+	int64_t t0 = clock_ms();
 	int n, rc = -1;
 
 	memset(&ns, 0, sizeof(ns));
@@ -511,7 +512,7 @@ discover_netscan(struct discover_ctx *ctx)
 		    "probes", (unsigned long long)ns.next, (unsigned long long)ns.total);
 	log_info("[DISCOVERY] netscan: %llu probes in %lld ms: %d open, %ld refused, "
 	    "%ld timed out, %ld other errors", (unsigned long long)ns.next,
-	    (long long)(discover_now_ms() - t0), ns.nhits, ns.refused, ns.timedout, ns.failed);
+	    (long long)(clock_ms() - t0), ns.nhits, ns.refused, ns.timedout, ns.failed);
 	netscan_report(ctx, &ns);
 	rc = 0;
 done:

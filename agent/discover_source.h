@@ -35,8 +35,8 @@ struct discover_ctx {
 	char hostname[256];		/* this agent's host name, for local keys */
 };
 
-/* Monotonic milliseconds, and what is left before the pass's deadline (>= 0). */
-int64_t discover_now_ms(void);
+/* What is left before the pass's deadline (>= 0 ms); the deadline is on
+ * clock_ms() (common/clock.h). */
 long discover_remaining_ms(const struct discover_ctx *ctx);
 
 /*

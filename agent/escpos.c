@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/discover_source.h"
 #include "agent/escpos.h"
@@ -61,7 +62,7 @@ escpos_wait(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = (long)(deadline - discover_now_ms());
+		left = (long)(deadline - clock_ms());
 		if (left <= 0)
 			return -1;
 		n = poll(&p, 1, (int)left);
@@ -78,7 +79,7 @@ escpos_query(const char *host, int port, long timeout_ms, struct escpos_status *
 	static const unsigned char query[] = { 0x10, 0x04, 0x01, 0x10, 0x04, 0x04 };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct linger lg = { 1, 0 };
-	int64_t deadline = discover_now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	unsigned char reply[2];
 	size_t got = 0;
 	int fd = -1, soerr = 0;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/backoff.h"
 #include "agent/http_client.h"
@@ -159,7 +160,7 @@ http_client_post_json(struct http_client *c, const char *path, const char *idem_
 	struct curl_slist *hdrs = NULL, *h;
 	struct http_sink sink;
 	char url[2048], idem[128];
-	struct timespec t0, t1;
+	double t0;
 	CURLcode cc;
 	CURL *e = c->curl;
 	int rc = -1;
@@ -213,11 +214,9 @@ http_client_post_json(struct http_client *c, const char *path, const char *idem_
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms_precise();
 	cc = curl_easy_perform(e);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->elapsed_ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	out->elapsed_ms = clock_ms_precise() - t0;
 	if (cc == CURLE_OK) {
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
 		rc = 0;

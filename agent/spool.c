@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/spool.h"
 #include "common/uuid.h"
@@ -582,7 +583,6 @@ spool_batch_reject(struct spool *sp, const char *id, long http_status,
 	char *path = NULL, *line = NULL, ts[32];
 	json_t *rec = NULL;
 	time_t now = time(NULL);
-	struct tm tm;
 	size_t i;
 	int fd = -1, rc = -1;
 
@@ -591,8 +591,7 @@ spool_batch_reject(struct spool *sp, const char *id, long http_status,
 			b = &sp->batches[i];
 	if (b == NULL)
 		return -1;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_iso8601(now, ts);
 	rec = json_pack("{s:s, s:s, s:I, s:s, s:O?, s:O}", "at", ts, "idempotencyKey", b->id,
 	    "httpStatus", (json_int_t)http_status, "reason", reason ? reason : "",
 	    "reply", reply, "printers", b->printers);

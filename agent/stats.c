@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/stats.h"
 
@@ -128,13 +129,11 @@ stats_response_times(const double *samples, size_t n, double *avg, double *p95)
 static json_t *
 stats_time(time_t t)
 {
-	char buf[32];
-	struct tm tm;
+	char buf[CLOCK_ISO_LEN];
 
 	if (t == 0)
 		return json_null();
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_iso8601(t, buf);
 	return json_string(buf);
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/backoff.h"
 #include "agent/discover.h"
@@ -79,25 +80,16 @@ sync_on_signal(int sig)
 	errno = saved;
 }
 
-static long long
-sync_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep until `ms` passed, a signal, or (when `any_wake`) any wake byte. */
 static void
 sync_wait(struct sync *s, long long ms, int any_wake)
 {
-	long long end = sync_now_ms() + (ms > 0 ? ms : 0);
+	long long end = clock_ms() + (ms > 0 ? ms : 0);
 	struct pollfd pfd;
 	char buf[64];
 	long long left;
 
-	while (!sync_stop && (left = end - sync_now_ms()) > 0) {
+	while (!sync_stop && (left = end - clock_ms()) > 0) {
 		pfd.fd = s->wake[0];
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) > 0) {
@@ -150,10 +142,8 @@ static void
 sync_scan(struct sync *s)
 {
 	json_t *found, *changes;
-	struct timespec t0, t1;
-	double ms;
+	double t0 = clock_ms_precise(), ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((found = discover_run(s->cfg, NULL)) == NULL) {
 		log_warnx("[AUTO-SYNC] discovery failed (out of memory)");
 		return;
@@ -166,8 +156,7 @@ sync_scan(struct sync *s)
 	 * repeats changes, never loses them. */
 	if (sync_enqueue(s, changes) == 0)
 		snapshot_save(&s->snap, s->cfg->spool_dir);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ms = clock_ms_precise() - t0;
 	log_info("[AUTO-SYNC] scan: %d found, %d new, %d changed, %d lost; %zu queued "
 	    "(%.0f ms)", s->last_scan.found, s->last_scan.added, s->last_scan.changed,
 	    s->last_scan.lost, spool_waiting(s->sp) + spool_in_batches(s->sp), ms);
@@ -473,7 +462,7 @@ static void
 sync_loop(struct sync *s)
 {
 	const struct agent_config *cfg = s->cfg;
-	long long now = sync_now_ms(), next_scan = now, retry_at = 0;
+	long long now = clock_ms(), next_scan = now, retry_at = 0;
 	/*
 	 * At start the websocket is still connecting and sends the statistics
 	 * itself once up; give it a moment before falling back to HTTP, so a
@@ -486,7 +475,7 @@ sync_loop(struct sync *s)
 
 	while (!sync_stop) {
 		sync_commands(s);
-		now = sync_now_ms();
+		now = clock_ms();
 		scanned = 0;
 		if (s->scan_now || now >= next_scan) {
 			s->scan_now = 0;
@@ -503,7 +492,7 @@ sync_loop(struct sync *s)
 		    spool_waiting(s->sp) + spool_batches(s->sp) > 0) {
 			fl = sync_flush(s);
 			/* After retries ran out the next round is the next scan. */
-			retry_at = fl == FLUSH_PENDING ? sync_now_ms() +
+			retry_at = fl == FLUSH_PENDING ? clock_ms() +
 			    cfg->scan_interval * 1000LL : 0;
 		} else if (spool_waiting(s->sp) + spool_batches(s->sp) == 0) {
 			fl = FLUSH_EMPTY;
@@ -512,7 +501,7 @@ sync_loop(struct sync *s)
 			break;
 		sync_answer_scans(s, fl);
 		sync_write_state(s);
-		now = sync_now_ms();
+		now = clock_ms();
 		if (ws_client_connected(s->ws) != ws_up || now >= next_stats) {
 			ws_up = ws_client_connected(s->ws);
 			sync_send_stats(s);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "server/acceptor.h"
 
@@ -52,15 +53,6 @@ int
 acceptor_port(void)
 {
 	return acc_port;
-}
-
-static long long
-acc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -125,7 +117,7 @@ acc_decide(int i)
 		return;
 	kind = acceptor_classify(buf, (size_t)n);
 	if (kind < 0) {
-		c->recheck = acc_now_ms() + ACC_REPEEK_MS;
+		c->recheck = clock_ms() + ACC_REPEEK_MS;
 		return;
 	}
 	if (kind == 1 && acc_ws)
@@ -152,7 +144,7 @@ acc_accept(void)
 			return;
 		}
 		c->fd = fd;
-		c->deadline = acc_now_ms() + ACC_DEADLINE_MS;
+		c->deadline = clock_ms() + ACC_DEADLINE_MS;
 		c->recheck = 0;
 		acc_npending++;
 	}
@@ -166,7 +158,7 @@ acc_main(void *arg)
 
 	(void)arg;
 	while (!acc_stopping) {
-		long long now = acc_now_ms(), next = now + 1000;
+		long long now = clock_ms(), next = now + 1000;
 		int n = 0, i, rc;
 
 		pfd[n].fd = acc_wake_fd;
@@ -204,7 +196,7 @@ acc_main(void *arg)
 				continue;
 			acc_decide(map[i]);
 		}
-		now = acc_now_ms();
+		now = clock_ms();
 		for (i = acc_npending - 1; i >= 0; i--) {
 			if (acc_pending[i].recheck && acc_pending[i].recheck <= now) {
 				acc_pending[i].recheck = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "server/api_auth.h"
 #include "server/auth.h"
@@ -35,15 +36,6 @@ api_auth_stop(void)
 {
 	ratelimit_free(login_limit);
 	login_limit = NULL;
-}
-
-static long long
-api_auth_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec + 1;	/* never 0: 0 marks a free slot */
 }
 
 static json_t *
@@ -118,13 +110,12 @@ static int
 api_auth_login(struct http_req *r)
 {
 	char ip_key[80], email_key[LOGIN_EMAIL_MAX + 8], hash[crypto_pwhash_STRBYTES] = "";
-	char token[SESSION_TOKEN_MAX + 1], when[32];
+	char token[SESSION_TOKEN_MAX + 1], when[CLOCK_ISO_LEN];
 	const char *email, *password;
 	json_t *body, *out;
 	struct auth a;
-	long long version = 0, expires, now = api_auth_now();
+	long long version = 0, expires, now = (clock_ms() / 1000 + 1);
 	time_t exp_t;
-	struct tm tm;
 	PGconn *c;
 	long wait;
 	int rc, found;
@@ -179,8 +170,7 @@ api_auth_login(struct http_req *r)
 	if (auth_session_issue(&a, version, token, sizeof(token), &expires) < 0)
 		return http_error(r, 500, "internal", "could not sign the session", NULL);
 	exp_t = (time_t)expires;
-	gmtime_r(&exp_t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_iso8601(exp_t, when);
 	api_auth_cookie(r, token, auth_session_ttl());
 	out = json_pack("{s:s,s:s,s:o}", "token", token, "expiresAt", when, "user",
 	    api_auth_user_json(&a));

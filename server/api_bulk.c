@@ -12,6 +12,7 @@
 #include <time.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "common/printer.h"
 #include "common/uuid.h"
@@ -657,15 +658,6 @@ bulk_replay(struct bulk *b, PGconn *c, const char *idem, int *rc)
 	return 1;
 }
 
-static double
-bulk_ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static int
 bulk_parse(struct bulk *b, json_t *body, const json_t **printers, int *rc)
 {
@@ -721,14 +713,14 @@ api_bulk_post(struct http_req *r)
 	const char *idem = http_header(r, "Idempotency-Key");
 	const json_t *printers;
 	json_t *body, *response = NULL, *changed = NULL, *events = NULL;
-	struct timespec t0;
+	double t0;
 	unsigned long stmts0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
 	int rc, found;
 	double ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms_precise();
 	stmts0 = db_thread_statements();
 	b.r = r;
 	/* Printable ASCII only: any other byte may not be UTF-8, which the text
@@ -772,13 +764,7 @@ api_bulk_post(struct http_req *r)
 	    &b.sc, &rc) < 0)
 		goto out;
 	uuid_new(b.batch_id);
-	{
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(b.now, sizeof(b.now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	clock_iso8601(time(NULL), b.now);
 
 	if (db_begin(c) < 0)
 		goto dberr;
@@ -815,7 +801,7 @@ api_bulk_post(struct http_req *r)
 		b.counts[b.items[i].status]++;
 	if ((changed = bulk_write(&b, c)) == NULL)
 		goto dberr;
-	ms = bulk_ms_since(&t0);
+	ms = (clock_ms_precise() - t0);
 	response = bulk_response(&b);
 	events = bulk_events(&b, changed, response, http_config()->refresh_threshold, ms);
 	if (events_append(c, b.sc.company_id, events) < 0 ||

@@ -16,6 +16,7 @@
 #include <libwebsockets.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "jsonlimit.h"
 #include "server/acceptor.h"
@@ -342,15 +343,6 @@ gw_deliver(struct gw_conn *c, const struct gw_event *ev)
 	}
 }
 
-static long long
-gw_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Ms to wait before ev may be queued: 0 when every ready client it is for has
  * room. A client whose full queue has made no progress for GW_STALL_MS is
  * overflowed here, so one stalled reader holds the others up only that long. */
@@ -392,7 +384,7 @@ static void gw_pump_cb(lws_sorted_usec_list_t *sul);
 static void
 gw_pump(void)
 {
-	long long now = gw_now_ms();
+	long long now = clock_ms();
 	size_t done = 0;
 
 	while (gw_pend_head) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "jsonlimit.h"
 #include "server/acceptor.h"
@@ -60,15 +61,6 @@ void
 http_set_authenticator(http_authenticator fn)
 {
 	http_auth_fn = fn;
-}
-
-static double
-http_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Match path against a pattern, capturing {name} segments into r->params. */
@@ -313,7 +305,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r->conn = conn;
 		r->method = method;
 		r->route = -1;
-		r->start = http_now();
+		r->start = (clock_ms_precise() / 1e3);
 		r->path = strndup(url, strcspn(url, "?"));
 		randombytes_buf(rnd, sizeof(rnd));
 		sodium_bin2hex(r->id, sizeof(r->id), rnd, sizeof(rnd));
@@ -381,7 +373,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!r)
 		return;
-	dt = http_now() - r->start;
+	dt = (clock_ms_precise() / 1e3) - r->start;
 	st = &http_stats[r->route >= 0 ? r->route : HTTP_MAX_ROUTES];
 	for (ci = 0; ci < HTTP_NCODES && http_codes[ci] != r->status; ci++)
 		;

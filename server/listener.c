@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "server/db.h"
 #include "server/events.h"
@@ -78,15 +79,6 @@ listener_publish_command(PGconn *c, const json_t *payload)
 		return -1;
 	PQclear(res);
 	return 0;
-}
-
-static long long
-lis_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
 }
 
 /* Sleep up to ms, waking at once on stop. */
@@ -261,7 +253,7 @@ lis_main(void *arg)
 {
 	PGconn *c = NULL;
 	int backoff = 250, first = 1;
-	long long next_prune = lis_now() + 10;
+	long long next_prune = (clock_ms() / 1000) + 10;
 
 	(void)arg;
 	while (!atomic_load(&lis_stopping)) {
@@ -308,8 +300,8 @@ lis_main(void *arg)
 		}
 		if (fetch && lis_fetch(c) < 0)
 			goto broken;
-		if (lis_now() >= next_prune) {
-			next_prune = lis_now() + LISTENER_PRUNE_EVERY;
+		if ((clock_ms() / 1000) >= next_prune) {
+			next_prune = (clock_ms() / 1000) + LISTENER_PRUNE_EVERY;
 			lis_prune(c);
 		}
 		if (PQstatus(c) == CONNECTION_OK)

@@ -1,4 +1,5 @@
-/* test_uuid.c: uuid_new gives distinct, well-formed version 4 UUIDs. */
+/* test_common_util.c: uuid_new gives distinct, well-formed version 4 UUIDs;
+ * the clock is monotonic and formats UTC ISO 8601. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 
 #include "common/printer.h"
 #include "common/uuid.h"
+#include "common/clock.h"
 
 static void
 test_shape(void **state)
@@ -27,11 +29,30 @@ test_shape(void **state)
 	}
 }
 
+static void
+test_clock(void **state)
+{
+	char buf[CLOCK_ISO_LEN];
+	long long a = clock_ms(), b;
+	double p = clock_ms_precise();
+
+	(void)state;
+	clock_iso8601(0, buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	clock_iso8601(1795867200, buf);
+	assert_string_equal(buf, "2026-11-28T12:00:00Z");
+	b = clock_ms();
+	assert_true(b >= a);
+	assert_true(clock_ms_precise() >= p);
+	assert_true(p / 1e3 - (double)a / 1e3 < 1.0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
