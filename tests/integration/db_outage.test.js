@@ -68,6 +68,9 @@ test('two instances starting together on a fresh database both come up', async (
     assert.ok(versions.length >= 1);
     assert.equal(new Set(versions).size, versions.length, 'each migration applied once');
     assert.equal(versions[0], '001_init');
+    // Heartbeat updates of printers can be HOT (004_printers_fillfactor).
+    assert.deepEqual(db.one("SELECT reloptions FROM pg_class WHERE relname = 'printers'").reloptions,
+      ['fillfactor=70']);
   } finally {
     await a.stop();
     await b.stop();
