@@ -1,7 +1,9 @@
 /*
- * db.c: one libpq connection per thread (thread-local), reconnected lazily, and
- * the migration runner. Connections are registered in a list so shutdown can
- * close them after the worker threads are gone.
+ * db.c: one libpq connection per thread (thread-local), reconnected lazily;
+ * named statements prepared once per connection (the set of prepared ones is
+ * libpq instance data of the connection, so it dies with it); pipelines.
+ * Connections are registered in a list so shutdown can close them after the
+ * worker threads are gone. The SQL itself lives in server/store_*.c.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -9,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "log.h"
+#include <libpq-events.h>
+
 #include "db.h"
 #include "migrations.h"
 
@@ -19,12 +24,29 @@ struct db_slot {
 	struct db_slot *next;
 };
 
+#define DB_PREP_SLOTS 512	/* open addressing, at most half full */
+#define DB_PIPE_MAX 64		/* results outstanding in one pipeline */
+
+/* What the storage layer knows about one connection (libpq instance data). */
+struct db_conn_data {
+	const struct db_stmt *prepared[DB_PREP_SLOTS];
+	int nprepared;
+	/* Pipeline: one entry per result still to read; prep marks a Prepare. */
+	struct {
+		const struct db_stmt *s;
+		int prep;
+	} pipe[DB_PIPE_MAX];
+	int pipe_head, pipe_len;
+	int pipe_sync;		/* a Sync was sent and its result not yet read */
+	int broken;		/* protocol state unknown: replace the connection */
+};
+
 static char *db_url;
 static char db_timeout[16] = "3";
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_slot *db_slots;
 static _Thread_local struct db_slot *db_mine;
-static _Thread_local unsigned long db_stmts;
+static _Thread_local unsigned long db_stmts, db_trips;
 static _Thread_local char db_last_state[6];	/* SQLSTATE of the last failure */
 static atomic_ulong db_errors;
 
@@ -63,6 +85,98 @@ db_thread_statements(void)
 }
 
 unsigned long
+db_thread_round_trips(void)
+{
+	return db_trips;
+}
+
+static int
+db_event_proc(PGEventId id, void *info, void *pass)
+{
+	(void)pass;
+	if (id == PGEVT_CONNDESTROY) {
+		PGEventConnDestroy *e = info;
+
+		free(PQinstanceData(e->conn, db_event_proc));
+	} else if (id == PGEVT_CONNRESET) {
+		PGEventConnReset *e = info;
+		struct db_conn_data *d = PQinstanceData(e->conn, db_event_proc);
+
+		if (d)
+			memset(d, 0, sizeof(*d));
+	}
+	return 1;
+}
+
+/* The connection's storage data, made on first use; NULL without memory. */
+static struct db_conn_data *
+db_data(PGconn *c)
+{
+	struct db_conn_data *d = PQinstanceData(c, db_event_proc);
+
+	if (d)
+		return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	if (!PQregisterEventProc(c, db_event_proc, "printmaster", NULL) ||
+	    !PQsetInstanceData(c, db_event_proc, d)) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static size_t
+db_prep_slot(const struct db_conn_data *d, const struct db_stmt *s)
+{
+	size_t h = ((uintptr_t)s >> 4) % DB_PREP_SLOTS;
+
+	while (d->prepared[h] && d->prepared[h] != s)
+		h = (h + 1) % DB_PREP_SLOTS;
+	return h;
+}
+
+static int
+db_is_prepared(const struct db_conn_data *d, const struct db_stmt *s)
+{
+	return d->prepared[db_prep_slot(d, s)] == s;
+}
+
+static void
+db_mark_prepared(struct db_conn_data *d, const struct db_stmt *s)
+{
+	size_t h = db_prep_slot(d, s);
+
+	if (d->prepared[h] || d->nprepared >= DB_PREP_SLOTS / 2)
+		return;
+	d->prepared[h] = s;
+	d->nprepared++;
+}
+
+/* Forget every mark (the server forgot its statements). */
+static void
+db_unmark_all(struct db_conn_data *d)
+{
+	memset(d->prepared, 0, sizeof(d->prepared));
+	d->nprepared = 0;
+}
+
+/* Forget one mark: rebuilding the table is simpler than deleting from it. */
+static void
+db_unmark(struct db_conn_data *d, const struct db_stmt *s)
+{
+	const struct db_stmt *keep[DB_PREP_SLOTS];
+	int n = 0;
+
+	for (int i = 0; i < DB_PREP_SLOTS; i++)
+		if (d->prepared[i] && d->prepared[i] != s)
+			keep[n++] = d->prepared[i];
+	db_unmark_all(d);
+	for (int i = 0; i < n; i++)
+		db_mark_prepared(d, keep[i]);
+}
+
+unsigned long
 db_error_count(void)
 {
 	return atomic_load(&db_errors);
@@ -94,6 +208,13 @@ db_connect(void)
 	 */
 	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s';"
 	    " SET jit = off");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || db_data(c) == NULL) {
+		log_warnx("[DB] could not set up the connection: %s", PQerrorMessage(c));
+		atomic_fetch_add(&db_errors, 1);
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
 	PQclear(r);
 	return c;
 }
@@ -108,9 +229,11 @@ static int
 db_alive(PGconn *c)
 {
 	struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+	struct db_conn_data *d = PQinstanceData(c, db_event_proc);
 	PGnotify *n;
 
-	if (PQstatus(c) != CONNECTION_OK || p.fd < 0)
+	if (PQstatus(c) != CONNECTION_OK || p.fd < 0 || (d && d->broken) ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE)
 		return 0;
 	if (poll(&p, 1, 0) <= 0)
 		return 1;
@@ -164,30 +287,239 @@ db_sqlstate_is(const PGresult *res, const char *state)
 	return s && strcmp(s, state) == 0;
 }
 
-PGresult *
-db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
+/* Keep a result of status `want`; otherwise count, remember and log the
+ * failure and return NULL. */
+static PGresult *
+db_result(PGconn *c, PGresult *r, int want)
 {
-	PGresult *r;
+	const char *state;
+	char msg[512];
 
-	db_stmts++;
-	r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	if (r && PQresultStatus(r) == (ExecStatusType)want) {
 		db_last_state[0] = '\0';
 		return r;
 	}
 	atomic_fetch_add(&db_errors, 1);
-	snprintf(db_last_state, sizeof(db_last_state), "%s",
-	    r && PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
-	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
-	{
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
-		msg[strcspn(msg, "\n")] = '\0';
+	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(db_last_state, sizeof(db_last_state), "%s", state ? state : "");
+	snprintf(msg, sizeof(msg), "%s", r && PQresultErrorMessage(r)[0] ?
+	    PQresultErrorMessage(r) : PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	if (r && PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+		log_debug("[DB] statement skipped after an earlier failure");
+	else
 		log_warnx("[DB] statement failed: %s", msg);
-	}
 	PQclear(r);
 	return NULL;
+}
+
+PGresult *
+db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
+{
+	db_stmts++;
+	db_trips++;
+	return db_result(c, PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0), want);
+}
+
+static int
+db_prepare(PGconn *c, struct db_conn_data *d, const struct db_stmt *s)
+{
+	PGresult *r;
+
+	db_stmts++;
+	db_trips++;
+	r = PQprepare(c, s->name, s->sql, s->nparams, NULL);
+	/* 42P05: prepared already (our marks were lost); just as good. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && !db_sqlstate_is(r, "42P05")) {
+		log_warnx("[DB] could not prepare %s", s->name);
+		return db_result(c, r, PGRES_COMMAND_OK) ? 0 : -1;
+	}
+	PQclear(r);
+	db_mark_prepared(d, s);
+	return 0;
+}
+
+PGresult *
+db_run(PGconn *c, const struct db_stmt *s, int want, const char *const *params)
+{
+	struct db_conn_data *d = db_data(c);
+	PGresult *r;
+
+	if (!d)
+		return db_exec(c, want, s->sql, s->nparams, params);
+	if (!db_is_prepared(d, s) && db_prepare(c, d, s) < 0)
+		return NULL;
+	db_stmts++;
+	db_trips++;
+	r = PQexecPrepared(c, s->name, s->nparams, params, NULL, NULL, 0);
+	/*
+	 * 26000: the server no longer knows the statement (DISCARD ALL, a pooler
+	 * that switched connections). Outside a transaction nothing was done, so
+	 * prepare again and retry once.
+	 */
+	if (db_sqlstate_is(r, "26000") && PQtransactionStatus(c) == PQTRANS_IDLE) {
+		PQclear(r);
+		db_unmark_all(d);
+		if (db_prepare(c, d, s) < 0)
+			return NULL;
+		db_stmts++;
+		db_trips++;
+		r = PQexecPrepared(c, s->name, s->nparams, params, NULL, NULL, 0);
+	}
+	return db_result(c, r, want);
+}
+
+int
+db_pipe_begin(PGconn *c)
+{
+	struct db_conn_data *d = db_data(c);
+
+	if (!d || !PQenterPipelineMode(c))
+		return -1;
+	d->pipe_head = d->pipe_len = d->pipe_sync = 0;
+	return 0;
+}
+
+static int
+db_pipe_push(struct db_conn_data *d, const struct db_stmt *s, int prep)
+{
+	int i;
+
+	if (d->pipe_len >= DB_PIPE_MAX)
+		return -1;
+	i = (d->pipe_head + d->pipe_len++) % DB_PIPE_MAX;
+	d->pipe[i].s = s;
+	d->pipe[i].prep = prep;
+	return 0;
+}
+
+int
+db_pipe_send(PGconn *c, const struct db_stmt *s, const char *const *params)
+{
+	struct db_conn_data *d = db_data(c);
+
+	if (!d || d->pipe_len + 2 > DB_PIPE_MAX)
+		return -1;
+	if (!db_is_prepared(d, s)) {
+		db_stmts++;
+		if (!PQsendPrepare(c, s->name, s->sql, s->nparams, NULL))
+			return -1;
+		/* Marked now; unmarked again if its result says it failed. */
+		db_mark_prepared(d, s);
+		db_pipe_push(d, s, 1);
+	}
+	db_stmts++;
+	if (!PQsendQueryPrepared(c, s->name, s->nparams, params, NULL, NULL, 0))
+		return -1;
+	return db_pipe_push(d, s, 0);
+}
+
+int
+db_pipe_send_cmd(PGconn *c, const char *cmd)
+{
+	struct db_conn_data *d = db_data(c);
+
+	if (!d || d->pipe_len + 1 > DB_PIPE_MAX)
+		return -1;
+	db_stmts++;
+	if (!PQsendQueryParams(c, cmd, 0, NULL, NULL, NULL, NULL, 0))
+		return -1;
+	return db_pipe_push(d, NULL, 0);
+}
+
+int
+db_pipe_flush(PGconn *c)
+{
+	struct db_conn_data *d = db_data(c);
+
+	if (!d || !PQpipelineSync(c))
+		return -1;
+	db_trips++;
+	d->pipe_sync = 1;
+	return 0;
+}
+
+/* The next statement's result (NULL after a failure), its trailing NULL read. */
+static PGresult *
+db_pipe_next(PGconn *c, struct db_conn_data *d, int *prep)
+{
+	const struct db_stmt *s;
+	PGresult *r, *extra;
+
+	if (d->pipe_len == 0)
+		return NULL;
+	s = d->pipe[d->pipe_head].s;
+	*prep = d->pipe[d->pipe_head].prep;
+	d->pipe_head = (d->pipe_head + 1) % DB_PIPE_MAX;
+	d->pipe_len--;
+	if ((r = PQgetResult(c)) == NULL) {
+		d->broken = 1;
+		return NULL;
+	}
+	/* A Prepare that did not happen (skipped after a failure): forget its mark. */
+	if (*prep && PQresultStatus(r) != PGRES_COMMAND_OK)
+		db_unmark(d, s);
+	/* Each statement's results end with a NULL; anything else is out of step. */
+	while ((extra = PQgetResult(c)) != NULL) {
+		d->broken = 1;
+		PQclear(extra);
+		if (PQstatus(c) != CONNECTION_OK)
+			break;
+	}
+	return r;
+}
+
+PGresult *
+db_pipe_recv(PGconn *c, int want)
+{
+	struct db_conn_data *d = db_data(c);
+	PGresult *r;
+	int prep;
+
+	if (!d)
+		return NULL;
+	for (;;) {
+		if (d->pipe_len == 0 || d->broken) {
+			db_result(c, NULL, want);
+			return NULL;
+		}
+		r = db_pipe_next(c, d, &prep);
+		if (!prep)
+			break;
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			/* The statement after a failed Prepare fails too; report that one. */
+			PQclear(r);
+			continue;
+		}
+		PQclear(r);
+	}
+	return db_result(c, r, want);
+}
+
+int
+db_pipe_end(PGconn *c)
+{
+	struct db_conn_data *d = db_data(c);
+	PGresult *r;
+	int prep, rc = 0;
+
+	if (!d)
+		return -1;
+	while (d->pipe_len > 0 && !d->broken)
+		PQclear(db_pipe_next(c, d, &prep));
+	if (d->pipe_sync && !d->broken) {
+		r = PQgetResult(c);
+		if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+			d->broken = 1;
+		PQclear(r);
+		d->pipe_sync = 0;
+	}
+	if (d->broken || !PQexitPipelineMode(c)) {
+		d->broken = 1;
+		rc = -1;
+	}
+	d->pipe_len = 0;
+	return rc;
 }
 
 int

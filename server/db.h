@@ -28,8 +28,41 @@ int db_check_broken(PGconn *c);
  * all in one transaction under pg_advisory_xact_lock. 0 or -1. */
 int db_migrate(PGconn *c);
 
-/* Run a parameterised statement; logs and returns NULL unless the result status
- * is `want` (PGRES_COMMAND_OK or PGRES_TUPLES_OK). Caller PQclear()s. */
+/*
+ * A statement of the storage layer (server/store_*.c): a fixed name, its SQL
+ * and its parameter count. Defined `static const` in the store file that owns
+ * it; prepared on a connection the first time it runs there (PQprepare) and
+ * from then on executed by name, so PostgreSQL parses it once per connection.
+ */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+};
+
+/* Run a stored statement with text parameters (s->nparams of them); logs and
+ * returns NULL unless the result status is `want`. Caller PQclear()s. */
+PGresult *db_run(PGconn *c, const struct db_stmt *s, int want, const char *const *params);
+
+/*
+ * Pipeline mode (libpq 14+): several statements in one round trip.
+ *   db_pipe_begin(c); db_pipe_send(c, ...) ...; db_pipe_flush(c);
+ *   r = db_pipe_recv(c, want) once per statement sent, in order;
+ *   db_pipe_end(c).
+ * Statements not yet prepared on the connection are prepared inside the same
+ * pipeline. After a failed statement the ones after it fail too (NULL from
+ * db_pipe_recv); db_pipe_end() drains them and leaves pipeline mode. 0 or -1.
+ */
+int db_pipe_begin(PGconn *c);
+int db_pipe_send(PGconn *c, const struct db_stmt *s, const char *const *params);
+/* A parameterless command such as BEGIN or COMMIT, in the pipeline. */
+int db_pipe_send_cmd(PGconn *c, const char *cmd);
+int db_pipe_flush(PGconn *c);
+PGresult *db_pipe_recv(PGconn *c, int want);
+int db_pipe_end(PGconn *c);
+
+/* Run an unnamed statement (migrations, session settings: things run once).
+ * Same contract as db_run. */
 PGresult *db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params);
 /* BEGIN/COMMIT/ROLLBACK helpers: 0 or -1. */
 int db_begin(PGconn *c);
@@ -43,9 +76,13 @@ int db_sqlstate_is(const PGresult *res, const char *state);
  * timeout, resources, shutdown), false for one that would fail again. */
 int db_last_error_transient(void);
 
-/* Statements db_exec has sent from the calling thread so far (a request's
+/* Statements db_run, db_pipe_send and db_exec have sent from the calling thread so far (a request's
  * handler reads it before and after to log how many it used). */
 unsigned long db_thread_statements(void);
+
+/* Round trips to PostgreSQL from the calling thread so far (a pipeline's
+ * flush counts one). The bulk handler logs how many a request used. */
+unsigned long db_thread_round_trips(void);
 
 /* Counter of database errors, for /metrics. */
 unsigned long db_error_count(void);
