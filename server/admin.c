@@ -16,6 +16,7 @@
 #include "server/admin.h"
 #include "server/auth.h"
 #include "server/db.h"
+#include "server/store_schema.h"
 #include "server/scope.h"
 
 #define ADMIN_MAX_POS 4
@@ -520,7 +521,7 @@ admin_main(int argc, char **argv)
 		fprintf(stderr, "admin: cannot connect to the database\n");
 		return 1;
 	}
-	if (db_migrate(c) < 0) {
+	if (store_schema_migrate(c) < 0) {
 		fprintf(stderr, "admin: cannot migrate the database\n");
 		PQfinish(c);
 		return 1;

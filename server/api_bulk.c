@@ -1,10 +1,10 @@
 /*
  * api_bulk.c: POST /api/v1/printing/printers/bulk. Validate every item, then
- * in one transaction and a fixed number of statements whatever the batch size:
- * lock the branch, replay a known Idempotency-Key, fetch the stored printers
- * any item could be, decide each item here (identity.c), write every row with
- * one statement, the events with one more, and the batch record. The response
- * goes out after COMMIT.
+ * in one transaction, a fixed number of statements whatever the batch size
+ * and two round trips (pipelines): (1) BEGIN, lock the branch, look up a known
+ * Idempotency-Key, fetch the stored printers any item could be; decide each
+ * item here (identity.c); (2) write every row with one statement, the events
+ * with one more, the batch record, COMMIT. The response goes out after COMMIT.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +18,12 @@
 #include "common/uuid.h"
 #include "server/api_bulk.h"
 #include "server/db.h"
-#include "server/events.h"
 #include "server/identity.h"
 #include "server/metrics.h"
 #include "server/scope.h"
+#include "server/store_batches.h"
+#include "server/store_events.h"
+#include "server/store_printers.h"
 
 #define BULK_IDEM_MAX 200
 #define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
@@ -113,8 +115,7 @@ bulk_lookup_keys(const struct bulk *b)
 		if (id->mac)
 			json_array_append_new(macs, json_string(id->mac));
 		if (id->addr[0] && id->port > 0)
-			json_array_append_new(addrs, json_pack("{s:s,s:i}", "a", id->addr,
-			    "p", id->port));
+			json_array_append_new(addrs, json_string(id->addr));
 		if (id->name[0])
 			json_array_append_new(names, json_string(id->name));
 	}
@@ -122,47 +123,15 @@ bulk_lookup_keys(const struct bulk *b)
 	    "serials", serials, "macs", macs, "addrs", addrs, "names", names);
 }
 
+/* Rows of the candidate lookup (printer_json text) into b->cands. */
 static int
-bulk_fetch_candidates(struct bulk *b, PGconn *c)
+bulk_take_candidates(struct bulk *b, PGresult *res)
 {
-	/*
-	 * A superset of what identity_match() can accept; C makes the decision.
-	 * Names and addresses are folded as printer_norm_name() folds them: white
-	 * space runs to one space, and ASCII-only lower case (COLLATE "C"), since
-	 * in a UTF-8 locale lower() would fold 'É' too and miss the printer.
-	 */
-	static const char sql[] =
-	    "SELECT printer_json(p)::text FROM printers p "
-	    "WHERE p.company_id = $1 AND p.branch_id = $2 AND ("
-	    " p.device_key IN (SELECT jsonb_array_elements_text($3::jsonb->'keys'))"
-	    " OR p.uuid IN (SELECT jsonb_array_elements_text($3::jsonb->'uuids'))"
-	    " OR p.serial_number IN (SELECT jsonb_array_elements_text($3::jsonb->'serials'))"
-	    " OR p.mac_address IN (SELECT jsonb_array_elements_text($3::jsonb->'macs'))"
-	    " OR (lower(regexp_replace(btrim(p.address), '\\s+', ' ', 'g') COLLATE \"C\"),"
-	    "     p.port) IN (SELECT a->>'a', (a->>'p')::int"
-	    "     FROM jsonb_array_elements($3::jsonb->'addrs') a)"
-	    " OR lower(regexp_replace(btrim(p.name), '\\s+', ' ', 'g') COLLATE \"C\") IN"
-	    "     (SELECT jsonb_array_elements_text($3::jsonb->'names')))"
-	    " ORDER BY p.created_at, p.id FOR UPDATE";
-	json_t *lk = bulk_lookup_keys(b);
-	char *lks = lk ? json_dumps(lk, JSON_COMPACT) : NULL;
-	const char *p[3] = { b->sc.company_id, b->sc.branch_id, lks };
-	PGresult *res;
-	int n;
+	int n = PQntuples(res);
 
-	json_decref(lk);
-	if (!lks)
-		return -1;
-	res = db_exec(c, PGRES_TUPLES_OK, sql, 3, p);
-	free(lks);
-	if (!res)
-		return -1;
-	n = PQntuples(res);
 	b->cands = calloc((size_t)n + 1, sizeof(*b->cands));
-	if (!b->cands) {
-		PQclear(res);
+	if (!b->cands)
 		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		struct bulk_cand *cd = &b->cands[b->ncand];
 
@@ -172,7 +141,6 @@ bulk_fetch_candidates(struct bulk *b, PGconn *c)
 		cd->claimed_by = -1;
 		b->ncand++;
 	}
-	PQclear(res);
 	return 0;
 }
 
@@ -410,91 +378,33 @@ bulk_decide(struct bulk *b)
 }
 
 /*
- * Write every new, updated and unchanged row in one statement. Returns the
- * printer_json of rows that changed, keyed by id, for the events.
+ * Every new, updated and unchanged row, for one statement, with the folded
+ * name and address that matching looks them up by next time.
  */
 static json_t *
-bulk_write(struct bulk *b, PGconn *c)
+bulk_rows(struct bulk *b)
 {
-	static const char sql[] =
-	    "WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("
-	    " op text, id uuid, \"deviceKey\" text, name text, \"connectionType\" text,"
-	    " protocol text, address text, port int, uri text, manufacturer text, model text,"
-	    " \"makeAndModel\" text, \"serialNumber\" text, \"macAddress\" text, uuid text,"
-	    " status text, \"stateReasons\" text[], capabilities jsonb, location text,"
-	    " sources jsonb, ev boolean)),"
-	    " ins AS (INSERT INTO printers (id, company_id, branch_id, device_key, name,"
-	    "  connection_type, protocol, address, port, uri, manufacturer, model,"
-	    "  make_and_model, serial_number, mac_address, uuid, status, state_reasons,"
-	    "  capabilities, location, sources)"
-	    "  SELECT id, $1, $2, \"deviceKey\", name, \"connectionType\", protocol, address,"
-	    "  port, uri, manufacturer, model, \"makeAndModel\", \"serialNumber\","
-	    "  \"macAddress\", uuid, status, coalesce(\"stateReasons\", '{}'),"
-	    "  coalesce(capabilities, '{}'), location, coalesce(sources, '{}')"
-	    "  FROM x WHERE op = 'new' RETURNING printer_json(printers) AS j),"
-	    " upd AS (UPDATE printers p SET device_key = x.\"deviceKey\", name = x.name,"
-	    "  connection_type = x.\"connectionType\", protocol = x.protocol,"
-	    "  address = x.address, port = x.port, uri = x.uri,"
-	    "  manufacturer = x.manufacturer, model = x.model,"
-	    "  make_and_model = x.\"makeAndModel\", serial_number = x.\"serialNumber\","
-	    "  mac_address = x.\"macAddress\", uuid = x.uuid, status = x.status,"
-	    "  state_reasons = coalesce(x.\"stateReasons\", '{}'),"
-	    "  capabilities = coalesce(x.capabilities, '{}'), location = x.location,"
-	    "  sources = coalesce(x.sources, '{}'), last_seen = now(),"
-	    "  updated_at = CASE WHEN x.op = 'update' THEN now() ELSE p.updated_at END"
-	    "  FROM x WHERE x.op IN ('update', 'touch') AND p.id = x.id"
-	    "  AND p.company_id = $1 AND p.branch_id = $2"
-	    "  RETURNING CASE WHEN x.ev THEN printer_json(p) END AS j)"
-	    " SELECT j::text FROM ins UNION ALL SELECT j::text FROM upd WHERE j IS NOT NULL";
-	json_t *rows = json_array(), *changed = json_object();
-	const char *p[3];
-	PGresult *res;
-	char *s;
+	json_t *rows = json_array();
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct bulk_item *it = &b->items[i];
+		struct identity id;
 		json_t *row;
 
 		if (!it->row)
 			continue;
 		/* The row is not needed after this: annotate it in place. */
 		row = json_incref(it->row);
+		identity_from_json(&id, row);
 		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
 		    it->status == BS_UPDATED ? "update" : "touch"));
 		json_object_set_new(row, "id", json_string(it->row_id));
-		json_object_set_new(row, "ev", json_boolean(it->event != NULL));
+		json_object_set_new(row, "nameKey", json_string(id.name));
+		json_object_set_new(row, "addrKey", id.addr[0] ? json_string(id.addr) :
+		    json_null());
 		json_array_append_new(rows, row);
 	}
-	if (json_array_size(rows) == 0) {
-		json_decref(rows);
-		return changed;
-	}
-	s = json_dumps(rows, JSON_COMPACT);
-	json_decref(rows);
-	if (!s) {
-		json_decref(changed);
-		return NULL;
-	}
-	p[0] = b->sc.company_id;
-	p[1] = b->sc.branch_id;
-	p[2] = s;
-	res = db_exec(c, PGRES_TUPLES_OK, sql, 3, p);
-	free(s);
-	if (!res) {
-		json_decref(changed);
-		return NULL;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		json_t *j = json_loads(PQgetvalue(res, i, 0), 0, NULL);
-		const char *id = json_string_value(json_object_get(j, "id"));
-
-		if (id)
-			json_object_set_new(changed, id, j);
-		else
-			json_decref(j);
-	}
-	PQclear(res);
-	return changed;
+	return rows;
 }
 
 static json_t *
@@ -543,31 +453,33 @@ bulk_response(struct bulk *b)
 	    b->batch_id, "results", results, "summary", summary);
 }
 
-/* Per-printer events, or one refresh-required past the threshold; then the
+/* Per-printer events (their payload, the stored printer, is read by the
+ * events statement), or one refresh-required past the threshold; then the
  * batch's own events. */
 static json_t *
-bulk_events(struct bulk *b, json_t *changed, const json_t *response, long threshold,
-    double ms)
+bulk_events(struct bulk *b, const json_t *response, long threshold, double ms)
 {
 	json_t *ev = json_array(), *summary = json_object_get(response, "summary");
 	json_t *failures = json_array();
-	size_t nchanged = json_object_size(changed);
 	const char *br = b->sc.branch_id;
+	long nchanged = 0;
 
-	if ((long)nchanged > threshold) {
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].event)
+			nchanged++;
+	if (nchanged > threshold) {
 		json_array_append_new(ev, json_pack("{s:s,s:s,s:n,s:{s:s,s:I}}", "type",
 		    "printer:refresh-required", "branchId", br, "printerId", "payload",
 		    "reason", "bulk", "count", (json_int_t)nchanged));
 	} else {
 		for (size_t i = 0; i < b->n; i++) {
 			struct bulk_item *it = &b->items[i];
-			json_t *p;
 
-			if (!it->event || (p = json_object_get(changed, it->row_id)) == NULL)
+			if (!it->event)
 				continue;
-			json_array_append_new(ev, json_pack("{s:s,s:s,s:s,s:{s:O}}", "type",
-			    it->event, "branchId", br, "printerId", it->row_id, "payload",
-			    "printer", p));
+			json_array_append_new(ev, json_pack("{s:s,s:s,s:s,s:b}", "type",
+			    it->event, "branchId", br, "printerId", it->row_id,
+			    "withPrinter", 1));
 		}
 	}
 	for (size_t i = 0; i < b->n; i++)
@@ -588,74 +500,112 @@ bulk_events(struct bulk *b, json_t *changed, const json_t *response, long thresh
 	return ev;
 }
 
+/* A stored response for this key: reply with it (or 422 when the key came
+ * with another body). Returns the handler's result code. */
 static int
-bulk_record(struct bulk *b, PGconn *c, const char *idem, const json_t *response, double ms)
+bulk_replay(struct bulk *b, const char *response, const char *request_hash)
 {
-	char msbuf[32], *resp = json_dumps(response, JSON_COMPACT);
-	char cnt[6][12], total[12];
-	const char *p[15];
-	PGresult *res;
-
-	if (!resp)
-		return -1;
-	snprintf(msbuf, sizeof(msbuf), "%.3f", ms);
-	snprintf(total, sizeof(total), "%zu", b->n);
-	for (int i = 0; i < 6; i++)
-		snprintf(cnt[i], sizeof(cnt[i]), "%d", b->counts[i]);
-	p[0] = b->batch_id;
-	p[1] = b->sc.company_id;
-	p[2] = b->sc.branch_id;
-	p[3] = b->agent_id;
-	p[4] = idem;
-	p[5] = idem ? b->req_hash : NULL;
-	p[6] = total;
-	for (int i = 0; i < 6; i++)
-		p[7 + i] = cnt[i];
-	p[13] = msbuf;
-	p[14] = resp;
-	res = db_exec(c, PGRES_COMMAND_OK,
-	    "INSERT INTO sync_batches (id, company_id, branch_id, agent_id, idempotency_key,"
-	    " request_hash, total, new_count, updated_count, unchanged_count, skipped_count,"
-	    " duplicate_count, failed_count, duration_ms, response)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
-	    15, p);
-	free(resp);
-	if (!res)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-/* A stored response for this key: 1 found (reply queued), 0 none, -1 error. */
-static int
-bulk_replay(struct bulk *b, PGconn *c, const char *idem, int *rc)
-{
-	const char *p[4] = { b->sc.company_id, b->sc.branch_id, b->agent_id, idem };
-	PGresult *res;
 	json_t *resp;
 
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT response::text, request_hash FROM sync_batches WHERE company_id = $1"
-	    " AND branch_id = $2 AND coalesce(agent_id, '00000000-0000-0000-0000-000000000000')"
-	    " = coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')"
-	    " AND idempotency_key = $4", 4, p);
-	if (!res)
-		return -1;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return 0;
-	}
-	if (strcmp(PQgetvalue(res, 0, 1), b->req_hash) != 0) {
-		PQclear(res);
-		*rc = http_error(b->r, 422, "idempotency_key_reused",
+	if (strcmp(request_hash, b->req_hash) != 0)
+		return http_error(b->r, 422, "idempotency_key_reused",
 		    "this Idempotency-Key was used for a different request", NULL);
-		return 1;
-	}
-	resp = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
+	if ((resp = json_loads(response, 0, NULL)) == NULL)
+		return http_error(b->r, 500, "internal", "the stored response is unreadable",
+		    NULL);
 	http_add_header(b->r, "Idempotent-Replayed", "true");
-	*rc = http_reply_json(b->r, 200, resp);
-	return 1;
+	return http_reply_json(b->r, 200, resp);
+}
+
+/*
+ * Round trip 1: BEGIN, the branch lock, the stored response for the key, the
+ * candidates. 1 replayed (*rc set; the transaction is rolled back), 0 go on,
+ * -1 database error.
+ */
+static int
+bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
+{
+	char *resp = NULL, *hash = NULL;
+	json_t *lk = bulk_lookup_keys(b);
+	PGresult *res = NULL;
+	int found = 0, ok;
+
+	if (!lk || db_pipe_begin(c) < 0) {
+		json_decref(lk);
+		return -1;
+	}
+	ok = db_pipe_send_cmd(c, "BEGIN") == 0 &&
+	    store_printers_lock_send(c, b->sc.branch_id) == 0 &&
+	    (!idem || store_batches_find_send(c, b->sc.company_id, b->sc.branch_id,
+	    b->agent_id, idem) == 0) &&
+	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk) == 0 &&
+	    db_pipe_flush(c) == 0;
+	json_decref(lk);
+	if (ok) {
+		PGresult *begin = db_pipe_recv(c, PGRES_COMMAND_OK);
+
+		ok = begin != NULL;
+		PQclear(begin);
+	}
+	ok = ok && store_printers_lock_recv(c) == 0;
+	if (ok && idem)
+		ok = (found = store_batches_find_recv(c, &resp, &hash)) >= 0;
+	ok = ok && (res = store_printers_candidates_recv(c)) != NULL;
+	if (db_pipe_end(c) < 0)
+		ok = 0;
+	if (ok && found) {
+		db_rollback(c);
+		*rc = bulk_replay(b, resp, hash);
+	} else if (ok && bulk_take_candidates(b, res) < 0) {
+		ok = 0;
+	}
+	PQclear(res);
+	free(resp);
+	free(hash);
+	if (!ok)
+		return -1;
+	return found ? 1 : 0;
+}
+
+/* Round trip 2: the rows, the events, the batch record, COMMIT. 0 or -1. */
+static int
+bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
+    const json_t *response, double ms)
+{
+	struct store_batch rec = { .id = b->batch_id, .company_id = b->sc.company_id,
+	    .branch_id = b->sc.branch_id, .agent_id = b->agent_id, .idem_key = idem,
+	    .request_hash = idem ? b->req_hash : NULL, .total = (long)b->n,
+	    .duration_ms = ms };
+	json_t *rows = bulk_rows(b);
+	char *resp = json_dumps(response, JSON_COMPACT);
+	int ok, write = json_array_size(rows) > 0;
+
+	memcpy(rec.counts, b->counts, sizeof(rec.counts));
+	rec.response = resp;
+	if (!rows || !resp || db_pipe_begin(c) < 0) {
+		json_decref(rows);
+		free(resp);
+		return -1;
+	}
+	ok = (!write || store_printers_write_send(c, b->sc.company_id, b->sc.branch_id,
+	    rows) == 0) &&
+	    store_events_append_send(c, b->sc.company_id, events) == 0 &&
+	    store_batches_record_send(c, &rec) == 0 &&
+	    db_pipe_send_cmd(c, "COMMIT") == 0 && db_pipe_flush(c) == 0;
+	json_decref(rows);
+	free(resp);
+	ok = ok && (!write || store_printers_write_recv(c) == 0);
+	ok = ok && store_events_append_recv(c) == 0;
+	ok = ok && store_batches_record_recv(c) == 0;
+	if (ok) {
+		PGresult *commit = db_pipe_recv(c, PGRES_COMMAND_OK);
+
+		ok = commit != NULL;
+		PQclear(commit);
+	}
+	if (db_pipe_end(c) < 0)
+		ok = 0;
+	return ok ? 0 : -1;
 }
 
 static int
@@ -712,9 +662,9 @@ api_bulk_post(struct http_req *r)
 	struct bulk b = { 0 };
 	const char *idem = http_header(r, "Idempotency-Key");
 	const json_t *printers;
-	json_t *body, *response = NULL, *changed = NULL, *events = NULL;
+	json_t *body, *response = NULL, *events = NULL;
 	double t0;
-	unsigned long stmts0;
+	unsigned long stmts0, trips0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
 	int rc, found;
@@ -722,6 +672,7 @@ api_bulk_post(struct http_req *r)
 
 	t0 = clock_ms_precise();
 	stmts0 = db_thread_statements();
+	trips0 = db_thread_round_trips();
 	b.r = r;
 	/* Printable ASCII only: any other byte may not be UTF-8, which the text
 	 * column refuses only once the transaction has begun. */
@@ -766,56 +717,29 @@ api_bulk_post(struct http_req *r)
 	uuid_new(b.batch_id);
 	clock_iso8601(time(NULL), b.now);
 
-	if (db_begin(c) < 0)
+	if ((found = bulk_read(&b, c, idem, &rc)) < 0)
 		goto dberr;
-	{
-		/*
-		 * One writer per branch at a time: matching sees every committed row.
-		 * Nested loops are off for this transaction: a branch that was just
-		 * filled has no statistics yet, the planner then thinks it holds one
-		 * row and rescans the JSON input once per printer (quadratic); a hash
-		 * join is right for every batch size here.
-		 */
-		const char *p[1] = { b.sc.branch_id };
-		PGresult *res = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7412003)),"
-		    " set_config('enable_nestloop', 'off', true)", 1, p);
-
-		if (!res)
-			goto dberr;
-		PQclear(res);
-	}
-	if (idem) {
-		if ((found = bulk_replay(&b, c, idem, &rc)) < 0)
-			goto dberr;
-		if (found) {
-			db_rollback(c);
-			goto out;
-		}
-	}
-	if (bulk_fetch_candidates(&b, c) < 0)
-		goto dberr;
+	if (found)
+		goto out;
 	if (bulk_decide(&b) < 0)
 		goto dberr;
 	for (size_t i = 0; i < b.n; i++)
 		b.counts[b.items[i].status]++;
-	if ((changed = bulk_write(&b, c)) == NULL)
-		goto dberr;
 	ms = (clock_ms_precise() - t0);
 	response = bulk_response(&b);
-	events = bulk_events(&b, changed, response, http_config()->refresh_threshold, ms);
-	if (events_append(c, b.sc.company_id, events) < 0 ||
-	    bulk_record(&b, c, idem, response, ms) < 0 || db_commit(c) < 0)
+	events = bulk_events(&b, response, http_config()->refresh_threshold, ms);
+	if (!response || !events || bulk_commit(&b, c, idem, events, response, ms) < 0)
 		goto dberr;
 	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_UPDATED] +
 	    b.counts[BS_UNCHANGED]));
 	metrics_bulk_request();
 	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
-	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu %.1fms", r->id,
+	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu round_trips=%lu "
+	    "%.1fms", r->id,
 	    b.batch_id, b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n,
 	    b.counts[BS_NEW], b.counts[BS_UPDATED], b.counts[BS_UNCHANGED],
 	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],
-	    db_thread_statements() - stmts0, ms);
+	    db_thread_statements() - stmts0, db_thread_round_trips() - trips0, ms);
 	rc = http_reply_json(r, 200, response);
 	response = NULL;
 	goto out;
@@ -824,7 +748,6 @@ dberr:
 	rc = scope_db_failed(r, c);
 out:
 	json_decref(response);
-	json_decref(changed);
 	json_decref(events);
 	json_decref(body);
 	bulk_free(&b);

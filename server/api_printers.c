@@ -12,8 +12,9 @@
 #include "server/api_printers.h"
 #include "server/auth.h"
 #include "server/db.h"
-#include "server/events.h"
 #include "server/scope.h"
+#include "server/store_events.h"
+#include "server/store_printers.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 500
@@ -32,18 +33,44 @@ printers_utf8_ok(const char *s)
 	return j != NULL;
 }
 
+/* Append s (len bytes) to a growing buffer; -1 without memory. */
+static int
+printers_buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap ? *cap * 2 : 4096);
+		char *nb;
+
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(*buf, ncap)) == NULL)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/*
+ * The page is built from the rows' JSON text as PostgreSQL wrote it: parsing
+ * and re-serializing every printer would cost more than the query.
+ */
 static int
 printers_list(struct http_req *r)
 {
 	const char *status = http_query(r, "status"), *q = http_query(r, "q");
 	const char *after = http_query(r, "after"), *lim = http_query(r, "limit");
-	char after_id[HTTP_ID_LEN + 1] = "", limbuf[16];
+	char after_id[HTTP_ID_LEN + 1] = "", *body = NULL;
+	struct store_printer_filter f = { 0 };
 	struct scope sc;
 	PGconn *c;
 	PGresult *res;
-	json_t *list, *body;
 	long limit = LIST_DEFAULT;
-	int rc, n;
+	size_t len = 0, cap = 0;
+	int rc, n, ok = 0, branch_ok;
 
 	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
 		return rc;
@@ -67,50 +94,60 @@ printers_list(struct http_req *r)
 		return http_error(r, 400, "bad_request", "q must be UTF-8 text", NULL);
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
-	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
-	    &sc, &rc) < 0)
+	/* The branch is checked by the list statement itself (SCOPE_NO_LOOKUP). */
+	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"),
+	    SCOPE_NO_LOOKUP, &sc, &rc) < 0)
 		return rc;
-	snprintf(limbuf, sizeof(limbuf), "%ld", limit + 1);
-	{
-		const char *p[6] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL,
-		    status, q && *q ? q : NULL, after_id[0] ? after_id : NULL, limbuf };
-
-		res = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT printer_json(p)::text, p.id FROM printers p "
-		    "WHERE p.company_id = $1 AND ($2::uuid IS NULL OR p.branch_id = $2) "
-		    "AND ($3::text IS NULL OR p.status = $3) "
-		    "AND ($4::text IS NULL OR strpos(lower(concat_ws(' ', p.name, p.display_name, "
-		    "p.make_and_model, p.address, p.location)), lower($4)) > 0) "
-		    "AND ($5::uuid IS NULL OR p.id > $5) ORDER BY p.id LIMIT $6::int", 6, p);
-	}
-	if (!res) {
+	f.company_id = sc.company_id;
+	f.branch_id = sc.branch_id[0] ? sc.branch_id : NULL;
+	f.status = status;
+	f.q = q && *q ? q : NULL;
+	f.after = after_id[0] ? after_id : NULL;
+	f.limit = limit;
+	if ((res = store_printers_list(c, &f, &branch_ok)) == NULL)
 		return scope_db_failed(r, c);
+	if (!branch_ok) {
+		PQclear(res);
+		return http_error(r, 403, "forbidden",
+		    "the credential does not cover that company or branch", NULL);
 	}
-	list = json_array();
 	n = PQntuples(res);
+	if (printers_buf_add(&body, &len, &cap, "{\"printers\":[", 13) < 0)
+		goto out;
 	for (int i = 0; i < n && i < limit; i++)
-		json_array_append_new(list, json_loads(PQgetvalue(res, i, 0), 0, NULL));
-	body = json_pack("{s:o,s:o}", "printers", list, "next",
-	    n > limit ? json_string(PQgetvalue(res, (int)limit - 1, 1)) : json_null());
+		if ((i && printers_buf_add(&body, &len, &cap, ",", 1) < 0) ||
+		    printers_buf_add(&body, &len, &cap, PQgetvalue(res, i, 1),
+		    (size_t)PQgetlength(res, i, 1)) < 0)
+			goto out;
+	if (printers_buf_add(&body, &len, &cap, "],\"next\":", 9) < 0)
+		goto out;
+	if (n > limit) {
+		if (printers_buf_add(&body, &len, &cap, "\"", 1) < 0 ||
+		    printers_buf_add(&body, &len, &cap, PQgetvalue(res, (int)limit - 1, 2),
+		    (size_t)PQgetlength(res, (int)limit - 1, 2)) < 0 ||
+		    printers_buf_add(&body, &len, &cap, "\"}", 2) < 0)
+			goto out;
+	} else if (printers_buf_add(&body, &len, &cap, "null}", 5) < 0) {
+		goto out;
+	}
+	ok = 1;
+out:
 	PQclear(res);
-	return http_reply_json(r, 200, body);
+	if (!ok) {
+		free(body);
+		return http_error(r, 500, "internal", "out of memory", NULL);
+	}
+	rc = http_reply_data(r, 200, "application/json", body, len);
+	free(body);
+	return rc;
 }
 
 /* Load one printer in scope; 1 found (json in *out), 0 not found, -1 db error. */
 static int
 printers_load(PGconn *c, const struct scope *sc, const char *id, json_t **out)
 {
-	const char *p[3] = { sc->company_id, sc->branch_id[0] ? sc->branch_id : NULL, id };
-	PGresult *res;
-
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT printer_json(p)::text FROM printers p WHERE p.company_id = $1 "
-	    "AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.id = $3", 3, p);
-	if (!res)
-		return -1;
-	*out = PQntuples(res) ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
-	PQclear(res);
-	return *out ? 1 : 0;
+	return store_printers_get(c, sc->company_id, sc->branch_id[0] ? sc->branch_id : NULL,
+	    id, out);
 }
 
 /* Common start of the {id} handlers: connection, scope, id check. */
@@ -165,10 +202,9 @@ printers_patch(struct http_req *r)
 	char id[HTTP_ID_LEN + 1];
 	json_t *body, *v, *errs, *p = NULL, *ev;
 	const char *dn = NULL, *role = NULL, *en = NULL;
-	int set_dn = 0, set_role = 0, rc;
+	int set_dn = 0, set_role = 0, rc, found;
 	struct scope sc;
 	PGconn *c;
-	PGresult *res;
 
 	if (auth_require_role(r, AUTH_ALLOW_ADMIN, &rc) < 0)
 		return rc;
@@ -213,31 +249,18 @@ printers_patch(struct http_req *r)
 	}
 	if (db_begin(c) < 0)
 		goto dberr;
-	{
-		const char *prm[8] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL, id,
-		    set_dn ? "1" : NULL, dn, set_role ? "1" : NULL, role, en };
-
-		res = db_exec(c, PGRES_TUPLES_OK,
-		    "UPDATE printers p SET "
-		    "display_name = CASE WHEN $4::text IS NULL THEN display_name ELSE $5 END, "
-		    "role = CASE WHEN $6::text IS NULL THEN role ELSE $7 END, "
-		    "enabled = coalesce($8::boolean, enabled), updated_at = now() "
-		    "WHERE p.company_id = $1 AND ($2::uuid IS NULL OR p.branch_id = $2) "
-		    "AND p.id = $3 RETURNING printer_json(p)::text", 8, prm);
-	}
-	if (!res)
+	found = store_printers_patch(c, sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL,
+	    id, set_dn, dn, set_role, role, en, &p);
+	if (found < 0)
 		goto dberr;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (!found) {
 		db_rollback(c);
 		json_decref(body);
 		return http_error(r, 404, "not_found", "no such printer", NULL);
 	}
-	p = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
 	ev = json_pack("[{s:s,s:O,s:s,s:{s:O}}]", "type", "printer:updated", "branchId",
 	    json_object_get(p, "branchId"), "printerId", id, "payload", "printer", p);
-	rc = events_append(c, sc.company_id, ev);
+	rc = store_events_append(c, sc.company_id, ev);
 	json_decref(ev);
 	if (rc < 0 || db_commit(c) < 0)
 		goto dberr;
@@ -253,12 +276,11 @@ dberr:
 static int
 printers_delete(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[HTTP_ID_LEN + 1], branch[HTTP_ID_LEN + 1];
 	struct scope sc;
 	PGconn *c;
-	PGresult *res;
-	json_t *ev;
-	int rc;
+	json_t *ev, *name;
+	int rc, found;
 
 	if (auth_require_role(r, AUTH_ALLOW_ADMIN, &rc) < 0)
 		return rc;
@@ -266,26 +288,17 @@ printers_delete(struct http_req *r)
 		return rc;
 	if (db_begin(c) < 0)
 		goto dberr;
-	{
-		const char *prm[3] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL, id };
-
-		res = db_exec(c, PGRES_TUPLES_OK,
-		    "DELETE FROM printers p WHERE p.company_id = $1 "
-		    "AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.id = $3 "
-		    "RETURNING p.branch_id::text, p.name", 3, prm);
-	}
-	if (!res)
+	found = store_printers_delete(c, sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL,
+	    id, branch, &name);
+	if (found < 0)
 		goto dberr;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (!found) {
 		db_rollback(c);
 		return http_error(r, 404, "not_found", "no such printer", NULL);
 	}
-	ev = json_pack("[{s:s,s:s,s:s,s:{s:s,s:s}}]", "type", "printer:removed",
-	    "branchId", PQgetvalue(res, 0, 0), "printerId", id, "payload", "id", id,
-	    "name", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	rc = events_append(c, sc.company_id, ev);
+	ev = json_pack("[{s:s,s:s,s:s,s:{s:s,s:o}}]", "type", "printer:removed",
+	    "branchId", branch, "printerId", id, "payload", "id", id, "name", name);
+	rc = store_events_append(c, sc.company_id, ev);
 	json_decref(ev);
 	if (rc < 0 || db_commit(c) < 0)
 		goto dberr;

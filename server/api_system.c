@@ -7,6 +7,7 @@
 #include "server/api_system.h"
 #include "server/db.h"
 #include "server/metrics.h"
+#include "server/store_schema.h"
 
 static int
 sys_healthz(struct http_req *r)
@@ -18,18 +19,15 @@ static int
 sys_readyz(struct http_req *r)
 {
 	PGconn *c = db_conn();
-	PGresult *res;
 
 	if (!c)
 		return http_error(r, 503, "database_unavailable",
 		    "the database cannot be reached", NULL);
-	res = db_exec(c, PGRES_TUPLES_OK, "SELECT 1", 0, NULL);
-	if (!res) {
+	if (store_schema_ping(c) < 0) {
 		db_check_broken(c);
 		return http_error(r, 503, "database_unavailable",
 		    "the database cannot be reached", NULL);
 	}
-	PQclear(res);
 	return http_reply_json(r, 200, json_pack("{s:s,s:s}", "status", "ready",
 	    "database", "ok"));
 }

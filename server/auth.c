@@ -14,9 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "server/auth.h"
+#include "server/auth_cache.h"
 #include "server/db.h"
+#include "server/store_credentials.h"
 #include "server/scope.h"
 #include "server/session.h"
 
@@ -24,7 +27,6 @@
 #define AUTH_KEY_RAW 32
 #define AUTH_SECRET_FILE "session.key"
 #define AUTH_SECRET_TEXT_MAX 256
-#define AUTH_LAST_SEEN_EVERY "60 seconds"
 
 enum auth_result {
 	AUTH_OK = 0,
@@ -265,60 +267,29 @@ auth_session_issue(const struct auth *a, long long version, char *token, size_t 
 	return session_sign(auth_key, &c, token, len);
 }
 
-static void
-auth_copy(char *dst, size_t n, PGresult *res, int col)
-{
-	snprintf(dst, n, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
-}
-
-/* A credential from a row whose first columns are id, company_id, branch_id. */
-static void
-auth_fill(struct auth *out, enum auth_kind kind, enum auth_role role, PGresult *res)
-{
-	memset(out, 0, sizeof(*out));
-	out->kind = kind;
-	out->role = role;
-	auth_copy(out->principal_id, sizeof(out->principal_id), res, 0);
-	auth_copy(out->company_id, sizeof(out->company_id), res, 1);
-	auth_copy(out->branch_id, sizeof(out->branch_id), res, 2);
-}
-
 static enum auth_result
 auth_agent(PGconn *c, const char *key, struct auth *out)
 {
-	char hash[AUTH_KEY_HASH_LEN + 1];
-	const char *p[1] = { hash };
-	PGresult *res;
-	int stale;
+	char hash[AUTH_KEY_HASH_LEN + 1], ckey[AUTH_CACHE_KEY_MAX];
+	long long now = clock_ms();
+	int stale, found;
 
 	if (auth_key_hash(key, hash) < 0)
 		return AUTH_BAD;
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT a.id, a.company_id, a.branch_id, (a.last_seen IS NULL OR "
-	    "a.last_seen < now() - interval '" AUTH_LAST_SEEN_EVERY "') "
-	    "FROM agents a JOIN companies co ON co.id = a.company_id "
-	    "JOIN branches b ON b.id = a.branch_id "
-	    "WHERE a.key_hash = $1::bytea AND a.revoked_at IS NULL "
-	    "AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 1, p);
-	if (!res)
+	snprintf(ckey, sizeof(ckey), "a:%s", hash);
+	if (auth_cache_get(ckey, now, out, &stale)) {
+		/* last_seen at most once a minute per agent, not on every request. */
+		if (stale && store_credentials_touch_agent(c, out->principal_id) < 0)
+			db_check_broken(c);
+		return AUTH_OK;
+	}
+	if ((found = store_credentials_agent(c, hash, out, &stale)) < 0)
 		return AUTH_DB;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (!found)
 		return AUTH_BAD;
-	}
-	auth_fill(out, AUTH_AGENT, ROLE_AGENT, res);
-	stale = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
-	PQclear(res);
-	if (stale) {
-		/* At most about once a minute per agent: a write on every request
-		 * would turn each bulk call into two transactions. */
-		const char *q[1] = { out->principal_id };
-
-		res = db_exec(c, PGRES_COMMAND_OK, "UPDATE agents SET last_seen = now() "
-		    "WHERE id = $1 AND (last_seen IS NULL OR last_seen < now() - interval '"
-		    AUTH_LAST_SEEN_EVERY "')", 1, q);
-		PQclear(res);
-	}
+	if (stale && store_credentials_touch_agent(c, out->principal_id) < 0)
+		db_check_broken(c);
+	auth_cache_put(ckey, now, out);
 	return AUTH_OK;
 }
 
@@ -326,38 +297,30 @@ static enum auth_result
 auth_session(PGconn *c, const char *token, struct auth *out)
 {
 	struct session_claims cl;
-	char ver[24];
-	const char *p[2] = { cl.user_id, ver };
-	PGresult *res;
+	char ckey[AUTH_CACHE_KEY_MAX];
+	long long now = clock_ms();
 	enum session_status st;
+	int found, touch;
 
 	if (!auth_key_ready)
 		return AUTH_BAD;
+	/* MAC and expiry on every request; only the user row is cached. */
 	st = session_verify(auth_key, token, (long long)time(NULL), &cl);
 	if (st != SESSION_OK) {
 		log_debug("[API] session token %s", st == SESSION_EXPIRED ? "expired" :
 		    "invalid");
 		return AUTH_BAD;
 	}
-	snprintf(ver, sizeof(ver), "%lld", cl.version);
-	/* users_pkey; the joins are on primary keys too. */
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT u.id, u.company_id, u.branch_id, u.role, u.email "
-	    "FROM users u JOIN companies co ON co.id = u.company_id "
-	    "LEFT JOIN branches b ON b.id = u.branch_id "
-	    "WHERE u.id = $1 AND u.token_version = $2::int AND u.revoked_at IS NULL "
-	    "AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 2, p);
-	if (!res)
+	snprintf(ckey, sizeof(ckey), "u:%s:%lld", cl.user_id, cl.version);
+	if (auth_cache_get(ckey, now, out, &touch))
+		return AUTH_OK;
+	if ((found = store_credentials_user(c, cl.user_id, cl.version, out)) < 0)
 		return AUTH_DB;
-	if (PQntuples(res) != 1) {
+	if (!found) {
 		log_debug("[API] session of user %s revoked", cl.user_id);
-		PQclear(res);
 		return AUTH_BAD;
 	}
-	auth_fill(out, AUTH_USER, strcmp(PQgetvalue(res, 0, 3), "admin") == 0 ? ROLE_ADMIN :
-	    ROLE_VIEWER, res);
-	auth_copy(out->email, sizeof(out->email), res, 4);
-	PQclear(res);
+	auth_cache_put(ckey, now, out);
 	return AUTH_OK;
 }
 

@@ -17,7 +17,6 @@
 #include <libpq-events.h>
 
 #include "db.h"
-#include "migrations.h"
 
 struct db_slot {
 	PGconn *conn;
@@ -299,16 +298,19 @@ db_result(PGconn *c, PGresult *r, int want)
 		db_last_state[0] = '\0';
 		return r;
 	}
+	if (r && PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+		/* Skipped after the pipeline's real failure, which set the state. */
+		log_debug("[DB] statement skipped after an earlier failure");
+		PQclear(r);
+		return NULL;
+	}
 	atomic_fetch_add(&db_errors, 1);
 	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(db_last_state, sizeof(db_last_state), "%s", state ? state : "");
 	snprintf(msg, sizeof(msg), "%s", r && PQresultErrorMessage(r)[0] ?
 	    PQresultErrorMessage(r) : PQerrorMessage(c));
 	msg[strcspn(msg, "\n")] = '\0';
-	if (r && PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
-		log_debug("[DB] statement skipped after an earlier failure");
-	else
-		log_warnx("[DB] statement failed: %s", msg);
+	log_warnx("[DB] statement failed: %s", msg);
 	PQclear(r);
 	return NULL;
 }
@@ -326,7 +328,6 @@ db_prepare(PGconn *c, struct db_conn_data *d, const struct db_stmt *s)
 {
 	PGresult *r;
 
-	db_stmts++;
 	db_trips++;
 	r = PQprepare(c, s->name, s->sql, s->nparams, NULL);
 	/* 42P05: prepared already (our marks were lost); just as good. */
@@ -401,7 +402,6 @@ db_pipe_send(PGconn *c, const struct db_stmt *s, const char *const *params)
 	if (!d || d->pipe_len + 2 > DB_PIPE_MAX)
 		return -1;
 	if (!db_is_prepared(d, s)) {
-		db_stmts++;
 		if (!PQsendPrepare(c, s->name, s->sql, s->nparams, NULL))
 			return -1;
 		/* Marked now; unmarked again if its result says it failed. */
@@ -487,8 +487,10 @@ db_pipe_recv(PGconn *c, int want)
 		if (!prep)
 			break;
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			/* The statement after a failed Prepare fails too; report that one. */
-			PQclear(r);
+			/* The statement after a failed Prepare fails too. */
+			log_warnx("[DB] could not prepare %s", d->pipe[(d->pipe_head +
+			    DB_PIPE_MAX - 1) % DB_PIPE_MAX].s->name);
+			db_result(c, r, PGRES_COMMAND_OK);
 			continue;
 		}
 		PQclear(r);
@@ -520,6 +522,39 @@ db_pipe_end(PGconn *c)
 	}
 	d->pipe_len = 0;
 	return rc;
+}
+
+char *
+db_text_array(const json_t *strings)
+{
+	size_t len = 3, off = 0, i;
+	const json_t *v;
+	char *buf;
+
+	json_array_foreach(strings, i, v)
+		if (json_is_string(v))
+			len += json_string_length(v) * 2 + 3;
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	buf[off++] = '{';
+	json_array_foreach(strings, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s)
+			continue;
+		if (off > 1)
+			buf[off++] = ',';
+		buf[off++] = '"';
+		for (; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf[off++] = '\\';
+			buf[off++] = *s;
+		}
+		buf[off++] = '"';
+	}
+	buf[off++] = '}';
+	buf[off] = '\0';
+	return buf;
 }
 
 int
@@ -570,57 +605,3 @@ db_rollback(PGconn *c)
 	PQclear(r);
 }
 
-int
-db_migrate(PGconn *c)
-{
-	const struct migration *m;
-	PGresult *r;
-	int applied = 0;
-
-	if (db_begin(c) < 0)
-		return -1;
-	/* A fixed lock id: every instance starting at once queues here. */
-	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(7412001)", 0,
-	    NULL)) == NULL)
-		goto err;
-	PQclear(r);
-	if (db_simple(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())") < 0)
-		goto err;
-	for (m = migrations; m->name; m++) {
-		const char *p[1] = { m->name };
-
-		r = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
-		if (!r)
-			goto err;
-		if (PQntuples(r) > 0) {
-			PQclear(r);
-			continue;
-		}
-		PQclear(r);
-		r = PQexec(c, m->sql);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-		    PQresultStatus(r) != PGRES_TUPLES_OK) {
-			log_warnx("[DB] migration %s failed: %s", m->name,
-			    PQresultErrorMessage(r));
-			PQclear(r);
-			goto err;
-		}
-		PQclear(r);
-		if ((r = db_exec(c, PGRES_COMMAND_OK,
-		    "INSERT INTO schema_migrations (version) VALUES ($1)", 1, p)) == NULL)
-			goto err;
-		PQclear(r);
-		log_info("[DB] applied migration %s", m->name);
-		applied++;
-	}
-	if (db_commit(c) < 0)
-		goto err;
-	if (applied == 0)
-		log_debug("[DB] schema up to date");
-	return 0;
-err:
-	db_rollback(c);
-	return -1;
-}

@@ -7,6 +7,7 @@
 #ifndef PM_DB_H
 #define PM_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 /* Remember the connection settings. Call once before any thread uses db_conn. */
@@ -24,9 +25,6 @@ PGconn *db_conn(void);
  * db_conn() reconnects. Returns 1 when the failure was the connection's. */
 int db_check_broken(PGconn *c);
 
-/* Apply sql/NNN_*.sql migrations not yet in schema_migrations, each in order,
- * all in one transaction under pg_advisory_xact_lock. 0 or -1. */
-int db_migrate(PGconn *c);
 
 /*
  * A statement of the storage layer (server/store_*.c): a fixed name, its SQL
@@ -64,6 +62,10 @@ int db_pipe_end(PGconn *c);
 /* Run an unnamed statement (migrations, session settings: things run once).
  * Same contract as db_run. */
 PGresult *db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params);
+/* A PostgreSQL array literal ("{\"a\",\"b\"}") of the strings in a JSON
+ * array (other values are skipped), for a text[] parameter. Caller frees. */
+char *db_text_array(const json_t *strings);
+
 /* BEGIN/COMMIT/ROLLBACK helpers: 0 or -1. */
 int db_begin(PGconn *c);
 int db_commit(PGconn *c);

@@ -22,7 +22,6 @@
 #include "server/acceptor.h"
 #include "server/gateway.h"
 #include "server/gateway_worker.h"
-#include "server/listener.h"
 #include "server/presence.h"
 #include "server/scope.h"
 
@@ -90,11 +89,26 @@ static int gw_accepting;
 static int gw_events_closed;	/* shutting down: the listener must not wait */
 static struct gw_conn *gw_conns;
 static uint64_t gw_next_serial;
-static long long gw_head;	/* highest event id the listener has handed us */
+/* company id -> highest event id known to be committed (lws thread only).
+ * Event order is per company (store_events.h), so the head is too. */
+static json_t *gw_heads;
 static const struct server_config *gw_cfg;
 static gateway_authenticator gw_auth;
 static atomic_long gw_nclients, gw_nqueued;
 static atomic_ulong gw_overflows, gw_delivered, gw_refused;
+
+static long long
+gw_head_of(const char *company_id)
+{
+	return json_integer_value(json_object_get(gw_heads, company_id));
+}
+
+static void
+gw_head_raise(const char *company_id, long long id)
+{
+	if (id > gw_head_of(company_id))
+		json_object_set_new(gw_heads, company_id, json_integer(id));
+}
 
 void
 gateway_set_authenticator(gateway_authenticator fn)
@@ -253,7 +267,7 @@ gw_overflow(struct gw_conn *c)
 	atomic_fetch_add(&gw_overflows, 1);
 	log_warnx("[GATEWAY] client %llu too slow: %u messages dropped, closing",
 	    (unsigned long long)c->serial, dropped);
-	gw_refresh_required(c, "slow-consumer", dropped, gw_head);
+	gw_refresh_required(c, "slow-consumer", dropped, gw_head_of(c->auth.company_id));
 	gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "slow consumer");
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_OVERFLOW_CLOSE_S);
 }
@@ -402,14 +416,11 @@ gw_pump(void)
 			for (struct gw_conn *c = gw_conns; c; c = c->next)
 				if (c->state == GW_READY)
 					gw_deliver(c, ev);
-			if (ev->id > gw_head)
-				gw_head = ev->id;
+			gw_head_raise(ev->company_id, ev->id);
 			gw_pend_pos++;
 			done++;
 			continue;
 		}
-		if (it->head > gw_head)
-			gw_head = it->head;
 		gw_pend_head = it->next;
 		if (!gw_pend_head)
 			gw_pend_tail = NULL;
@@ -477,8 +488,8 @@ gw_replay_next(struct gw_conn *c)
 		goto err;
 	return;
 err:
-	if (gw_head > c->last_sent)
-		c->last_sent = gw_head;
+	if (gw_head_of(c->auth.company_id) > c->last_sent)
+		c->last_sent = gw_head_of(c->auth.company_id);
 	c->live_from = c->last_sent;
 	gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
 	gw_ready(c);
@@ -489,12 +500,12 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 {
 	log_debug("[GATEWAY] client %llu: replayed %zu (more %d, head %lld, ours %lld, "
 	    "queued %u)", (unsigned long long)c->serial, it->nevents, it->more, it->head,
-	    gw_head, c->qlen);
+	    gw_head_of(c->auth.company_id), c->qlen);
 	if (c->state != GW_REPLAYING)
 		return;
 	if (!it->ok) {
-		if (gw_head > c->last_sent)
-			c->last_sent = gw_head;
+		if (gw_head_of(c->auth.company_id) > c->last_sent)
+			c->last_sent = gw_head_of(c->auth.company_id);
 		c->live_from = c->last_sent;
 		gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
 		gw_ready(c);
@@ -516,9 +527,10 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 	if (c->state != GW_REPLAYING)
 		return;		/* overflowed: the client was told to refresh */
 	c->replay_budget -= (int)it->nevents;
-	if (it->more || gw_head > it->head) {
+	if (it->more || gw_head_of(c->auth.company_id) > it->head) {
 		/* More rows, or the listener is ahead of the snapshot: go on. */
-		long long to = it->head > gw_head ? it->head : gw_head;
+		long long head = gw_head_of(c->auth.company_id);
+		long long to = it->head > head ? it->head : head;
 
 		if (c->replay_budget > 0) {
 			gw_replay_next(c);
@@ -583,7 +595,10 @@ gw_on_auth(struct gw_conn *c, struct gw_item *it)
 	} else {
 		c->company_room = 1;
 	}
-	c->last_sent = c->live_from = gw_head;
+	/* A company whose events this instance has not yet seen starts from
+	 * the newest event the worker found for it. */
+	gw_head_raise(c->auth.company_id, it->head);
+	c->last_sent = c->live_from = gw_head_of(c->auth.company_id);
 	c->state = GW_REPLAYING;
 	c->held = 1;
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
@@ -592,7 +607,7 @@ gw_on_auth(struct gw_conn *c, struct gw_item *it)
 	    roles[c->auth.role], c->auth.principal_id, c->company_room ? "company" : "branch",
 	    c->company_room ? c->auth.company_id : c->auth.branch_id);
 	gw_send_json(c, json_pack("{s:s,s:o,s:I,s:s}", "type", "welcome", "rooms",
-	    gw_rooms_json(c), "lastEventId", (json_int_t)gw_head, "role",
+	    gw_rooms_json(c), "lastEventId", (json_int_t)c->last_sent, "role",
 	    roles[c->auth.role]));
 }
 
@@ -1116,6 +1131,8 @@ gateway_start(const struct server_config *cfg)
 	struct lws_context_creation_info info;
 
 	gw_cfg = cfg;
+	if ((gw_heads = json_object()) == NULL)
+		return -1;
 	if (!gw_auth)
 		log_warnx("[GATEWAY] no authenticator installed: every /ws client is refused");
 	presence_init();
@@ -1144,8 +1161,6 @@ gateway_start(const struct server_config *cfg)
 		goto err;
 	}
 	gw_thread_running = 1;
-	if (listener_start(cfg) < 0)
-		goto err;
 	acceptor_set_ws(gw_handoff, NULL);
 	return 0;
 err:
@@ -1163,7 +1178,6 @@ gateway_stop(void)
 	gw_events_closed = 1;
 	pthread_cond_broadcast(&gw_cond);
 	pthread_mutex_unlock(&gw_lock);
-	listener_stop();
 	if (gw_thread_running) {
 		atomic_store(&gw_stopping, 1);
 		lws_cancel_service(gw_ctx);
@@ -1206,6 +1220,8 @@ gateway_stop(void)
 	gw_ctx = NULL;
 	gw_vhost = NULL;
 	gw_worker_stop();
+	json_decref(gw_heads);
+	gw_heads = NULL;
 }
 
 void
@@ -1232,5 +1248,4 @@ gateway_metrics(struct metrics_buf *m)
 	    atomic_load(&gw_nclients), presence_count(), atomic_load(&gw_nqueued),
 	    atomic_load(&gw_overflows), atomic_load(&gw_delivered),
 	    atomic_load(&gw_refused));
-	listener_metrics(m);
 }

@@ -13,9 +13,11 @@
 
 #include "log.h"
 #include "server/db.h"
+#include "server/gateway_feed.h"
 #include "server/gateway_worker.h"
-#include "server/listener.h"
 #include "server/presence.h"
+#include "server/store_credentials.h"
+#include "server/store_events.h"
 
 #define GW_WORKER_QUEUE_MAX 4096
 
@@ -90,6 +92,17 @@ wk_do_auth(struct gw_job *j)
 		return;
 	it->ok = wk_auth && wk_auth(j->token, &it->auth) == 0 &&
 	    it->auth.kind != AUTH_NONE;
+	if (it->ok) {
+		/* The company's newest event: where its live stream starts for a
+		 * gateway that has not yet seen an event of this company. */
+		PGconn *c = db_conn();
+
+		it->head = c ? store_events_head(c, it->auth.company_id) : -1;
+		if (it->head < 0) {
+			db_check_broken(c);
+			it->ok = 0;
+		}
+	}
 	if (it->ok && it->auth.kind == AUTH_AGENT) {
 		PGconn *c = db_conn();
 
@@ -102,95 +115,70 @@ wk_do_auth(struct gw_job *j)
 	gateway_post(it);
 }
 
-/* "{a,b}" for a uuid[] parameter; ids are canonical UUIDs already. */
-static void
-wk_uuid_array(const struct gw_job *j, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[off++] = '{';
-	for (int i = 0; i < j->nbranches && off + HTTP_ID_LEN + 2 < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "",
-		    j->branches[i]);
-	buf[off++] = '}';
-	buf[off] = '\0';
-}
-
 static void
 wk_do_subscribe(struct gw_job *j)
 {
-	char arr[GW_MAX_ROOMS * (HTTP_ID_LEN + 1) + 4], n[16];
-	const char *p[3] = { j->auth.company_id, arr, n };
+	const char *ids[GW_MAX_ROOMS];
 	struct gw_item *it = wk_item(GW_ITEM_SUBSCRIBED, j->serial);
 	PGconn *c = db_conn();
-	PGresult *r = NULL;
+	int ok;
 
 	if (!it)
 		return;
-	wk_uuid_array(j, arr, sizeof(arr));
-	snprintf(n, sizeof(n), "%d", j->nbranches);
+	for (int i = 0; i < j->nbranches; i++)
+		ids[i] = j->branches[i];
 	if (j->nbranches == 0)
 		it->ok = 1;
-	else if (c && (r = db_exec(c, PGRES_TUPLES_OK, "SELECT count(*) = $3::int FROM "
-	    "branches WHERE company_id = $1 AND id = ANY($2::uuid[])", 3, p)) != NULL)
-		it->ok = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	else if (c && (ok = store_credentials_branches_in(c, j->auth.company_id, ids,
+	    j->nbranches)) >= 0)
+		it->ok = ok;
 	else {
 		db_check_broken(c);
 		it->ok = -1;	/* could not check: "unavailable", not "forbidden" */
 	}
-	PQclear(r);
 	gateway_post(it);
 }
 
 static void
 wk_do_replay(struct gw_job *j)
 {
-	char arr[GW_MAX_ROOMS * (HTTP_ID_LEN + 1) + 4], since[32], lim[16];
-	const char *p[4] = { j->auth.company_id, since, j->company_room ? NULL : arr, lim };
+	const char *ids[GW_MAX_ROOMS];
 	struct gw_item *it = wk_item(GW_ITEM_REPLAY, j->serial);
+	struct store_event *rows = NULL;
 	PGconn *c = db_conn();
 	PGresult *r = NULL;
-	int n;
+	int n = 0;
 
 	if (!it)
 		return;
-	wk_uuid_array(j, arr, sizeof(arr));
-	snprintf(since, sizeof(since), "%lld", j->since);
-	snprintf(lim, sizeof(lim), "%d", j->limit + 1);
-	/* One snapshot for the head and the rows, so "no more rows up to head" holds. */
-	if (!c || (r = db_exec(c, PGRES_COMMAND_OK,
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL)) == NULL)
+	for (int i = 0; i < j->nbranches; i++)
+		ids[i] = j->branches[i];
+	/* The head and the rows come from one statement, so one snapshot. */
+	if (!c || (r = store_events_replay(c, j->auth.company_id, j->since,
+	    j->company_room ? NULL : ids, j->nbranches, j->limit + 1, &it->head)) == NULL)
 		goto err;
-	PQclear(r);
-	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT coalesce(max(id), 0) FROM "
-	    "printer_events", 0, NULL)) == NULL)
+	if ((rows = calloc((size_t)PQntuples(r) + 1, sizeof(*rows))) == NULL)
 		goto err;
-	it->head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	/* Limit first, render after: the envelopes are built for the rows sent only. */
-	if ((r = db_exec(c, PGRES_TUPLES_OK, "SELECT " LISTENER_EVENT_COLUMNS
-	    " FROM (SELECT * FROM printer_events WHERE company_id = $1 AND id > $2 AND "
-	    "($3::uuid[] IS NULL OR branch_id = ANY($3::uuid[])) ORDER BY id "
-	    "LIMIT $4::int) e ORDER BY e.id", 4, p)) == NULL)
-		goto err;
-	db_rollback(c);
-	n = PQntuples(r);
+	for (int i = 0; i < PQntuples(r); i++) {
+		store_events_row(r, i, &rows[n]);
+		if (rows[n].id > 0)
+			n++;
+	}
 	it->more = n > j->limit;
 	if (it->more)
 		n = j->limit;
-	if (n > 0 && (it->events = listener_events_from(r, n)) == NULL)
+	if (n > 0 && (it->events = gw_feed_events_from(rows, (size_t)n)) == NULL)
 		goto err;
 	it->nevents = (size_t)n;
 	it->ok = 1;
+	free(rows);
 	PQclear(r);
 	gateway_post(it);
 	return;
 err:
+	free(rows);
 	PQclear(r);
-	if (c) {
-		db_rollback(c);
-		db_check_broken(c);
-	}
+	db_check_broken(c);
 	it->ok = 0;
 	gateway_post(it);
 }

@@ -1,8 +1,10 @@
 /*
  * listener.c: one thread, one libpq connection of its own. It LISTENs, waits
- * on PQsocket with poll, and on each notification reads the rows after the
- * last id it delivered (ids commit in order, see events.h), so a lost
- * connection costs nothing: reconnect, LISTEN again, catch up from last_id.
+ * on PQsocket with poll, and on each event notice ("<company>:<first>:<last>")
+ * reads that company's rows after the last id it delivered for it. One
+ * company's ids commit in id order (store_events.h), so a per-company cursor
+ * never skips one; a lost connection costs nothing: reconnect, LISTEN again,
+ * catch up every known company from its cursor.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,67 +20,33 @@
 #include "common/clock.h"
 #include "log.h"
 #include "server/db.h"
-#include "server/events.h"
 #include "server/listener.h"
+#include "server/store_credentials.h"
+#include "server/store_printers.h"
 
-#define LISTENER_BATCH 500
-#define LISTENER_BATCH_S "500"
+#define LISTENER_BATCH 500		/* rows per company per read */
+#define LISTENER_COMPANIES 256		/* companies per read */
 #define LISTENER_PRUNE_EVERY 600	/* seconds */
-#define LISTENER_PRUNE_BATCH "10000"
+#define LISTENER_PRUNE_BATCH 10000
 #define LISTENER_BACKOFF_MAX_MS 5000
 #define LISTENER_MAX_TARGETS 64
+#define LISTENER_COMPANIES_MAX 100000	/* cursors kept; past it the oldest go */
 
 static pthread_t lis_thread;
 static int lis_running, lis_wake = -1;
 static atomic_int lis_stopping;
 static long lis_retention;
-static long long lis_last_id = -1;	/* -1: not yet known */
+static struct listener_hooks lis_hooks;
+/* company id -> highest event id delivered (listener thread only). */
+static json_t *lis_cursor;
+/* company id -> highest id announced and not yet read, this round. */
+static json_t *lis_due;
 static atomic_ulong lis_events_read, lis_reconnects, lis_pruned;
-
-struct gw_event *
-listener_events_from(const PGresult *res, int n)
-{
-	struct gw_event *ev = calloc(n > 0 ? (size_t)n : 1, sizeof(*ev));
-
-	if (!ev)
-		return NULL;
-	for (int i = 0; i < n; i++) {
-		const char *b = PQgetvalue(res, i, 3), *co = PQgetvalue(res, i, 4);
-
-		ev[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		snprintf(ev[i].company_id, sizeof(ev[i].company_id), "%s", PQgetvalue(res, i, 1));
-		snprintf(ev[i].branch_id, sizeof(ev[i].branch_id), "%s", PQgetvalue(res, i, 2));
-		if (!PQgetisnull(res, i, 3) &&
-		    (ev[i].as_branch = gw_msg_new(b, strlen(b), 1)) == NULL)
-			goto err;
-		if ((ev[i].as_company = gw_msg_new(co, strlen(co), 1)) == NULL)
-			goto err;
-	}
-	return ev;
-err:
-	gw_events_free(ev, (size_t)n);
-	return NULL;
-}
 
 int
 listener_publish_command(PGconn *c, const json_t *payload)
 {
-	char *s = json_dumps(payload, JSON_COMPACT);
-	const char *p[1] = { s };
-	PGresult *res;
-
-	/* NOTIFY payloads stop at 8000 bytes: the command carries ids only. */
-	if (!s || strlen(s) >= 7900) {
-		free(s);
-		return -1;
-	}
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT pg_notify('" LISTENER_COMMANDS_CHANNEL "', $1)", 1, p);
-	free(s);
-	if (!res)
-		return -1;
-	PQclear(res);
-	return 0;
+	return store_events_command(c, payload);
 }
 
 /* Sleep up to ms, waking at once on stop. */
@@ -94,73 +62,129 @@ lis_sleep(int ms)
 static PGconn *
 lis_connect(void)
 {
+	static const char *const setup[] = {
+		"SET application_name = 'printmaster-listener'",
+		"LISTEN " STORE_EVENTS_CHANNEL,
+		"LISTEN " STORE_COMMANDS_CHANNEL,
+		"LISTEN " STORE_AUTH_CHANNEL,
+		NULL };
 	PGconn *c = db_connect();
 	PGresult *r;
 
 	if (!c)
 		return NULL;
-	/* Named, so operators (and tests) can tell this connection apart. */
-	if ((r = db_exec(c, PGRES_COMMAND_OK, "SET application_name = "
-	    "'printmaster-listener'", 0, NULL)) == NULL)
-		goto err;
-	PQclear(r);
-	if ((r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " EVENTS_CHANNEL, 0, NULL)) == NULL)
-		goto err;
-	PQclear(r);
-	if ((r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " LISTENER_COMMANDS_CHANNEL, 0,
-	    NULL)) == NULL)
-		goto err;
-	PQclear(r);
-	if (lis_last_id < 0) {
-		r = db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT coalesce(max(id), 0) FROM printer_events", 0, NULL);
-		if (!r)
-			goto err;
-		lis_last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	for (const char *const *q = setup; *q; q++) {
+		if ((r = db_exec(c, PGRES_COMMAND_OK, *q, 0, NULL)) == NULL) {
+			PQfinish(c);
+			return NULL;
+		}
 		PQclear(r);
 	}
 	return c;
-err:
-	PQfinish(c);
-	return NULL;
 }
 
-/* Read and hand over every row after lis_last_id. 0, or -1 on a database error. */
+static long long
+lis_cursor_of(const char *company)
+{
+	json_t *v = json_object_get(lis_cursor, company);
+
+	return v ? (long long)json_integer_value(v) : -1;
+}
+
+/*
+ * Read and hand over the rows of every company in lis_due (upper bound its
+ * value, or none when it is -1), from each company's cursor. 0, or -1 on a
+ * database error (lis_due is kept for the retry).
+ */
 static int
 lis_fetch(PGconn *c)
 {
-	for (;;) {
-		char last[32];
-		const char *p[2] = { last, LISTENER_BATCH_S };
-		struct gw_item *it;
+	while (json_object_size(lis_due) > 0 && !atomic_load(&lis_stopping)) {
+		const char *co[LISTENER_COMPANIES];
+		long long after[LISTENER_COMPANIES], upto[LISTENER_COMPANIES];
+		int n = 0, got[LISTENER_COMPANIES] = { 0 };
+		struct store_event *ev;
+		const char *k;
+		json_t *v;
 		PGresult *r;
-		int n;
+		int rows;
 
-		snprintf(last, sizeof(last), "%lld", lis_last_id);
-		r = db_exec(c, PGRES_TUPLES_OK, "SELECT " LISTENER_EVENT_COLUMNS
-		    " FROM (SELECT * FROM printer_events WHERE id > $1 ORDER BY id "
-		    "LIMIT $2::int) e ORDER BY e.id", 2, p);
-		if (!r)
+		json_object_foreach(lis_due, k, v) {
+			if (n == LISTENER_COMPANIES)
+				break;
+			co[n] = k;
+			upto[n] = json_integer_value(v);
+			/* A company first heard of now: from the notice's first id. */
+			after[n] = lis_cursor_of(k);
+			n++;
+		}
+		if ((r = store_events_read(c, n, co, after, upto, LISTENER_BATCH)) == NULL)
 			return -1;
-		n = PQntuples(r);
-		if ((it = calloc(1, sizeof(*it))) == NULL ||
-		    (n > 0 && (it->events = listener_events_from(r, n)) == NULL)) {
-			free(it);
+		rows = PQntuples(r);
+		if ((ev = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*ev))) == NULL) {
 			PQclear(r);
 			return -1;
 		}
-		it->kind = GW_ITEM_EVENTS;
-		it->nevents = (size_t)n;
-		if (n > 0)
-			lis_last_id = it->events[n - 1].id;
-		it->head = lis_last_id;
-		PQclear(r);
-		atomic_fetch_add(&lis_events_read, (unsigned long)n);
-		if (gateway_post(it) < 0)
+		for (int i = 0; i < rows; i++)
+			store_events_row(r, i, &ev[i]);
+		if (rows > 0 && lis_hooks.events(ev, (size_t)rows) < 0) {
+			free(ev);
+			PQclear(r);
+			json_object_clear(lis_due);
 			return 0;	/* the gateway is stopping */
-		if (n < LISTENER_BATCH || atomic_load(&lis_stopping))
-			return 0;
+		}
+		atomic_fetch_add(&lis_events_read, (unsigned long)rows);
+		for (int i = 0; i < rows; i++) {
+			json_object_set_new(lis_cursor, ev[i].company_id, json_integer(ev[i].id));
+			for (int j = 0; j < n; j++)
+				if (strcmp(co[j], ev[i].company_id) == 0)
+					got[j]++;
+		}
+		free(ev);
+		PQclear(r);
+		/* Done with a company when it gave less than a full batch. */
+		for (int j = n - 1; j >= 0; j--) {
+			if (got[j] >= LISTENER_BATCH)
+				continue;
+			if (upto[j] > lis_cursor_of(co[j]))
+				json_object_set_new(lis_cursor, co[j], json_integer(upto[j]));
+			json_object_del(lis_due, co[j]);
+		}
 	}
+	return 0;
+}
+
+/* An event notice: the company is due up to the notice's last id. */
+static void
+lis_notice(const char *payload)
+{
+	char company[37];
+	long long first, last;
+	json_t *due;
+
+	if (store_events_parse_notice(payload, company, &first, &last) < 0) {
+		log_warnx("[GATEWAY] ignored a malformed event notice");
+		return;
+	}
+	if (lis_cursor_of(company) < 0) {
+		if (json_object_size(lis_cursor) >= LISTENER_COMPANIES_MAX)
+			json_object_clear(lis_cursor);	/* bounded; rare; costs a re-read */
+		json_object_set_new(lis_cursor, company, json_integer(first - 1));
+	}
+	due = json_object_get(lis_due, company);
+	if (!due || (json_integer_value(due) >= 0 && json_integer_value(due) < last))
+		json_object_set_new(lis_due, company, json_integer(last));
+}
+
+/* After a reconnect: every known company is due, without an upper bound. */
+static void
+lis_catch_up_all(void)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(lis_cursor, k, v)
+		json_object_set_new(lis_due, k, json_integer(-1));
 }
 
 /* A command notification: find the message and hand it to each target agent. */
@@ -185,34 +209,17 @@ lis_command(PGconn *c, const char *payload)
 	if (!msg)
 		goto out;
 	if (strcmp(cmd, "test-print") == 0) {
-		const char *p[2] = { company, printer };
-		PGresult *r = printer ? db_exec(c, PGRES_TUPLES_OK,
-		    "SELECT printer_json(p)::text FROM printers p WHERE p.company_id = $1 "
-		    "AND p.id = $2", 2, p) : NULL;
+		json_t *p = NULL;
 
-		if (!r || PQntuples(r) != 1) {
-			PQclear(r);
+		if (!printer || store_printers_get(c, company, NULL, printer, &p) != 1) {
 			log_warnx("[GATEWAY] test-print %s: printer is gone", req);
 			goto out;
 		}
-		json_object_set_new(msg, "printer", json_loads(PQgetvalue(r, 0, 0), 0, NULL));
-		PQclear(r);
+		json_object_set_new(msg, "printer", p);
 	}
-	json_array_foreach(agents, i, a) {
-		struct gw_item *it;
-
-		if (!json_is_string(a) || strlen(json_string_value(a)) > HTTP_ID_LEN)
-			continue;
-		if ((it = calloc(1, sizeof(*it))) == NULL)
-			break;
-		it->kind = GW_ITEM_COMMAND;
-		snprintf(it->agent_id, sizeof(it->agent_id), "%s", json_string_value(a));
-		if ((it->msg = gw_msg_json(msg)) == NULL) {
-			free(it);
-			break;
-		}
-		gateway_post(it);
-	}
+	json_array_foreach(agents, i, a)
+		if (json_is_string(a) && json_string_length(a) <= 36)
+			lis_hooks.command(json_string_value(a), msg);
 out:
 	json_decref(msg);
 	json_decref(j);
@@ -221,31 +228,12 @@ out:
 static void
 lis_prune(PGconn *c)
 {
-	char hours[24];
-	const char *p[1] = { hours };
-	PGresult *r;
+	long n = store_events_prune(c, lis_retention, LISTENER_PRUNE_BATCH);
 
-	snprintf(hours, sizeof(hours), "%ld", lis_retention);
-	/* Usually there is nothing to prune: look first, write only when needed. */
-	r = db_exec(c, PGRES_TUPLES_OK, "SELECT 1 FROM printer_events WHERE created_at < "
-	    "now() - make_interval(hours => $1::int) LIMIT 1", 1, p);
-	if (!r || PQntuples(r) == 0) {
-		PQclear(r);
+	if (n <= 0)
 		return;
-	}
-	PQclear(r);
-	/* Bounded: a backlog is worked off over several rounds, never one huge DELETE. */
-	r = db_exec(c, PGRES_COMMAND_OK, "DELETE FROM printer_events WHERE id IN "
-	    "(SELECT id FROM printer_events WHERE created_at < now() - "
-	    "make_interval(hours => $1::int) ORDER BY id LIMIT " LISTENER_PRUNE_BATCH ")",
-	    1, p);
-	if (!r)
-		return;
-	atomic_fetch_add(&lis_pruned, strtoul(PQcmdTuples(r), NULL, 10));
-	if (strcmp(PQcmdTuples(r), "0") != 0)
-		log_info("[GATEWAY] pruned %s events older than %ld h", PQcmdTuples(r),
-		    lis_retention);
-	PQclear(r);
+	atomic_fetch_add(&lis_pruned, (unsigned long)n);
+	log_info("[GATEWAY] pruned %ld events older than %ld h", n, lis_retention);
 }
 
 static void *
@@ -259,7 +247,6 @@ lis_main(void *arg)
 	while (!atomic_load(&lis_stopping)) {
 		struct pollfd p[2];
 		PGnotify *n;
-		int fetch = 0;
 
 		if (!c) {
 			if ((c = lis_connect()) == NULL) {
@@ -270,15 +257,16 @@ lis_main(void *arg)
 			}
 			if (!first) {
 				atomic_fetch_add(&lis_reconnects, 1);
-				log_info("[GATEWAY] listener reconnected; catching up after "
-				    "event %lld", lis_last_id);
+				log_info("[GATEWAY] listener reconnected; catching up");
+				/* Revocations may have been missed while away. */
+				lis_hooks.credentials(NULL);
+				lis_catch_up_all();
 			}
 			first = 0;
 			backoff = 250;
-			/* Catch up (or, the first time, tell the gateway the head). */
-			if (lis_fetch(c) < 0)
-				goto broken;
 		}
+		if (json_object_size(lis_due) > 0 && lis_fetch(c) < 0)
+			goto broken;
 		p[0].fd = PQsocket(c);
 		p[0].events = POLLIN;
 		p[1].fd = lis_wake;
@@ -292,13 +280,15 @@ lis_main(void *arg)
 		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c))
 			goto broken;
 		while ((n = PQnotifies(c)) != NULL) {
-			if (strcmp(n->relname, EVENTS_CHANNEL) == 0)
-				fetch = 1;
-			else if (strcmp(n->relname, LISTENER_COMMANDS_CHANNEL) == 0)
+			if (strcmp(n->relname, STORE_EVENTS_CHANNEL) == 0)
+				lis_notice(n->extra);
+			else if (strcmp(n->relname, STORE_COMMANDS_CHANNEL) == 0)
 				lis_command(c, n->extra);
+			else if (strcmp(n->relname, STORE_AUTH_CHANNEL) == 0)
+				lis_hooks.credentials(n->extra);
 			PQfreemem(n);
 		}
-		if (fetch && lis_fetch(c) < 0)
+		if (json_object_size(lis_due) > 0 && lis_fetch(c) < 0)
 			goto broken;
 		if ((clock_ms() / 1000) >= next_prune) {
 			next_prune = (clock_ms() / 1000) + LISTENER_PRUNE_EVERY;
@@ -316,9 +306,14 @@ broken:
 }
 
 int
-listener_start(const struct server_config *cfg)
+listener_start(const struct server_config *cfg, const struct listener_hooks *hooks)
 {
 	lis_retention = cfg->event_retention;
+	lis_hooks = *hooks;
+	if (!lis_hooks.events || !lis_hooks.command || !lis_hooks.credentials)
+		return -1;
+	if ((lis_cursor = json_object()) == NULL || (lis_due = json_object()) == NULL)
+		return -1;
 	if ((lis_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		log_warn("[GATEWAY] eventfd");
 		return -1;
@@ -348,6 +343,9 @@ listener_stop(void)
 	lis_running = 0;
 	close(lis_wake);
 	lis_wake = -1;
+	json_decref(lis_cursor);
+	json_decref(lis_due);
+	lis_cursor = lis_due = NULL;
 }
 
 void

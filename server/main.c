@@ -20,8 +20,12 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/store_schema.h"
+#include "server/auth_cache.h"
 #include "server/gateway.h"
+#include "server/gateway_feed.h"
 #include "server/http.h"
+#include "server/listener.h"
 #include "server/metrics.h"
 #include "server/web.h"
 
@@ -47,7 +51,7 @@ migrate_with_retry(int attempts)
 		PGconn *c = db_connect();
 
 		if (c) {
-			int rc = db_migrate(c);
+			int rc = store_schema_migrate(c);
 
 			PQfinish(c);
 			if (rc == 0)
@@ -61,6 +65,24 @@ migrate_with_retry(int attempts)
 	}
 	return -1;
 }
+
+/* A credential changed on some instance: forget what we cached of it. */
+static void
+main_credentials_changed(const char *what)
+{
+	int n = auth_cache_invalidate(what);
+
+	log_debug("[API] credential change %s: %d cached entries dropped",
+	    what ? what : "(all)", n);
+}
+
+/* What the listener hands on: events and commands to the gateway,
+ * credential changes to the cache. */
+static const struct listener_hooks hooks = {
+	.events = gateway_feed_events,
+	.command = gateway_feed_command,
+	.credentials = main_credentials_changed,
+};
 
 int
 main(int argc, char **argv)
@@ -141,13 +163,15 @@ main(int argc, char **argv)
 	    http_add_routes(api_agents_routes) < 0 ||
 	    http_add_routes(web_routes) < 0 ||
 	    metrics_add_source(http_metrics) < 0 ||
-	    metrics_add_source(gateway_metrics) < 0) {
+	    metrics_add_source(gateway_metrics) < 0 ||
+	    metrics_add_source(listener_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
 	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
-	if (http_start(&cfg) < 0) {
+	if (listener_start(&cfg, &hooks) < 0 || http_start(&cfg) < 0) {
+		listener_stop();
 		gateway_stop();
 		goto out;
 	}
@@ -161,6 +185,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	listener_stop();
 	gateway_stop();
 	api_auth_stop();
 	auth_shutdown();

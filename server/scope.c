@@ -7,6 +7,7 @@
 #include "common/printer.h"
 #include "server/db.h"
 #include "server/scope.h"
+#include "server/store_credentials.h"
 
 int
 scope_uuid(const char *s, char out[HTTP_ID_LEN + 1])
@@ -29,27 +30,6 @@ scope_db_failed(struct http_req *r, PGconn *c)
 		return scope_db_unavailable(r);
 	return http_error(r, 500, "internal",
 	    "the request failed in the database; nothing was changed", NULL);
-}
-
-static int
-scope_exists(struct http_req *r, PGconn *c, const char *company, const char *branch,
-    int *rc)
-{
-	const char *p[2] = { company, branch && *branch ? branch : NULL };
-	PGresult *res;
-	int found;
-
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT 1 FROM companies co WHERE co.id = $1 AND ($2::uuid IS NULL OR EXISTS "
-	    "(SELECT 1 FROM branches b WHERE b.company_id = co.id AND b.id = $2 "
-	    "AND b.revoked_at IS NULL))", 2, p);
-	if (!res) {
-		*rc = scope_db_failed(r, c);
-		return -1;
-	}
-	found = PQntuples(res) == 1;
-	PQclear(res);
-	return found;
 }
 
 int
@@ -78,10 +58,12 @@ scope_resolve(struct http_req *r, PGconn *c, const char *company, const char *br
 		goto forbidden;
 	strcpy(out->company_id, r->auth.company_id);
 	strcpy(out->branch_id, r->auth.branch_id[0] ? r->auth.branch_id : bid);
-	if (bid[0] && !r->auth.branch_id[0]) {
+	if (bid[0] && !r->auth.branch_id[0] && !(flags & SCOPE_NO_LOOKUP)) {
 		/* A company-wide credential naming a branch: it must be ours. */
-		if ((found = scope_exists(r, c, out->company_id, bid, rc)) < 0)
+		if ((found = store_credentials_branch_live(c, out->company_id, bid)) < 0) {
+			*rc = scope_db_failed(r, c);
 			return -1;
+		}
 		if (!found)
 			goto forbidden;
 	}

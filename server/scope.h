@@ -16,6 +16,7 @@ struct scope {
 };
 
 #define SCOPE_NEED_BRANCH 0x1	/* the operation is on one branch */
+#define SCOPE_NO_LOOKUP 0x2	/* the caller's own statement checks a named branch */
 
 /*
  * Fill `out`. On refusal the error reply is queued, *rc holds its result and

@@ -43,11 +43,13 @@ test('a stalled client cannot grow the server past its bound', async (t) => {
   // psql runs asynchronously: the reader must keep reading meanwhile.
   for (let b = 0; b < BATCHES; b++) {
     await execFile('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', db.cluster.host,
-      '-p', String(db.cluster.port), '-U', 'postgres', '-d', db.name, '-c', `INSERT INTO printer_events (company_id, branch_id, type, payload)
-      SELECT '${T.A.companyId}', '${T.a1}', 'printer:status',
-        jsonb_build_object('n', g, 'pad', repeat('x', ${PAD}))
-      FROM generate_series(${b * PER + 1}, ${(b + 1) * PER}) g;
-      SELECT pg_notify('printmaster_events', 'x');`]);
+      '-p', String(db.cluster.port), '-U', 'postgres', '-d', db.name, '-c', `WITH ins AS (
+        INSERT INTO printer_events (company_id, branch_id, type, payload)
+        SELECT '${T.A.companyId}', '${T.a1}', 'printer:status',
+          jsonb_build_object('n', g, 'pad', repeat('x', ${PAD}))
+        FROM generate_series(${b * PER + 1}, ${(b + 1) * PER}) g ORDER BY g RETURNING id)
+      SELECT pg_notify('printmaster_events', '${T.A.companyId}:' || min(id) || ':' || max(id))
+      FROM ins;`]);
   }
   let peakQueued = 0;
   let peakRss = 0;

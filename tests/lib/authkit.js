@@ -53,10 +53,12 @@ async function login(server, email, password) {
 
 const bearer = (t) => ({ Authorization: `Bearer ${t}` });
 
-// A printer row made directly in SQL; returns its id.
+// A printer row made directly in SQL; returns its id. name_key is the folded
+// name the server computes (identity.c); the test names are plain ASCII.
 function addPrinter(db, companyId, branchId, name) {
-  return db.one(`INSERT INTO printers (company_id, branch_id, device_key, name)
-    VALUES ('${companyId}', '${branchId}', 'name:${name.toLowerCase()}', '${name}') RETURNING id`).id;
+  return db.one(`INSERT INTO printers (company_id, branch_id, device_key, name, name_key)
+    VALUES ('${companyId}', '${branchId}', 'name:${name.toLowerCase()}', '${name}',
+    '${name.toLowerCase()}') RETURNING id`).id;
 }
 
 module.exports = { admin, adminOk, serverKey, signToken, login, bearer, addPrinter, b64url };

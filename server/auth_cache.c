@@ -1,0 +1,126 @@
+/*
+ * auth_cache.c: a small fixed-size hash table of checked credentials. Each key
+ * may sit in one of AUTH_CACHE_PROBE slots after its hash; a full run evicts
+ * the entry closest to expiry. Invalidation scans the table: it is rare.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "server/auth_cache.h"
+
+#define AUTH_CACHE_SLOTS 4096
+#define AUTH_CACHE_PROBE 8
+
+struct auth_cache_ent {
+	char key[AUTH_CACHE_KEY_MAX];
+	long long expires, touched;
+	struct auth a;
+};
+
+static pthread_mutex_t ac_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct auth_cache_ent ac_tab[AUTH_CACHE_SLOTS];
+
+static size_t
+ac_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return (size_t)(h % AUTH_CACHE_SLOTS);
+}
+
+int
+auth_cache_get(const char *key, long long now_ms, struct auth *out, int *touch_due)
+{
+	size_t h = ac_hash(key);
+	int hit = 0;
+
+	*touch_due = 0;
+	pthread_mutex_lock(&ac_lock);
+	for (int i = 0; i < AUTH_CACHE_PROBE; i++) {
+		struct auth_cache_ent *e = &ac_tab[(h + (size_t)i) % AUTH_CACHE_SLOTS];
+
+		if (e->key[0] && strcmp(e->key, key) == 0) {
+			if (e->expires > now_ms) {
+				*out = e->a;
+				hit = 1;
+				if (e->a.kind == AUTH_AGENT &&
+				    now_ms - e->touched >= AUTH_CACHE_TOUCH_MS) {
+					e->touched = now_ms;
+					*touch_due = 1;
+				}
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ac_lock);
+	return hit;
+}
+
+void
+auth_cache_put(const char *key, long long now_ms, const struct auth *a)
+{
+	size_t h = ac_hash(key);
+	struct auth_cache_ent *victim = NULL;
+
+	if (strlen(key) >= AUTH_CACHE_KEY_MAX)
+		return;
+	pthread_mutex_lock(&ac_lock);
+	for (int i = 0; i < AUTH_CACHE_PROBE; i++) {
+		struct auth_cache_ent *e = &ac_tab[(h + (size_t)i) % AUTH_CACHE_SLOTS];
+
+		if (!e->key[0] || strcmp(e->key, key) == 0 || e->expires <= now_ms) {
+			victim = e;
+			break;
+		}
+		if (!victim || e->expires < victim->expires)
+			victim = e;
+	}
+	strcpy(victim->key, key);
+	victim->expires = now_ms + AUTH_CACHE_TTL_MS;
+	/* The lookup that filled the entry has just written last_seen. */
+	victim->touched = now_ms;
+	victim->a = *a;
+	pthread_mutex_unlock(&ac_lock);
+}
+
+int
+auth_cache_invalidate(const char *what)
+{
+	const char *id = what ? strchr(what, ':') : NULL;
+	size_t kind_len = id ? (size_t)(id - what) : 0;
+	int dropped = 0;
+
+	if (what && !id)
+		return 0;
+	if (id)
+		id++;
+	pthread_mutex_lock(&ac_lock);
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		struct auth_cache_ent *e = &ac_tab[i];
+		int drop;
+
+		if (!e->key[0])
+			continue;
+		if (!what)
+			drop = 1;
+		else if (kind_len == 4 && strncmp(what, "user", 4) == 0)
+			drop = e->a.kind == AUTH_USER && strcmp(e->a.principal_id, id) == 0;
+		else if (kind_len == 5 && strncmp(what, "agent", 5) == 0)
+			drop = e->a.kind == AUTH_AGENT && strcmp(e->a.principal_id, id) == 0;
+		else if (kind_len == 7 && strncmp(what, "company", 7) == 0)
+			drop = strcmp(e->a.company_id, id) == 0;
+		else if (kind_len == 6 && strncmp(what, "branch", 6) == 0)
+			drop = strcmp(e->a.branch_id, id) == 0;
+		else
+			drop = 1;	/* a kind we do not know: be safe */
+		if (drop) {
+			memset(e, 0, sizeof(*e));
+			dropped++;
+		}
+	}
+	pthread_mutex_unlock(&ac_lock);
+	return dropped;
+}

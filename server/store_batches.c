@@ -1,0 +1,89 @@
+/*
+ * store_batches.c: the SQL of sync_batches (idempotent replay and the record).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/db.h"
+#include "server/store_batches.h"
+
+static const struct db_stmt st_find = { "batches_find",
+	"SELECT response::text, request_hash FROM sync_batches WHERE company_id = $1"
+	" AND branch_id = $2 AND coalesce(agent_id, '00000000-0000-0000-0000-000000000000')"
+	" = coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')"
+	" AND idempotency_key = $4", 4 };
+
+static const struct db_stmt st_record = { "batches_record",
+	"INSERT INTO sync_batches (id, company_id, branch_id, agent_id, idempotency_key,"
+	" request_hash, total, new_count, updated_count, unchanged_count, skipped_count,"
+	" duplicate_count, failed_count, duration_ms, response)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
+	15 };
+
+int
+store_batches_find_send(PGconn *c, const char *company_id, const char *branch_id,
+    const char *agent_id, const char *idem_key)
+{
+	const char *p[4] = { company_id, branch_id, agent_id, idem_key };
+
+	return db_pipe_send(c, &st_find, p);
+}
+
+int
+store_batches_find_recv(PGconn *c, char **response, char **request_hash)
+{
+	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
+	int found;
+
+	*response = *request_hash = NULL;
+	if (!r)
+		return -1;
+	if ((found = PQntuples(r) > 0)) {
+		*response = strdup(PQgetvalue(r, 0, 0));
+		*request_hash = strdup(PQgetvalue(r, 0, 1));
+		if (!*response || !*request_hash) {
+			free(*response);
+			free(*request_hash);
+			*response = *request_hash = NULL;
+			found = -1;
+		}
+	}
+	PQclear(r);
+	return found;
+}
+
+int
+store_batches_record_send(PGconn *c, const struct store_batch *b)
+{
+	char ms[32], total[24], cnt[6][16];
+	const char *p[15];
+
+	snprintf(ms, sizeof(ms), "%.3f", b->duration_ms);
+	snprintf(total, sizeof(total), "%ld", b->total);
+	for (int i = 0; i < 6; i++)
+		snprintf(cnt[i], sizeof(cnt[i]), "%d", b->counts[i]);
+	p[0] = b->id;
+	p[1] = b->company_id;
+	p[2] = b->branch_id;
+	p[3] = b->agent_id;
+	p[4] = b->idem_key;
+	p[5] = b->request_hash;
+	p[6] = total;
+	for (int i = 0; i < 6; i++)
+		p[7 + i] = cnt[i];
+	p[13] = ms;
+	p[14] = b->response;
+	return db_pipe_send(c, &st_record, p);
+}
+
+int
+store_batches_record_recv(PGconn *c)
+{
+	PGresult *r = db_pipe_recv(c, PGRES_COMMAND_OK);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}

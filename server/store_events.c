@@ -1,0 +1,298 @@
+/*
+ * store_events.c: every statement on printer_events: append (with the
+ * company's ordering lock and the NOTIFY), read after an id for the listener,
+ * replay for a connection, head, prune, and command notifications.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server/db.h"
+#include "server/store_events.h"
+
+/* Advisory lock namespace of the per-company event order (hashed with the id). */
+#define STORE_EVENTS_ORDER_SEED "7412002"
+
+/*
+ * The columns that turn a printer_events row `e` into what the gateway sends:
+ * id, company, branch, the envelope through the branch room, the envelope
+ * through the company room.
+ */
+#define STORE_EVENT_COLUMNS \
+	"e.id, e.company_id::text, coalesce(e.branch_id::text, ''), " \
+	"CASE WHEN e.branch_id IS NULL THEN NULL ELSE json_build_object('type', 'event', " \
+	"'id', e.id, 'event', e.type, 'room', 'branch:' || e.branch_id, 'companyId', " \
+	"e.company_id, 'branchId', e.branch_id, 'ts', to_char(e.created_at AT TIME ZONE " \
+	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'data', e.payload)::text END, " \
+	"json_build_object('type', 'event', 'id', e.id, 'event', e.type, 'room', " \
+	"'company:' || e.company_id, 'companyId', e.company_id, 'branchId', e.branch_id, " \
+	"'ts', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
+	"'data', e.payload)::text"
+
+/*
+ * The lock is taken before the first id is drawn (every output row needs lk's
+ * one row), and held to commit: one company's ids commit in id order. Items
+ * asking for the printer get it from the row the same transaction wrote.
+ */
+static const struct db_stmt st_append = { "events_append",
+	"WITH lk AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, "
+	STORE_EVENTS_ORDER_SEED "))), "
+	"src AS (SELECT e.ord, e.type, e.\"branchId\", e.\"printerId\", "
+	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', printer_json(p)) "
+	"  ELSE coalesce(e.payload, '{}') END AS payload "
+	"  FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (type text, \"branchId\" uuid, "
+	"    \"printerId\" uuid, payload jsonb, \"withPrinter\" boolean)) WITH ORDINALITY "
+	"    AS e(type, \"branchId\", \"printerId\", payload, \"withPrinter\", ord) "
+	"  LEFT JOIN printers p ON e.\"withPrinter\" AND p.company_id = $1::uuid "
+	"    AND p.id = e.\"printerId\"), "
+	"ins AS (INSERT INTO printer_events (company_id, branch_id, printer_id, type, payload) "
+	"  SELECT $1::uuid, src.\"branchId\", src.\"printerId\", src.type, src.payload "
+	"  FROM lk, src ORDER BY src.ord RETURNING id) "
+	"SELECT pg_notify('" STORE_EVENTS_CHANNEL "', $1 || ':' || min(id) || ':' || max(id)), "
+	"count(*) FROM ins", 2 };
+
+static const struct db_stmt st_read = { "events_read",
+	"SELECT " STORE_EVENT_COLUMNS " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) "
+	"WITH ORDINALITY AS q(co, after, upto, ord) CROSS JOIN LATERAL "
+	"(SELECT * FROM printer_events x WHERE x.company_id = q.co AND x.id > q.after "
+	" AND (q.upto < 0 OR x.id <= q.upto) ORDER BY x.id LIMIT $4::int) e "
+	"ORDER BY q.ord, e.id", 4 };
+
+/* One statement, one snapshot: "no more rows up to head" holds. */
+static const struct db_stmt st_replay_company = { "events_replay_company",
+	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM "
+	"(SELECT coalesce(max(id), 0) AS head FROM printer_events WHERE company_id = $1) h "
+	"LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE x.company_id = $1 "
+	" AND x.id > $2 ORDER BY x.id LIMIT $3::int) e ON true ORDER BY e.id", 3 };
+
+static const struct db_stmt st_replay_branches = { "events_replay_branches",
+	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM "
+	"(SELECT coalesce(max(id), 0) AS head FROM printer_events WHERE company_id = $1) h "
+	"LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE x.company_id = $1 "
+	" AND x.id > $2 AND x.branch_id = ANY($4::uuid[]) ORDER BY x.id LIMIT $3::int) e "
+	"ON true ORDER BY e.id", 4 };
+
+static const struct db_stmt st_head = { "events_head",
+	"SELECT coalesce(max(id), 0) FROM printer_events WHERE company_id = $1", 1 };
+
+/* Usually there is nothing to prune: look first, write only when needed. */
+static const struct db_stmt st_prune_any = { "events_prune_any",
+	"SELECT 1 FROM printer_events WHERE created_at < now() - "
+	"make_interval(hours => $1::int) LIMIT 1", 1 };
+/* Bounded: a backlog is worked off over several rounds, never one huge DELETE. */
+static const struct db_stmt st_prune = { "events_prune",
+	"DELETE FROM printer_events WHERE id IN (SELECT id FROM printer_events "
+	"WHERE created_at < now() - make_interval(hours => $1::int) ORDER BY id "
+	"LIMIT $2::int)", 2 };
+
+static const struct db_stmt st_command = { "events_command",
+	"SELECT pg_notify('" STORE_COMMANDS_CHANNEL "', $1)", 1 };
+
+int
+store_events_append_send(PGconn *c, const char *company_id, const json_t *events)
+{
+	char *s = json_dumps(events, JSON_COMPACT);
+	const char *p[2] = { company_id, s };
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = db_pipe_send(c, &st_append, p);
+	free(s);
+	return rc;
+}
+
+int
+store_events_append_recv(PGconn *c)
+{
+	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_events_append(PGconn *c, const char *company_id, const json_t *events)
+{
+	char *s;
+	const char *p[2];
+	PGresult *r;
+
+	if (json_array_size(events) == 0)
+		return 0;
+	if ((s = json_dumps(events, JSON_COMPACT)) == NULL)
+		return -1;
+	p[0] = company_id;
+	p[1] = s;
+	r = db_run(c, &st_append, PGRES_TUPLES_OK, p);
+	free(s);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_events_parse_notice(const char *payload, char company[37], long long *first,
+    long long *last)
+{
+	const char *a = strchr(payload, ':'), *b;
+	char *end;
+
+	if (!a || a - payload != 36 || (b = strchr(a + 1, ':')) == NULL)
+		return -1;
+	memcpy(company, payload, 36);
+	company[36] = '\0';
+	*first = strtoll(a + 1, &end, 10);
+	if (end != b || *first <= 0)
+		return -1;
+	*last = strtoll(b + 1, &end, 10);
+	if (*end || *last < *first)
+		return -1;
+	return 0;
+}
+
+/* "{a,b,...}" for an array parameter; the values are uuids or numbers. */
+static char *
+store_events_array(int n, const char *const *s, const long long *v)
+{
+	size_t len = 3 + (size_t)n * 40, off = 0;
+	char *buf = malloc(len);
+
+	if (!buf)
+		return NULL;
+	buf[off++] = '{';
+	for (int i = 0; i < n; i++) {
+		if (s)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", s[i]);
+		else
+			off += (size_t)snprintf(buf + off, len - off, "%s%lld", i ? "," : "", v[i]);
+	}
+	buf[off++] = '}';
+	buf[off] = '\0';
+	return buf;
+}
+
+PGresult *
+store_events_read(PGconn *c, int n, const char *const *company, const long long *after,
+    const long long *upto, int limit)
+{
+	char *a = store_events_array(n, company, NULL);
+	char *b = store_events_array(n, NULL, after);
+	char *u = store_events_array(n, NULL, upto);
+	char lim[16];
+	const char *p[4] = { a, b, u, lim };
+	PGresult *r = NULL;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (a && b && u)
+		r = db_run(c, &st_read, PGRES_TUPLES_OK, p);
+	free(a);
+	free(b);
+	free(u);
+	return r;
+}
+
+void
+store_events_row(const PGresult *res, int i, struct store_event *ev)
+{
+	/* Replay results carry the head first: the event starts one column on. */
+	int o = PQnfields(res) == 6 ? 1 : 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (PQgetisnull(res, i, o))
+		return;
+	ev->id = strtoll(PQgetvalue(res, i, o), NULL, 10);
+	ev->company_id = PQgetvalue(res, i, o + 1);
+	ev->branch_id = PQgetvalue(res, i, o + 2);
+	if (!PQgetisnull(res, i, o + 3)) {
+		ev->as_branch = PQgetvalue(res, i, o + 3);
+		ev->as_branch_len = (size_t)PQgetlength(res, i, o + 3);
+	}
+	ev->as_company = PQgetvalue(res, i, o + 4);
+	ev->as_company_len = (size_t)PQgetlength(res, i, o + 4);
+}
+
+PGresult *
+store_events_replay(PGconn *c, const char *company_id, long long since,
+    const char *const *branches, int nbranches, int limit, long long *head)
+{
+	char sb[24], lim[16], *arr = NULL;
+	const char *p[4] = { company_id, sb, lim, NULL };
+	PGresult *r;
+
+	snprintf(sb, sizeof(sb), "%lld", since);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (branches) {
+		if ((arr = store_events_array(nbranches, branches, NULL)) == NULL)
+			return NULL;
+		p[3] = arr;
+		r = db_run(c, &st_replay_branches, PGRES_TUPLES_OK, p);
+	} else {
+		r = db_run(c, &st_replay_company, PGRES_TUPLES_OK, p);
+	}
+	free(arr);
+	if (r)
+		*head = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	return r;
+}
+
+long long
+store_events_head(PGconn *c, const char *company_id)
+{
+	const char *p[1] = { company_id };
+	PGresult *r = db_run(c, &st_head, PGRES_TUPLES_OK, p);
+	long long head;
+
+	if (!r)
+		return -1;
+	head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return head;
+}
+
+long
+store_events_prune(PGconn *c, long hours, long batch)
+{
+	char h[24], b[24];
+	const char *p[2] = { h, b };
+	PGresult *r;
+	long n;
+
+	snprintf(h, sizeof(h), "%ld", hours);
+	snprintf(b, sizeof(b), "%ld", batch);
+	if ((r = db_run(c, &st_prune_any, PGRES_TUPLES_OK, p)) == NULL)
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	if (n == 0)
+		return 0;
+	if ((r = db_run(c, &st_prune, PGRES_COMMAND_OK, p)) == NULL)
+		return -1;
+	n = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+int
+store_events_command(PGconn *c, const json_t *payload)
+{
+	char *s = json_dumps(payload, JSON_COMPACT);
+	const char *p[1] = { s };
+	PGresult *r;
+
+	/* NOTIFY payloads stop at 8000 bytes: the command carries ids only. */
+	if (!s || strlen(s) >= 7900) {
+		free(s);
+		return -1;
+	}
+	r = db_run(c, &st_command, PGRES_TUPLES_OK, p);
+	free(s);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * store_printers.h: every statement on the printers table. Reads return the
+ * printer's one public representation (SQL printer_json) as JSON text; the
+ * bulk path's statements come as _send/_recv pairs so the handler can put
+ * several of them in one pipeline (one round trip).
+ */
+#ifndef PM_STORE_PRINTERS_H
+#define PM_STORE_PRINTERS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* List filters; NULL members are not filtered on. */
+struct store_printer_filter {
+	const char *company_id;		/* required */
+	const char *branch_id;
+	const char *status;
+	const char *q;			/* substring of name, display name, model, ... */
+	const char *after;		/* id cursor */
+	long limit;
+};
+
+/*
+ * One page of printers in id order, at most f->limit + 1 rows (one more tells
+ * there is a next page): row i is printer_json text in column 0 and the id in
+ * column 1. When f->branch_id is set and is not a live branch of the company,
+ * *branch_ok is 0 and there are no rows. NULL on a database error; caller
+ * PQclear()s. One statement, one round trip.
+ */
+PGresult *store_printers_list(PGconn *c, const struct store_printer_filter *f,
+    int *branch_ok);
+
+/* One printer in scope (branch_id may be NULL): 1 found (*out, caller
+ * decrefs), 0 not found, -1 database error. */
+int store_printers_get(PGconn *c, const char *company_id, const char *branch_id,
+    const char *id, json_t **out);
+
+/* PATCH: set_* say which fields change (display_name/role may be NULL to
+ * clear), enabled "true"/"false"/NULL. 1 updated (*out: the printer), 0 not
+ * found, -1 error. In the caller's transaction. */
+int store_printers_patch(PGconn *c, const char *company_id, const char *branch_id,
+    const char *id, int set_display_name, const char *display_name, int set_role,
+    const char *role, const char *enabled, json_t **out);
+
+/* DELETE: 1 deleted (its branch id and name copied out), 0 not found, -1 error. */
+int store_printers_delete(PGconn *c, const char *company_id, const char *branch_id,
+    const char *id, char branch_out[37], json_t **name_out);
+
+/*
+ * Bulk, first round trip (after BEGIN): the branch's writer lock, so matching
+ * sees every committed row of the branch (other branches and companies never
+ * wait for it).
+ */
+int store_printers_lock_send(PGconn *c, const char *branch_id);
+int store_printers_lock_recv(PGconn *c);
+
+/*
+ * The stored printers of a branch any item could be, locked FOR UPDATE: those
+ * sharing a deviceKey, uuid, serial, MAC, folded address or folded name with
+ * the lookup {"keys","uuids","serials","macs","addrs","names": [strings]}. An
+ * index lookup per value: the cost follows the request, not the branch.
+ * _recv returns the rows (printer_json text, column 0; caller PQclear()s).
+ */
+int store_printers_candidates_send(PGconn *c, const char *company_id,
+    const char *branch_id, const json_t *lookup);
+PGresult *store_printers_candidates_recv(PGconn *c);
+
+/*
+ * Write every decided row with one statement: `rows` is an array of printer
+ * objects (camelCase) each with "op": "new" | "update" | "touch" (touch:
+ * last_seen and sightings only), "id", "nameKey" and "addrKey" (the folded
+ * forms matching uses). _recv: 0 or -1.
+ */
+int store_printers_write_send(PGconn *c, const char *company_id, const char *branch_id,
+    const json_t *rows);
+int store_printers_write_recv(PGconn *c);
+
+#endif
