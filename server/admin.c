@@ -18,6 +18,8 @@
 #include "server/db.h"
 #include "server/store_schema.h"
 #include "server/scope.h"
+#include "server/store_agents.h"
+#include "server/store_tenants.h"
 
 #define ADMIN_MAX_POS 4
 #define ADMIN_NAME_MAX 200
@@ -29,46 +31,31 @@ struct admin_args {
 	int npos;
 };
 
-/* What differs between the four kinds of row; SQL text is fixed per kind. */
+/* What differs between the four kinds of row: their store functions. */
 struct admin_kind {
 	const char *name;
-	const char *list_sql;	/* $1 company filter, $2 branch filter (may be NULL) */
-	const char *revoke_sql;	/* $1 id; RETURNING id when it was active */
-	const char *exists_sql;	/* $1 id */
+	/* Rows of (id, name, scope, state); company and branch filters or NULL. */
+	PGresult *(*list)(PGconn *c, const char *company, const char *branch);
+	int (*revoke)(PGconn *c, const char *id);	/* 1 revoked now, 0 not active */
+	int (*exists)(PGconn *c, const char *id);
 };
 
+/* Companies take no filter (admin_list refuses them). */
+static PGresult *
+admin_company_list(PGconn *c, const char *company, const char *branch)
+{
+	(void)branch;
+	return store_tenants_company_list(c, company);
+}
+
 static const struct admin_kind admin_kinds[] = {
-	{ "company",
-	  "SELECT id, name, '-', CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
-	  "FROM companies WHERE ($1::uuid IS NULL OR id = $1) AND $2::uuid IS NULL "
-	  "ORDER BY created_at, id",
-	  "UPDATE companies SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
-	  "RETURNING id",
-	  "SELECT 1 FROM companies WHERE id = $1" },
-	{ "branch",
-	  "SELECT id, name, 'company:' || company_id, CASE WHEN revoked_at IS NULL THEN "
-	  "'active' ELSE 'revoked' END FROM branches WHERE ($1::uuid IS NULL OR "
-	  "company_id = $1) AND ($2::uuid IS NULL OR id = $2) ORDER BY company_id, created_at, id",
-	  "UPDATE branches SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
-	  "RETURNING id",
-	  "SELECT 1 FROM branches WHERE id = $1" },
-	{ "user",
-	  "SELECT id, email, role || CASE WHEN branch_id IS NULL THEN ' company:' || company_id "
-	  "ELSE ' branch:' || branch_id END, CASE WHEN revoked_at IS NULL THEN 'active' ELSE "
-	  "'revoked' END FROM users WHERE ($1::uuid IS NULL OR company_id = $1) AND "
-	  "($2::uuid IS NULL OR branch_id = $2) ORDER BY company_id, created_at, id",
-	  /* The version bump ends the user's sessions even if revoked_at is
-	   * ever cleared by hand. */
-	  "UPDATE users SET revoked_at = now(), token_version = token_version + 1 "
-	  "WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-	  "SELECT 1 FROM users WHERE id = $1" },
-	{ "agent",
-	  "SELECT id, name, 'branch:' || branch_id, CASE WHEN revoked_at IS NULL THEN 'active' "
-	  "ELSE 'revoked' END FROM agents WHERE ($1::uuid IS NULL OR company_id = $1) AND "
-	  "($2::uuid IS NULL OR branch_id = $2) ORDER BY company_id, created_at, id",
-	  "UPDATE agents SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL "
-	  "RETURNING id",
-	  "SELECT 1 FROM agents WHERE id = $1" },
+	{ "company", admin_company_list, store_tenants_company_revoke,
+	  store_tenants_company_exists },
+	{ "branch", store_tenants_branch_list, store_tenants_branch_revoke,
+	  store_tenants_branch_exists },
+	{ "user", store_tenants_user_list, store_tenants_user_revoke,
+	  store_tenants_user_exists },
+	{ "agent", store_agents_list_rows, store_agents_revoke, store_agents_exists },
 };
 
 static struct termios admin_tty_saved;
@@ -153,45 +140,26 @@ admin_id(const char *what, const char *s, char out[HTTP_ID_LEN + 1])
 	return -1;
 }
 
-/* Run a statement; on failure print a message naming the SQLSTATE class the
- * caller cares about. Returns the result (caller PQclear()s) or NULL. */
-static PGresult *
-admin_exec(PGconn *c, const char *sql, int n, const char *const *p, const char *unique_msg,
-    const char *fk_msg)
+/* After a store function failed: say so (the statement's error is logged). */
+static int
+admin_db_failed(PGconn *c)
 {
-	PGresult *res = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return res;
-	if (unique_msg && db_sqlstate_is(res, "23505"))
-		fprintf(stderr, "admin: %s\n", unique_msg);
-	else if (fk_msg && db_sqlstate_is(res, "23503"))
-		fprintf(stderr, "admin: %s\n", fk_msg);
-	else if (db_sqlstate_is(res, "23514"))
-		fprintf(stderr, "admin: a value is out of range (names are 1 to %d "
-		    "characters)\n", ADMIN_NAME_MAX);
-	else
-		fprintf(stderr, "admin: database error: %s", PQerrorMessage(c));
-	PQclear(res);
-	return NULL;
+	fprintf(stderr, "admin: database error: %s", PQerrorMessage(c));
+	return 1;
 }
 
-/* Print the single value of a one-row result; 0, or -1 with not_found_msg. */
+/* The outcome of a create: print the new id (1), or why there is none. */
 static int
-admin_print_one(PGresult *res, const char *not_found_msg)
+admin_created(PGconn *c, int rc, const char *id, const char *not_found_msg)
 {
-	int rc = -1;
-
-	if (!res)
-		return -1;
-	if (PQntuples(res) == 1) {
-		printf("%s\n", PQgetvalue(res, 0, 0));
-		rc = 0;
-	} else
+	if (rc < 0)
+		return admin_db_failed(c);
+	if (rc == 0) {
 		fprintf(stderr, "admin: %s\n", not_found_msg);
-	PQclear(res);
-	return rc;
+		return 1;
+	}
+	printf("%s\n", id);
+	return 0;
 }
 
 static void
@@ -315,7 +283,7 @@ admin_email_ok(const char *s)
 static int
 admin_company_create(PGconn *c, const struct admin_args *a)
 {
-	const char *p[1] = { a->pos[0] };
+	char id[STORE_ID_LEN + 1];
 
 	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {
 		fprintf(stderr, "admin: usage: admin company create NAME\n");
@@ -323,15 +291,14 @@ admin_company_create(PGconn *c, const struct admin_args *a)
 	}
 	if (!admin_name_ok(a->pos[0]))
 		return 2;
-	return admin_print_one(admin_exec(c, "INSERT INTO companies (name) VALUES ($1) "
-	    "RETURNING id", 1, p, NULL, NULL), "company not created") == 0 ? 0 : 1;
+	return admin_created(c, store_tenants_company_create(c, a->pos[0], id), id,
+	    "company not created");
 }
 
 static int
 admin_branch_create(PGconn *c, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1];
-	const char *p[2] = { cid, a->pos[0] };
+	char cid[HTTP_ID_LEN + 1], id[STORE_ID_LEN + 1];
 
 	if (a->npos != 1 || !a->company || a->branch || a->email || a->role) {
 		fprintf(stderr, "admin: usage: admin branch create --company ID NAME\n");
@@ -339,18 +306,15 @@ admin_branch_create(PGconn *c, const struct admin_args *a)
 	}
 	if (admin_id("--company", a->company, cid) < 0 || !admin_name_ok(a->pos[0]))
 		return 2;
-	return admin_print_one(admin_exec(c, "INSERT INTO branches (company_id, name) "
-	    "SELECT id, $2 FROM companies WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-	    2, p, NULL, NULL), "no active company with that id") == 0 ? 0 : 1;
+	return admin_created(c, store_tenants_branch_create(c, cid, a->pos[0], id), id,
+	    "no active company with that id");
 }
 
 static int
 admin_user_create(PGconn *c, const struct admin_args *a)
 {
 	char cid[HTTP_ID_LEN + 1], bid[HTTP_ID_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
-	char pw[AUTH_PASSWORD_MAX + 2];
-	const char *p[5] = { cid, NULL, a->email, a->role, hash };
-	PGresult *res;
+	char pw[AUTH_PASSWORD_MAX + 2], id[STORE_ID_LEN + 1];
 	int rc = 1;
 
 	if (a->npos != 0 || !a->company || !a->email || !a->role) {
@@ -366,7 +330,6 @@ admin_user_create(PGconn *c, const struct admin_args *a)
 		fprintf(stderr, "admin: --role must be admin or viewer\n");
 		return 2;
 	}
-	p[1] = bid[0] ? bid : NULL;
 	if (admin_read_password(pw, sizeof(pw)) < 0) {
 		rc = 2;
 		goto out;
@@ -375,15 +338,14 @@ admin_user_create(PGconn *c, const struct admin_args *a)
 		fprintf(stderr, "admin: could not hash the password (out of memory)\n");
 		goto out;
 	}
-	/* Only into an active company (and branch): the row would be dead. */
-	res = admin_exec(c, "INSERT INTO users (company_id, branch_id, email, role, "
-	    "password_hash) SELECT co.id, $2, $3, $4, $5 FROM companies co WHERE co.id = $1 "
-	    "AND co.revoked_at IS NULL AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM "
-	    "branches b WHERE b.id = $2 AND b.company_id = co.id AND b.revoked_at IS NULL)) "
-	    "RETURNING id", 5, p, "a user with that email already exists",
-	    "no such branch in that company");
-	if (admin_print_one(res, "no active company (and branch of it) with those ids") == 0)
-		rc = 0;
+	rc = store_tenants_user_create(c, cid, bid[0] ? bid : NULL, a->email, a->role, hash,
+	    id);
+	if (rc == STORE_TENANTS_DUPLICATE) {
+		fprintf(stderr, "admin: a user with that email already exists\n");
+		rc = 1;
+	} else
+		rc = admin_created(c, rc, id, "no active company (and branch of it) with "
+		    "those ids");
 out:
 	sodium_memzero(pw, sizeof(pw));
 	sodium_memzero(hash, sizeof(hash));
@@ -394,9 +356,8 @@ static int
 admin_agent_create(PGconn *c, const struct admin_args *a)
 {
 	char bid[HTTP_ID_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
-	const char *p[3] = { bid, a->pos[0], hash };
-	PGresult *res;
-	int rc = 1;
+	char id[STORE_ID_LEN + 1];
+	int rc;
 
 	if (a->npos != 1 || !a->branch || a->company || a->email || a->role) {
 		fprintf(stderr, "admin: usage: admin agent create --branch ID NAME\n");
@@ -406,19 +367,18 @@ admin_agent_create(PGconn *c, const struct admin_args *a)
 		return 2;
 	if (auth_key_new(key, hash) < 0)
 		return 1;
-	res = admin_exec(c, "INSERT INTO agents (company_id, branch_id, name, key_hash) "
-	    "SELECT b.company_id, b.id, $2, $3::bytea FROM branches b "
-	    "JOIN companies co ON co.id = b.company_id WHERE b.id = $1 "
-	    "AND b.revoked_at IS NULL AND co.revoked_at IS NULL RETURNING id", 3, p,
-	    NULL, NULL);
-	if (res && PQntuples(res) == 1) {
+	rc = store_agents_create(c, bid, a->pos[0], hash, id);
+	if (rc < 0)
+		rc = admin_db_failed(c);
+	else if (rc == 0) {
+		fprintf(stderr, "admin: no active branch with that id\n");
+		rc = 1;
+	} else {
 		fprintf(stderr, "admin: agent %s created; the key below is shown only "
-		    "once\n", PQgetvalue(res, 0, 0));
+		    "once\n", id);
 		printf("%s\n", key);
 		rc = 0;
-	} else if (res)
-		fprintf(stderr, "admin: no active branch with that id\n");
-	PQclear(res);
+	}
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
@@ -427,7 +387,6 @@ static int
 admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
 	char cid[HTTP_ID_LEN + 1] = "", bid[HTTP_ID_LEN + 1] = "";
-	const char *p[2];
 	PGresult *res;
 
 	if (a->npos != 0 || a->email || a->role ||
@@ -439,30 +398,13 @@ admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 	if ((a->company && admin_id("--company", a->company, cid) < 0) ||
 	    (a->branch && admin_id("--branch", a->branch, bid) < 0))
 		return 2;
-	p[0] = cid[0] ? cid : NULL;
-	p[1] = bid[0] ? bid : NULL;
-	if ((res = admin_exec(c, k->list_sql, 2, p, NULL, NULL)) == NULL)
-		return 1;
+	if ((res = k->list(c, cid[0] ? cid : NULL, bid[0] ? bid : NULL)) == NULL)
+		return admin_db_failed(c);
 	for (int i = 0; i < PQntuples(res); i++)
 		printf("%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
 	PQclear(res);
 	return 0;
-}
-
-/* Rows a one-parameter statement returned, or -1 (message printed). */
-static int
-admin_rows(PGconn *c, const char *sql, const char *id)
-{
-	const char *p[1] = { id };
-	PGresult *res = admin_exec(c, sql, 1, p, NULL, NULL);
-	int n;
-
-	if (!res)
-		return -1;
-	n = PQntuples(res);
-	PQclear(res);
-	return n;
 }
 
 static int
@@ -477,14 +419,14 @@ admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 	}
 	if (admin_id("the id", a->pos[0], id) < 0)
 		return 2;
-	if ((n = admin_rows(c, k->revoke_sql, id)) < 0)
-		return 1;
+	if ((n = k->revoke(c, id)) < 0)
+		return admin_db_failed(c);
 	if (n == 1) {
 		log_info("[API] admin revoked %s %s", k->name, id);
 		return 0;
 	}
-	if ((n = admin_rows(c, k->exists_sql, id)) < 0)
-		return 1;
+	if ((n = k->exists(c, id)) < 0)
+		return admin_db_failed(c);
 	if (n == 0) {
 		fprintf(stderr, "admin: no %s with id %s\n", k->name, id);
 		return 1;

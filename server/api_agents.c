@@ -15,19 +15,22 @@
 #include "server/listener.h"
 #include "server/presence.h"
 #include "server/scope.h"
+#include "server/store_agents.h"
 
 #define AGENTS_MAX_TARGETS 64
 
+/* A store query of the agents API: scope ids in, a new JSON body out. */
+typedef json_t *(*agents_query_fn)(PGconn *c, const char *company, const char *branch);
+
 /*
- * For a user credential: run `sql` with $1 = the company and $2 = the branch
- * (NULL for all of the company's) from the credential and the query's
- * companyId/branchId; its one row, one column is the JSON body of the answer.
+ * For a user credential: run `query` for the company and the branch (NULL for
+ * all of the company's) from the credential and the query's
+ * companyId/branchId, and answer its JSON.
  */
 static int
-agents_scoped_json(struct http_req *r, const char *sql)
+agents_scoped_json(struct http_req *r, agents_query_fn query)
 {
 	struct scope sc;
-	PGresult *res;
 	PGconn *c;
 	json_t *body;
 	int rc;
@@ -39,51 +42,21 @@ agents_scoped_json(struct http_req *r, const char *sql)
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
 	    &sc, &rc) < 0)
 		return rc;
-	{
-		const char *p[2] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL };
-
-		res = db_exec(c, PGRES_TUPLES_OK, sql, 2, p);
-	}
-	if (!res) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
-	}
-	body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
+	if ((body = query(c, sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL)) == NULL)
+		return scope_db_failed(r, c);
 	return http_reply_json(r, 200, body);
 }
 
 static int
 agents_list(struct http_req *r)
 {
-	return agents_scoped_json(r, "SELECT json_build_object('agents', "
-	    "coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, "
-	    "'branchId', a.branch_id, 'hostname', a.hostname, 'version', a.version, "
-	    "'online', " PRESENCE_ONLINE_SQL ", 'lastSeen', a.last_seen, "
-	    "'connectedAt', a.connected_at, 'stats', a.stats) ORDER BY a.name, a.id), "
-	    "'[]'))::text FROM agents a WHERE a.company_id = $1 AND a.revoked_at IS NULL "
-	    "AND ($2::uuid IS NULL OR a.branch_id = $2)");
+	return agents_scoped_json(r, store_agents_list_json);
 }
 
 static int
 agents_sync_stats(struct http_req *r)
 {
-	return agents_scoped_json(r, "SELECT json_build_object("
-	    "'agents', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
-	    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2)), "
-	    "'online', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
-	    "  a.revoked_at IS NULL AND ($2::uuid IS NULL OR a.branch_id = $2) AND "
-	    PRESENCE_ONLINE_SQL "), "
-	    "'printers', (SELECT count(*) FROM printers p WHERE p.company_id = $1 AND "
-	    "  ($2::uuid IS NULL OR p.branch_id = $2)), "
-	    "'printersOnline', (SELECT count(*) FROM printers p WHERE p.company_id = $1 "
-	    "  AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.status = 'online'), "
-	    "'batches', b.n, 'lastBatchAt', b.last, 'printersSynced', b.synced, "
-	    "'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms) FROM "
-	    "(SELECT count(*) n, max(created_at) last, coalesce(sum(total - failed_count), "
-	    "0) synced, coalesce(sum(failed_count), 0) failed, round(avg(duration_ms)"
-	    "::numeric, 1) avg_ms FROM sync_batches WHERE company_id = $1 AND "
-	    "($2::uuid IS NULL OR branch_id = $2)) b");
+	return agents_scoped_json(r, store_agents_sync_stats_json);
 }
 
 static int
@@ -103,56 +76,51 @@ agents_post_stats(struct http_req *r)
 		return http_error(r, 422, "validation_failed",
 		    "stats must be a flat JSON object of at most 4 KB", NULL);
 	}
-	if ((c = db_conn()) == NULL || presence_db_stats(c, r->auth.principal_id, stats) < 0) {
+	if ((c = db_conn()) == NULL) {
 		json_decref(body);
 		return scope_db_unavailable(r);
 	}
+	rc = presence_db_stats(c, r->auth.principal_id, stats);
 	json_decref(body);
+	if (rc < 0)
+		return scope_db_failed(r, c);
+	if (rc > 0)	/* revoked since the credential was checked */
+		return http_error(r, 401, "unauthorized", "the credential was revoked", NULL);
 	return http_reply_data(r, 204, "application/json", "", 0);
 }
 
 /*
- * Publish `command` to the online agents the query selects (first column: the
- * agent id) and answer 202, or 409 when there is none. `printer` is the
- * test-print target or NULL.
+ * Publish `command` to the online agents `ids` (a new array the store made,
+ * NULL when that failed; taken over here) and answer 202, or 409 when there
+ * is none. `printer` is the test-print target or NULL.
  */
 static int
 agents_command(struct http_req *r, PGconn *c, const struct scope *sc,
-    const char *command, const char *printer, const char *sql, int n,
-    const char *const *p)
+    const char *command, const char *printer, json_t *ids)
 {
 	unsigned char rnd[16];
 	char req[33];
-	PGresult *res;
-	json_t *ids, *msg;
-	int count, rc;
+	json_t *msg;
+	size_t count;
+	int rc;
 
-	if ((res = db_exec(c, PGRES_TUPLES_OK, sql, n, p)) == NULL) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
-	}
-	count = PQntuples(res);
-	if (count == 0) {
-		PQclear(res);
+	if (!ids)
+		return scope_db_failed(r, c);
+	if ((count = json_array_size(ids)) == 0) {
+		json_decref(ids);
 		return http_error(r, 409, "no_agent",
 		    "no agent of that branch is connected", NULL);
 	}
-	ids = json_array();
-	for (int i = 0; i < count && i < AGENTS_MAX_TARGETS; i++)
-		json_array_append_new(ids, json_string(PQgetvalue(res, i, 0)));
-	PQclear(res);
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(req, sizeof(req), rnd, sizeof(rnd));
 	msg = json_pack("{s:o,s:s,s:s,s:s,s:s?}", "agents", ids, "command", command,
 	    "requestId", req, "companyId", sc->company_id, "printerId", printer);
 	rc = msg ? listener_publish_command(c, msg) : -1;
 	json_decref(msg);
-	if (rc < 0) {
-		db_check_broken(c);
-		return scope_db_unavailable(r);
-	}
+	if (rc < 0)
+		return scope_db_failed(r, c);
 	return http_reply_json(r, 202, json_pack("{s:s,s:i}", "requestId", req, "agents",
-	    count < AGENTS_MAX_TARGETS ? count : AGENTS_MAX_TARGETS));
+	    (int)count));
 }
 
 /* Shared start of the command handlers: role, connection, scope. */
@@ -173,71 +141,45 @@ static int
 agents_test_print(struct http_req *r)
 {
 	char id[HTTP_ID_LEN + 1];
+	const char *branch;
 	struct scope sc;
 	PGconn *c;
-	PGresult *res;
 	int rc;
 
 	if (!scope_uuid(r->params[0], id))
 		return http_error(r, 404, "not_found", "no such printer", NULL);
 	if (agents_command_prepare(r, &c, NULL, 0, &sc, &rc) < 0)
 		return rc;
-	{
-		const char *p[3] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL, id };
-
-		res = db_exec(c, PGRES_TUPLES_OK, "SELECT 1 FROM printers p WHERE "
-		    "p.company_id = $1 AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.id = $3",
-		    3, p);
-		if (!res) {
-			db_check_broken(c);
-			return scope_db_unavailable(r);
-		}
-		rc = PQntuples(res);
-		PQclear(res);
-		if (rc == 0)
-			return http_error(r, 404, "not_found", "no such printer", NULL);
-		/* Agents that report the printer first; any online one of its branch else. */
-		return agents_command(r, c, &sc, "test-print", id,
-		    "WITH t AS (SELECT a.id, (p.sources -> 'agents') ? a.id::text AS sees "
-		    "FROM printers p JOIN agents a ON a.company_id = p.company_id AND "
-		    "a.branch_id = p.branch_id WHERE p.company_id = $1 AND p.id = $3 AND "
-		    "($2::uuid IS NULL OR p.branch_id = $2) AND a.revoked_at IS NULL AND "
-		    PRESENCE_ONLINE_SQL ") SELECT id FROM t WHERE sees OR NOT EXISTS "
-		    "(SELECT 1 FROM t WHERE sees) ORDER BY id", 3, p);
-	}
+	branch = sc.branch_id[0] ? sc.branch_id : NULL;
+	if ((rc = store_agents_printer_in_scope(c, sc.company_id, branch, id)) < 0)
+		return scope_db_failed(r, c);
+	if (rc == 0)
+		return http_error(r, 404, "not_found", "no such printer", NULL);
+	return agents_command(r, c, &sc, "test-print", id,
+	    store_agents_online_for_printer(c, sc.company_id, branch, id,
+	    AGENTS_MAX_TARGETS));
 }
 
 static int
 agents_scan_one(struct http_req *r)
 {
 	char id[HTTP_ID_LEN + 1];
+	const char *branch;
 	struct scope sc;
 	PGconn *c;
-	PGresult *res;
-	int rc, found;
+	int rc;
 
 	if (!scope_uuid(r->params[0], id))
 		return http_error(r, 404, "not_found", "no such agent", NULL);
 	if (agents_command_prepare(r, &c, NULL, 0, &sc, &rc) < 0)
 		return rc;
-	{
-		const char *p[3] = { sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL, id };
-
-		res = db_exec(c, PGRES_TUPLES_OK, "SELECT 1 FROM agents a WHERE "
-		    "a.company_id = $1 AND ($2::uuid IS NULL OR a.branch_id = $2) AND "
-		    "a.id = $3 AND a.revoked_at IS NULL", 3, p);
-		if (!res) {
-			db_check_broken(c);
-			return scope_db_unavailable(r);
-		}
-		found = PQntuples(res);
-		PQclear(res);
-		if (!found)
-			return http_error(r, 404, "not_found", "no such agent", NULL);
-		return agents_command(r, c, &sc, "scan", NULL, "SELECT a.id FROM agents a "
-		    "WHERE a.company_id = $1 AND ($2::uuid IS NULL OR a.branch_id = $2) AND "
-		    "a.id = $3 AND " PRESENCE_ONLINE_SQL, 3, p);
-	}
+	branch = sc.branch_id[0] ? sc.branch_id : NULL;
+	if ((rc = store_agents_active_in_scope(c, sc.company_id, branch, id)) < 0)
+		return scope_db_failed(r, c);
+	if (rc == 0)
+		return http_error(r, 404, "not_found", "no such agent", NULL);
+	return agents_command(r, c, &sc, "scan", NULL,
+	    store_agents_online_one(c, sc.company_id, branch, id, AGENTS_MAX_TARGETS));
 }
 
 static int
@@ -265,13 +207,9 @@ agents_scan_branch(struct http_req *r)
 		return rc;
 	}
 	json_decref(body);
-	{
-		const char *p[2] = { sc.company_id, sc.branch_id };
-
-		return agents_command(r, c, &sc, "scan", NULL, "SELECT a.id FROM agents a "
-		    "WHERE a.company_id = $1 AND a.branch_id = $2 AND a.revoked_at IS NULL "
-		    "AND " PRESENCE_ONLINE_SQL " ORDER BY a.id", 2, p);
-	}
+	return agents_command(r, c, &sc, "scan", NULL,
+	    store_agents_online_in_branch(c, sc.company_id, sc.branch_id,
+	    AGENTS_MAX_TARGETS));
 }
 
 const struct http_route api_agents_routes[] = {

@@ -17,6 +17,8 @@
 #include "server/ratelimit.h"
 #include "server/scope.h"
 #include "server/session.h"
+#include "server/store_agents.h"
+#include "server/store_tenants.h"
 
 #define LOGIN_EMAIL_MAX 254
 #define LOGIN_WINDOW 60
@@ -75,35 +77,22 @@ static int
 api_auth_find_user(PGconn *c, const char *email, struct auth *a,
     char hash[crypto_pwhash_STRBYTES], long long *version)
 {
-	const char *p[1] = { email };
-	PGresult *res;
+	struct store_tenants_login u;
 	int found;
 
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT u.id, u.company_id, coalesce(u.branch_id::text, ''), u.role, u.email, "
-	    "u.password_hash, u.token_version FROM users u "
-	    "JOIN companies co ON co.id = u.company_id "
-	    "LEFT JOIN branches b ON b.id = u.branch_id "
-	    "WHERE lower(u.email) = lower($1) AND u.revoked_at IS NULL "
-	    "AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 1, p);
-	if (!res)
-		return -1;
-	found = PQntuples(res) == 1 &&
-	    strlen(PQgetvalue(res, 0, 5)) < crypto_pwhash_STRBYTES;
-	if (found) {
-		memset(a, 0, sizeof(*a));
-		a->kind = AUTH_USER;
-		a->role = strcmp(PQgetvalue(res, 0, 3), "admin") == 0 ? ROLE_ADMIN :
-		    ROLE_VIEWER;
-		snprintf(a->principal_id, sizeof(a->principal_id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(a->company_id, sizeof(a->company_id), "%s", PQgetvalue(res, 0, 1));
-		snprintf(a->branch_id, sizeof(a->branch_id), "%s", PQgetvalue(res, 0, 2));
-		snprintf(a->email, sizeof(a->email), "%s", PQgetvalue(res, 0, 4));
-		snprintf(hash, crypto_pwhash_STRBYTES, "%s", PQgetvalue(res, 0, 5));
-		*version = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-	}
-	PQclear(res);
-	return found;
+	if ((found = store_tenants_user_find_login(c, email, &u)) <= 0)
+		return found;
+	memset(a, 0, sizeof(*a));
+	a->kind = AUTH_USER;
+	a->role = u.admin ? ROLE_ADMIN : ROLE_VIEWER;
+	snprintf(a->principal_id, sizeof(a->principal_id), "%s", u.id);
+	snprintf(a->company_id, sizeof(a->company_id), "%s", u.company_id);
+	snprintf(a->branch_id, sizeof(a->branch_id), "%s", u.branch_id);
+	snprintf(a->email, sizeof(a->email), "%s", u.email);
+	snprintf(hash, crypto_pwhash_STRBYTES, "%s", u.password_hash);
+	*version = u.token_version;
+	sodium_memzero(&u, sizeof(u));
+	return 1;
 }
 
 static int
@@ -201,16 +190,12 @@ api_auth_logout(struct http_req *r)
 	if (json_is_true(all)) {
 		/* Every token carries the version it was signed at: bumping it
 		 * ends them all, on every server instance at once. */
-		const char *p[2] = { r->auth.principal_id, r->auth.company_id };
 		PGconn *c = db_conn();
-		PGresult *res = c ? db_exec(c, PGRES_COMMAND_OK,
-		    "UPDATE users SET token_version = token_version + 1 "
-		    "WHERE id = $1 AND company_id = $2", 2, p) : NULL;
 
 		json_decref(body);
-		if (!res)
+		if (!c || store_tenants_user_logout_all(c, r->auth.principal_id,
+		    r->auth.company_id) < 0)
 			return scope_db_failed(r, c);
-		PQclear(res);
 		log_info("[API] %s user %s logged out of every session", r->id,
 		    r->auth.principal_id);
 	} else
@@ -222,9 +207,8 @@ api_auth_logout(struct http_req *r)
 static int
 api_auth_me(struct http_req *r)
 {
-	const char *p[2] = { r->auth.principal_id, r->auth.company_id };
+	char name[STORE_AGENTS_NAME_MAX + 1] = "";
 	PGconn *c;
-	PGresult *res;
 	json_t *agent;
 
 	if (r->auth.kind == AUTH_USER)
@@ -234,14 +218,11 @@ api_auth_me(struct http_req *r)
 		return http_error(r, 401, "unauthorized", "a credential is required", NULL);
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
-	res = db_exec(c, PGRES_TUPLES_OK, "SELECT name FROM agents WHERE id = $1 "
-	    "AND company_id = $2", 2, p);
-	if (!res)
+	if (store_agents_name(c, r->auth.principal_id, r->auth.company_id, name,
+	    sizeof(name)) < 0)
 		return scope_db_failed(r, c);
-	agent = json_pack("{s:s,s:s,s:s,s:s}", "id", r->auth.principal_id, "name",
-	    PQntuples(res) ? PQgetvalue(res, 0, 0) : "", "companyId", r->auth.company_id,
-	    "branchId", r->auth.branch_id);
-	PQclear(res);
+	agent = json_pack("{s:s,s:s,s:s,s:s}", "id", r->auth.principal_id, "name", name,
+	    "companyId", r->auth.company_id, "branchId", r->auth.branch_id);
 	return http_reply_json(r, 200, json_pack("{s:o,s:s}", "agent", agent, "kind",
 	    "agent"));
 }
@@ -249,10 +230,7 @@ api_auth_me(struct http_req *r)
 static int
 api_auth_branches(struct http_req *r)
 {
-	const char *p[2] = { r->auth.company_id,
-	    r->auth.branch_id[0] ? r->auth.branch_id : NULL };
 	PGconn *c;
-	PGresult *res;
 	json_t *list;
 	int rc;
 
@@ -260,17 +238,9 @@ api_auth_branches(struct http_req *r)
 		return rc;
 	if ((c = db_conn()) == NULL)
 		return scope_db_unavailable(r);
-	res = db_exec(c, PGRES_TUPLES_OK,
-	    "SELECT id, name FROM branches WHERE company_id = $1 "
-	    "AND ($2::uuid IS NULL OR id = $2) AND revoked_at IS NULL ORDER BY name, id",
-	    2, p);
-	if (!res)
+	if ((list = store_tenants_branches(c, r->auth.company_id,
+	    r->auth.branch_id[0] ? r->auth.branch_id : NULL)) == NULL)
 		return scope_db_failed(r, c);
-	list = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(list, json_pack("{s:s,s:s}", "id", PQgetvalue(res, i, 0),
-		    "name", PQgetvalue(res, i, 1)));
-	PQclear(res);
 	return http_reply_json(r, 200, json_pack("{s:o}", "branches", list));
 }
 

@@ -1,6 +1,7 @@
 /*
  * presence.c: the per-instance set of connected agents and the agents-table
- * updates that go with a connection's life (online, hello, stats, offline).
+ * updates that go with a connection's life (online, hello, stats, offline),
+ * each with its event in one transaction; the SQL is in store_agents.c.
  * The set is tiny and touched rarely, so one mutex and a linear array do.
  */
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "server/events.h"
 #include "server/http.h"
 #include "server/presence.h"
+#include "server/store_agents.h"
 
 #define PRESENCE_MAX_KEYS 32
 
@@ -126,55 +128,53 @@ presence_stats_valid(const json_t *stats)
 	return len <= PRESENCE_STATS_MAX_BYTES;
 }
 
-/* Run `sql` (returning company_id, branch_id, name, hostname, version) and, when
- * it matched a row, append event `type` built from it; one transaction. */
+/* Append event `type` for the agent `row` describes (from store_agents_hello
+ * or _disconnected), in the caller's transaction. 0 or -1. */
 static int
-pres_update_emit(PGconn *c, const char *sql, int n, const char *const *p,
-    const char *type)
+pres_emit(PGconn *c, const char *agent_id, const json_t *row, const char *type)
 {
-	PGresult *r;
 	json_t *ev;
 	int rc;
 
-	if (db_begin(c) < 0)
-		return -1;
-	if ((r = db_exec(c, PGRES_TUPLES_OK, sql, n, p)) == NULL)
-		goto err;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
+	ev = json_pack("[{s:s,s:O,s:{s:s,s:O,s:O?,s:O?}}]", "type", type,
+	    "branchId", json_object_get(row, "branchId"), "payload", "agentId", agent_id,
+	    "name", json_object_get(row, "name"),
+	    "hostname", json_object_get(row, "hostname"),
+	    "version", json_object_get(row, "version"));
+	rc = ev ? events_append(c, json_string_value(json_object_get(row, "companyId")),
+	    ev) : -1;
+	json_decref(ev);
+	return rc;
+}
+
+/* The end of a presence change begun with db_begin: `found` is what the store
+ * call returned. Appends the event when a row matched, then commits. */
+static int
+pres_finish(PGconn *c, const char *agent_id, int found, json_t *row, const char *type)
+{
+	int rc = -1;
+
+	if (found == 0) {
 		db_rollback(c);
 		return 0;
 	}
-	ev = json_pack("[{s:s,s:s,s:{s:s,s:s,s:s?,s:s?}}]", "type", type,
-	    "branchId", PQgetvalue(r, 0, 1), "payload", "agentId", p[0],
-	    "name", PQgetvalue(r, 0, 2),
-	    "hostname", PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3),
-	    "version", PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4));
-	rc = ev ? events_append(c, PQgetvalue(r, 0, 0), ev) : -1;
-	json_decref(ev);
-	PQclear(r);
-	if (rc < 0 || db_commit(c) < 0)
-		goto err;
-	return 0;
-err:
-	db_rollback(c);
-	db_check_broken(c);
-	return -1;
+	if (found > 0 && pres_emit(c, agent_id, row, type) == 0 && db_commit(c) == 0)
+		rc = 0;
+	json_decref(row);
+	if (rc < 0) {
+		db_rollback(c);
+		db_check_broken(c);
+	}
+	return rc;
 }
 
 int
 presence_db_connected(PGconn *c, const char *agent_id)
 {
-	const char *p[2] = { agent_id, pres_instance };
-	PGresult *r;
-
-	r = db_exec(c, PGRES_COMMAND_OK, "UPDATE agents SET online_instance = $2, "
-	    "connected_at = now(), last_seen = now() WHERE id = $1", 2, p);
-	if (!r) {
+	if (store_agents_connected(c, agent_id, pres_instance) < 0) {
 		db_check_broken(c);
 		return -1;
 	}
-	PQclear(r);
 	return 0;
 }
 
@@ -182,58 +182,55 @@ int
 presence_db_hello(PGconn *c, const char *agent_id, const char *hostname,
     const char *version)
 {
-	const char *p[4] = { agent_id, pres_instance, hostname, version };
+	json_t *row;
+	int found;
 
-	return pres_update_emit(c, "UPDATE agents SET online_instance = $2, "
-	    "hostname = coalesce($3, hostname), version = coalesce($4, version), "
-	    "last_seen = now(), connected_at = coalesce(connected_at, now()) "
-	    "WHERE id = $1 AND revoked_at IS NULL "
-	    "RETURNING company_id, branch_id, name, hostname, version", 4, p,
-	    "agent:online");
+	if (db_begin(c) < 0) {
+		db_check_broken(c);
+		return -1;
+	}
+	found = store_agents_hello(c, agent_id, pres_instance, hostname, version, &row);
+	return pres_finish(c, agent_id, found, row, "agent:online");
 }
 
 int
 presence_db_disconnected(PGconn *c, const char *agent_id)
 {
-	const char *p[2] = { agent_id, pres_instance };
+	json_t *row;
+	int found;
 
-	return pres_update_emit(c, "UPDATE agents SET online_instance = NULL, "
-	    "last_seen = now() WHERE id = $1 AND online_instance = $2 "
-	    "RETURNING company_id, branch_id, name, hostname, version", 2, p,
-	    "agent:offline");
+	if (db_begin(c) < 0) {
+		db_check_broken(c);
+		return -1;
+	}
+	found = store_agents_disconnected(c, agent_id, pres_instance, &row);
+	return pres_finish(c, agent_id, found, row, "agent:offline");
 }
 
 int
 presence_db_stats(PGconn *c, const char *agent_id, const json_t *stats)
 {
-	char *s = json_dumps(stats, JSON_COMPACT);
-	const char *p[2] = { agent_id, s };
-	PGresult *r = NULL;
+	char company[STORE_ID_LEN + 1], branch[STORE_ID_LEN + 1];
 	json_t *ev = NULL;
-	int rc = -1;
+	int found, rc = -1;
 
-	if (!s)
-		return -1;
 	if (db_begin(c) < 0)
 		goto out;
-	r = db_exec(c, PGRES_TUPLES_OK, "UPDATE agents SET stats = $2::jsonb, "
-	    "last_seen = now() WHERE id = $1 RETURNING company_id, branch_id", 2, p);
-	if (!r || PQntuples(r) != 1)
+	if ((found = store_agents_stats(c, agent_id, stats, company, branch)) <= 0) {
+		rc = found == 0 ? 1 : -1;
 		goto out;
+	}
 	ev = json_pack("[{s:s,s:s,s:{s:s,s:O}}]", "type", "printer:sync:stats",
-	    "branchId", PQgetvalue(r, 0, 1), "payload", "agentId", agent_id,
-	    "stats", stats);
-	if (!ev || events_append(c, PQgetvalue(r, 0, 0), ev) < 0 || db_commit(c) < 0)
+	    "branchId", branch, "payload", "agentId", agent_id, "stats", stats);
+	if (!ev || events_append(c, company, ev) < 0 || db_commit(c) < 0)
 		goto out;
 	rc = 0;
 out:
-	if (rc < 0) {
+	if (rc != 0)
 		db_rollback(c);
+	if (rc < 0)
 		db_check_broken(c);
-	}
-	PQclear(r);
 	json_decref(ev);
-	free(s);
 	return rc;
 }
 
@@ -241,27 +238,17 @@ int
 presence_db_heartbeat(PGconn *c)
 {
 	json_t *ids = json_array();
-	const char *p[2] = { NULL, pres_instance };
-	PGresult *r;
-	char *s;
+	int rc = 0;
 
 	pthread_mutex_lock(&pres_lock);
 	for (size_t i = 0; i < pres_n; i++)
 		json_array_append_new(ids, json_string(pres_slots[i].id));
 	pthread_mutex_unlock(&pres_lock);
-	s = json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
-	json_decref(ids);
-	if (!s)
-		return 0;
-	p[0] = s;
-	r = db_exec(c, PGRES_COMMAND_OK, "UPDATE agents SET last_seen = now(), "
-	    "online_instance = $2 WHERE id IN (SELECT value::uuid FROM "
-	    "jsonb_array_elements_text($1::jsonb))", 2, p);
-	free(s);
-	if (!r) {
+	if (json_array_size(ids) > 0 &&
+	    store_agents_heartbeat(c, ids, pres_instance) < 0) {
 		db_check_broken(c);
-		return -1;
+		rc = -1;
 	}
-	PQclear(r);
-	return 0;
+	json_decref(ids);
+	return rc;
 }

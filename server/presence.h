@@ -11,9 +11,6 @@
 #include <libpq-fe.h>
 
 #define PRESENCE_HEARTBEAT_S 30
-/* SQL condition: agent `a` is online (an instance holds it and is alive). */
-#define PRESENCE_ONLINE_SQL \
-	"(a.online_instance IS NOT NULL AND a.last_seen > now() - interval '90 seconds')"
 #define PRESENCE_STATS_MAX_BYTES 4096
 
 /* Once at start: picks this instance's random id. 0 or -1. */
@@ -30,12 +27,13 @@ size_t presence_count(void);
 int presence_stats_valid(const json_t *stats);
 
 /*
- * Database side, each in its own transaction on the caller's connection, for
- * the calling thread (never the lws thread). 0 or -1.
+ * Database side (SQL in store_agents.c), each in its own transaction on the
+ * caller's connection, for the calling thread (never the lws thread). 0 or -1.
  * connected: mark the agent held by this instance. hello: record hostname and
  * version and write agent:online. disconnected: when this instance still holds
  * it, clear that and write agent:offline. stats: store agents.stats and write
- * printer:sync:stats. heartbeat: refresh last_seen of every agent held here.
+ * printer:sync:stats; 1 (nothing written) when the agent, its branch or its
+ * company is revoked. heartbeat: refresh last_seen of every agent held here.
  */
 int presence_db_connected(PGconn *c, const char *agent_id);
 int presence_db_hello(PGconn *c, const char *agent_id, const char *hostname,

@@ -44,3 +44,33 @@ test('a deterministic SQL failure is 500 internal, not 503; the server recovers'
   assert.equal(r.status, 200, r.text);
   assert.equal(db.count('printers'), 1);
 });
+
+test('the agents API answers a deterministic SQL failure with 500 too', async () => {
+  const br = t.branchId;
+  let r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+    { body: { branchId: br, printers: [{ name: 'A1' }] }, headers: t.admin });
+  assert.equal(r.status, 200, r.text);
+  const printer = r.json.results[0].id;
+  const agent = db.one(`SELECT id FROM agents WHERE branch_id = '${br}'`).id;
+  db.exec('ALTER TABLE agents RENAME TO agents_moved');
+  try {
+    const calls = [
+      ['GET', '/api/v1/printing/agents', undefined],
+      ['GET', '/api/v1/printing/sync/stats', undefined],
+      ['POST', `/api/v1/printing/agents/${agent}/scan`, undefined],
+      ['POST', '/api/v1/printing/scan', { branchId: br }],
+      ['POST', `/api/v1/printing/printers/${printer}/test-print`, undefined],
+    ];
+    for (const [method, path, body] of calls) {
+      r = await h.api(s, method, path, { body, headers: t.admin });
+      assert.equal(r.status, 500, `${method} ${path}: ${r.text}`);
+      assert.equal(r.json.error.code, 'internal');
+      assert.equal(r.headers.get('retry-after'), null);
+    }
+  } finally {
+    db.exec('ALTER TABLE agents_moved RENAME TO agents');
+  }
+  r = await h.api(s, 'GET', '/api/v1/printing/agents', { headers: t.admin });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.agents.length, 1);
+});
