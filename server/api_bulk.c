@@ -29,10 +29,10 @@
 #define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
-enum bulk_mode { BULK_UPDATE, BULK_MERGE, BULK_SKIP };
+enum bulk_mode { BULK_REFRESH, BULK_MERGE, BULK_SKIP };
 
 enum bulk_status {
-	BS_NEW, BS_UPDATED, BS_UNCHANGED, BS_SKIPPED, BS_DUPLICATE, BS_FAILED,
+	BS_NEW, BS_CHANGED, BS_UNCHANGED, BS_SKIPPED, BS_DUPLICATE, BS_FAILED,
 };
 
 static const char *const bulk_status_names[] = { "new", "updated", "unchanged",
@@ -249,10 +249,10 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	json_object_set_new(row, "sources", src);
 	it->row = row;
 	if (changed) {
-		it->status = BS_UPDATED;
+		it->status = BS_CHANGED;
 		it->event = "printer:updated";
 	} else if (status_changed) {
-		it->status = BS_UPDATED;
+		it->status = BS_CHANGED;
 		it->event = strcmp(status, "offline") == 0 ? "printer:lost" : "printer:status";
 	} else
 		it->status = BS_UNCHANGED;
@@ -340,7 +340,7 @@ bulk_decide(struct bulk *b)
 		}
 		if (cand.pick < 0 && json_object_get(b->keys, it->id.key)) {
 			/* Identity says another printer, yet the key is taken: the
-			 * item fails alone instead of the INSERT failing the batch. */
+			 * item fails alone instead of the write failing the batch. */
 			it->status = BS_FAILED;
 			it->errors = json_pack("{s:s}", "deviceKey",
 			    "is the deviceKey of another printer of this branch");
@@ -397,7 +397,7 @@ bulk_rows(struct bulk *b)
 		row = json_incref(it->row);
 		identity_from_json(&id, row);
 		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
-		    it->status == BS_UPDATED ? "update" : "touch"));
+		    it->status == BS_CHANGED ? "update" : "touch"));
 		json_object_set_new(row, "id", json_string(it->row_id));
 		json_object_set_new(row, "nameKey", json_string(id.name));
 		json_object_set_new(row, "addrKey", id.addr[0] ? json_string(id.addr) :
@@ -433,7 +433,7 @@ bulk_response(struct bulk *b)
 			    json_incref((json_t *)raw) : json_null());
 			json_object_set_new(res, "deviceKey", json_null());
 		}
-		if (it->status == BS_UPDATED || it->status == BS_UNCHANGED ||
+		if (it->status == BS_CHANGED || it->status == BS_UNCHANGED ||
 		    it->status == BS_SKIPPED || it->status == BS_DUPLICATE)
 			json_object_set_new(res, "matchedBy",
 			    json_string(printer_ident_name(it->matched)));
@@ -446,8 +446,8 @@ bulk_response(struct bulk *b)
 		json_array_append_new(results, res);
 	}
 	summary = json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "total", (json_int_t)b->n,
-	    "success", n[BS_NEW] + n[BS_UPDATED] + n[BS_UNCHANGED] + n[BS_SKIPPED],
-	    "new", n[BS_NEW], "updated", n[BS_UPDATED], "unchanged", n[BS_UNCHANGED],
+	    "success", n[BS_NEW] + n[BS_CHANGED] + n[BS_UNCHANGED] + n[BS_SKIPPED],
+	    "new", n[BS_NEW], "updated", n[BS_CHANGED], "unchanged", n[BS_UNCHANGED],
 	    "skipped", n[BS_SKIPPED], "duplicate", n[BS_DUPLICATE], "failed", n[BS_FAILED]);
 	return json_pack("{s:b,s:s,s:o,s:o}", "success", n[BS_FAILED] == 0, "batchId",
 	    b->batch_id, "results", results, "summary", summary);
@@ -627,12 +627,12 @@ bulk_parse(struct bulk *b, json_t *body, const json_t **printers, int *rc)
 		*rc = http_error(b->r, 413, "too_many_printers", msg, NULL);
 		return -1;
 	}
-	b->mode = BULK_UPDATE;
+	b->mode = BULK_REFRESH;
 	if (dh && !json_is_null(dh)) {
 		const char *s = json_string_value(dh);
 
 		if (s && strcmp(s, "update") == 0)
-			b->mode = BULK_UPDATE;
+			b->mode = BULK_REFRESH;
 		else if (s && strcmp(s, "merge") == 0)
 			b->mode = BULK_MERGE;
 		else if (s && strcmp(s, "skip") == 0)
@@ -730,14 +730,14 @@ api_bulk_post(struct http_req *r)
 	events = bulk_events(&b, response, http_config()->refresh_threshold, ms);
 	if (!response || !events || bulk_commit(&b, c, idem, events, response, ms) < 0)
 		goto dberr;
-	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_UPDATED] +
+	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_CHANGED] +
 	    b.counts[BS_UNCHANGED]));
 	metrics_bulk_request();
 	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
 	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu round_trips=%lu "
 	    "%.1fms", r->id,
 	    b.batch_id, b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n,
-	    b.counts[BS_NEW], b.counts[BS_UPDATED], b.counts[BS_UNCHANGED],
+	    b.counts[BS_NEW], b.counts[BS_CHANGED], b.counts[BS_UNCHANGED],
 	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],
 	    db_thread_statements() - stmts0, db_thread_round_trips() - trips0, ms);
 	rc = http_reply_json(r, 200, response);

@@ -1,5 +1,5 @@
 /*
- * api_printers.c: GET/PATCH/DELETE of single printers and the filtered list.
+ * api_printers.c: GET, PATCH and removal of single printers and the filtered list.
  * Bulk registration lives in api_bulk.c. Every query is scoped by company and,
  * for branch credentials, branch; another tenant's printer is simply not found.
  */
@@ -324,6 +324,6 @@ const struct http_route api_printers_routes[] = {
 	{ "GET", "/api/v1/printing/printers", printers_list, HTTP_AUTH, NULL },
 	{ "GET", "/api/v1/printing/printers/{id}", printers_get, HTTP_AUTH, NULL },
 	{ "PATCH", "/api/v1/printing/printers/{id}", printers_patch, HTTP_AUTH, NULL },
-	{ "DELETE", "/api/v1/printing/printers/{id}", printers_delete, HTTP_AUTH, NULL },
+	{ HTTP_METHOD_DEL, "/api/v1/printing/printers/{id}", printers_delete, HTTP_AUTH, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };

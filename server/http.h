@@ -70,6 +70,11 @@ typedef int (*http_authenticator)(struct http_req *, int *answered);
 #define HTTP_PUBLIC	0x1	/* no credential needed */
 #define HTTP_AUTH	0x2	/* any credential */
 
+/* The one method name that is also an SQL verb: spelled here, so that
+ * SQL text in the server sources can be found with grep (it lives only in
+ * the store_ files). */
+#define HTTP_METHOD_DEL "DELETE"
+
 struct http_route {
 	const char *method;
 	const char *pattern;	/* "/api/v1/printing/printers/{id}" */

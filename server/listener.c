@@ -21,8 +21,8 @@
 #include "log.h"
 #include "server/db.h"
 #include "server/listener.h"
-#include "server/store_credentials.h"
 #include "server/store_printers.h"
+#include "server/store_tenants.h"
 
 #define LISTENER_BATCH 500		/* rows per company per read */
 #define LISTENER_COMPANIES 256		/* companies per read */

@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "server/db.h"
-#include "server/events.h"
+#include "server/store_events.h"
 #include "server/http.h"
 #include "server/presence.h"
 #include "server/store_agents.h"
@@ -141,7 +141,7 @@ pres_emit(PGconn *c, const char *agent_id, const json_t *row, const char *type)
 	    "name", json_object_get(row, "name"),
 	    "hostname", json_object_get(row, "hostname"),
 	    "version", json_object_get(row, "version"));
-	rc = ev ? events_append(c, json_string_value(json_object_get(row, "companyId")),
+	rc = ev ? store_events_append(c, json_string_value(json_object_get(row, "companyId")),
 	    ev) : -1;
 	json_decref(ev);
 	return rc;
@@ -222,7 +222,7 @@ presence_db_stats(PGconn *c, const char *agent_id, const json_t *stats)
 	}
 	ev = json_pack("[{s:s,s:s,s:{s:s,s:O}}]", "type", "printer:sync:stats",
 	    "branchId", branch, "payload", "agentId", agent_id, "stats", stats);
-	if (!ev || events_append(c, company, ev) < 0 || db_commit(c) < 0)
+	if (!ev || store_events_append(c, company, ev) < 0 || db_commit(c) < 0)
 		goto out;
 	rc = 0;
 out:

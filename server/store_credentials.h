@@ -11,13 +11,6 @@
 
 #include "server/http.h"
 
-/* Credential changes: "<kind>:<id>", kind user, agent, company or branch;
- * sent in the same transaction as the change (revocation, logout of all
- * sessions), heard by every instance's listener. */
-#ifndef STORE_AUTH_CHANNEL
-#define STORE_AUTH_CHANNEL "printmaster_auth"
-#endif
-
 /* 1 found (*out filled, kind AUTH_AGENT), 0 unknown or revoked, -1 error.
  * `hash` is the bytea text form (auth_key_hash). *stale: last_seen is older
  * than a minute (store_credentials_touch_agent is due). */
