@@ -277,12 +277,13 @@ auth_agent(PGconn *c, const char *key, struct auth *out)
 	if (auth_key_hash(key, hash) < 0)
 		return AUTH_BAD;
 	snprintf(ckey, sizeof(ckey), "a:%s", hash);
-	if (auth_cache_get(ckey, now, out, &stale)) {
-		/* last_seen at most once a minute per agent, not on every request. */
-		if (stale && store_credentials_touch_agent(c, out->principal_id) < 0)
-			db_check_broken(c);
+	if (auth_cache_get(ckey, now, out))
 		return AUTH_OK;
-	}
+	/*
+	 * A miss (every AUTH_CACHE_TTL_MS at most per agent and instance) also
+	 * says whether last_seen is older than a minute: it is written then, so
+	 * not on every request.
+	 */
 	if ((found = store_credentials_agent(c, hash, out, &stale)) < 0)
 		return AUTH_DB;
 	if (!found)
@@ -300,7 +301,7 @@ auth_session(PGconn *c, const char *token, struct auth *out)
 	char ckey[AUTH_CACHE_KEY_MAX];
 	long long now = clock_ms();
 	enum session_status st;
-	int found, touch;
+	int found;
 
 	if (!auth_key_ready)
 		return AUTH_BAD;
@@ -312,7 +313,7 @@ auth_session(PGconn *c, const char *token, struct auth *out)
 		return AUTH_BAD;
 	}
 	snprintf(ckey, sizeof(ckey), "u:%s:%lld", cl.user_id, cl.version);
-	if (auth_cache_get(ckey, now, out, &touch))
+	if (auth_cache_get(ckey, now, out))
 		return AUTH_OK;
 	if ((found = store_credentials_user(c, cl.user_id, cl.version, out)) < 0)
 		return AUTH_DB;

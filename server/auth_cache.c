@@ -14,7 +14,7 @@
 
 struct auth_cache_ent {
 	char key[AUTH_CACHE_KEY_MAX];
-	long long expires, touched;
+	long long expires;
 	struct auth a;
 };
 
@@ -32,12 +32,11 @@ ac_hash(const char *key)
 }
 
 int
-auth_cache_get(const char *key, long long now_ms, struct auth *out, int *touch_due)
+auth_cache_get(const char *key, long long now_ms, struct auth *out)
 {
 	size_t h = ac_hash(key);
 	int hit = 0;
 
-	*touch_due = 0;
 	pthread_mutex_lock(&ac_lock);
 	for (int i = 0; i < AUTH_CACHE_PROBE; i++) {
 		struct auth_cache_ent *e = &ac_tab[(h + (size_t)i) % AUTH_CACHE_SLOTS];
@@ -46,11 +45,6 @@ auth_cache_get(const char *key, long long now_ms, struct auth *out, int *touch_d
 			if (e->expires > now_ms) {
 				*out = e->a;
 				hit = 1;
-				if (e->a.kind == AUTH_AGENT &&
-				    now_ms - e->touched >= AUTH_CACHE_TOUCH_MS) {
-					e->touched = now_ms;
-					*touch_due = 1;
-				}
 			}
 			break;
 		}
@@ -80,8 +74,6 @@ auth_cache_put(const char *key, long long now_ms, const struct auth *a)
 	}
 	strcpy(victim->key, key);
 	victim->expires = now_ms + AUTH_CACHE_TTL_MS;
-	/* The lookup that filled the entry has just written last_seen. */
-	victim->touched = now_ms;
 	victim->a = *a;
 	pthread_mutex_unlock(&ac_lock);
 }

@@ -11,12 +11,11 @@
 #include "server/http.h"
 
 #define AUTH_CACHE_TTL_MS 10000
-#define AUTH_CACHE_TOUCH_MS 60000	/* how often an agent's last_seen is written */
 #define AUTH_CACHE_KEY_MAX 96
 
 /* A cached credential for key (not a secret: a hash, or a user id and token
- * version). 1 hit (*out filled; *touch_due set once a minute per agent), 0 miss. */
-int auth_cache_get(const char *key, long long now_ms, struct auth *out, int *touch_due);
+ * version). 1 hit (*out filled), 0 miss. */
+int auth_cache_get(const char *key, long long now_ms, struct auth *out);
 /* Remember a credential just checked against the database. */
 void auth_cache_put(const char *key, long long now_ms, const struct auth *a);
 /*
