@@ -39,7 +39,7 @@ static const struct db_stmt st_append = { "events_append",
 	"WITH lk AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, "
 	STORE_EVENTS_ORDER_SEED "))), "
 	"src AS (SELECT e.ord, e.type, e.\"branchId\", e.\"printerId\", "
-	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', printer_json(p)) "
+	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', p.doc) "
 	"  ELSE coalesce(e.payload, '{}') END AS payload "
 	"  FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (type text, \"branchId\" uuid, "
 	"    \"printerId\" uuid, payload jsonb, \"withPrinter\" boolean)) WITH ORDINALITY "

@@ -22,21 +22,22 @@
 	"AND ($3::text IS NULL OR p.status = $3) " \
 	"AND ($4::text IS NULL OR strpos(lower(concat_ws(' ', p.name, p.display_name, " \
 	"p.make_and_model, p.address, p.location)), lower($4)) > 0) " \
-	"AND ($5::uuid IS NULL OR p.id > $5) ORDER BY p.id LIMIT $6::int"
+	"AND p.id > coalesce($5::uuid, '00000000-0000-0000-0000-000000000000') " \
+	"ORDER BY p.id LIMIT $6::int"
 
 static const struct db_stmt st_list_branch = { "printers_list_branch",
 	"SELECT b.ok, x.j, x.id FROM (SELECT EXISTS (SELECT 1 FROM branches WHERE "
 	"company_id = $1 AND id = $2 AND revoked_at IS NULL) AS ok) b "
-	"LEFT JOIN LATERAL (SELECT printer_json(p)::text AS j, p.id FROM printers p "
+	"LEFT JOIN LATERAL (SELECT p.doc::text AS j, p.id FROM printers p "
 	"WHERE b.ok AND p.company_id = $1 AND p.branch_id = $2 "
 	STORE_PRINTERS_LIST_FILTER ") x ON true ORDER BY x.id", 6 };
 
 static const struct db_stmt st_list_company = { "printers_list_company",
-	"SELECT true, printer_json(p)::text, p.id FROM printers p "
+	"SELECT true, p.doc::text, p.id FROM printers p "
 	"WHERE p.company_id = $1 AND $2::uuid IS NULL " STORE_PRINTERS_LIST_FILTER, 6 };
 
 static const struct db_stmt st_get = { "printers_get",
-	"SELECT printer_json(p)::text FROM printers p WHERE p.company_id = $1 "
+	"SELECT p.doc::text FROM printers p WHERE p.company_id = $1 "
 	"AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.id = $3", 3 };
 
 static const struct db_stmt st_patch = { "printers_patch",
@@ -45,7 +46,7 @@ static const struct db_stmt st_patch = { "printers_patch",
 	"role = CASE WHEN $6::text IS NULL THEN role ELSE $7 END, "
 	"enabled = coalesce($8::boolean, enabled), updated_at = now() "
 	"WHERE p.company_id = $1 AND ($2::uuid IS NULL OR p.branch_id = $2) "
-	"AND p.id = $3 RETURNING printer_json(p)::text", 8 };
+	"AND p.id = $3 RETURNING p.doc::text", 8 };
 
 static const struct db_stmt st_delete = { "printers_delete",
 	"DELETE FROM printers p WHERE p.company_id = $1 "
@@ -64,7 +65,7 @@ static const struct db_stmt st_lock = { "printers_branch_lock",
 
 /* A superset of what identity_match() accepts; C makes the decision. */
 static const struct db_stmt st_candidates = { "printers_candidates",
-	"SELECT printer_json(p)::text FROM printers p "
+	"SELECT p.doc::text FROM printers p "
 	"WHERE p.company_id = $1 AND p.branch_id = $2 AND ("
 	" p.device_key = ANY($3::text[]) OR p.uuid = ANY($4::text[])"
 	" OR p.serial_number = ANY($5::text[]) OR p.mac_address = ANY($6::text[])"
@@ -72,7 +73,7 @@ static const struct db_stmt st_candidates = { "printers_candidates",
 	" ORDER BY p.created_at, p.id FOR UPDATE", 8 };
 
 static const struct db_stmt st_write = { "printers_write",
-	"WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("
+	"WITH x AS (SELECT * FROM json_to_recordset($3::json) AS x("
 	" op text, id uuid, \"deviceKey\" text, name text, \"nameKey\" text,"
 	" \"connectionType\" text, protocol text, address text, \"addrKey\" text, port int,"
 	" uri text, manufacturer text, model text, \"makeAndModel\" text,"
