@@ -19,6 +19,7 @@
 #include "server/api_bulk.h"
 #include "server/db.h"
 #include "server/identity.h"
+#include "server/listener.h"
 #include "server/metrics.h"
 #include "server/scope.h"
 #include "server/store_batches.h"
@@ -535,7 +536,7 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
 		return -1;
 	}
 	ok = db_pipe_send_cmd(c, "BEGIN") == 0 &&
-	    store_printers_lock_send(c, b->sc.branch_id) == 0 &&
+	    store_printers_lock_send(c, b->sc.branch_id, b->n) == 0 &&
 	    (!idem || store_batches_find_send(c, b->sc.company_id, b->sc.branch_id,
 	    b->agent_id, idem) == 0) &&
 	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk) == 0 &&
@@ -587,16 +588,17 @@ bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
 		free(resp);
 		return -1;
 	}
+	/* The events last: their company lock is then held only to COMMIT. */
 	ok = (!write || store_printers_write_send(c, b->sc.company_id, b->sc.branch_id,
 	    rows) == 0) &&
-	    store_events_append_send(c, b->sc.company_id, events) == 0 &&
 	    store_batches_record_send(c, &rec) == 0 &&
+	    store_events_append_send(c, b->sc.company_id, events) == 0 &&
 	    db_pipe_send_cmd(c, "COMMIT") == 0 && db_pipe_flush(c) == 0;
 	json_decref(rows);
 	free(resp);
 	ok = ok && (!write || store_printers_write_recv(c) == 0);
-	ok = ok && store_events_append_recv(c) == 0;
 	ok = ok && store_batches_record_recv(c) == 0;
+	ok = ok && store_events_append_recv(c) == 0;
 	if (ok) {
 		PGresult *commit = db_pipe_recv(c, PGRES_COMMAND_OK);
 
@@ -663,7 +665,7 @@ api_bulk_post(struct http_req *r)
 	const char *idem = http_header(r, "Idempotency-Key");
 	const json_t *printers;
 	json_t *body, *response = NULL, *events = NULL;
-	double t0;
+	double t0, t_read, t_decide, t_write, t_done;
 	unsigned long stmts0, trips0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
@@ -717,8 +719,10 @@ api_bulk_post(struct http_req *r)
 	uuid_new(b.batch_id);
 	clock_iso8601(time(NULL), b.now);
 
+	t_read = clock_ms_precise();
 	if ((found = bulk_read(&b, c, idem, &rc)) < 0)
 		goto dberr;
+	t_decide = clock_ms_precise();
 	if (found)
 		goto out;
 	if (bulk_decide(&b) < 0)
@@ -728,18 +732,23 @@ api_bulk_post(struct http_req *r)
 	ms = (clock_ms_precise() - t0);
 	response = bulk_response(&b);
 	events = bulk_events(&b, response, http_config()->refresh_threshold, ms);
+	t_write = clock_ms_precise();
 	if (!response || !events || bulk_commit(&b, c, idem, events, response, ms) < 0)
 		goto dberr;
+	t_done = clock_ms_precise();
+	if (b.counts[BS_NEW] >= STORE_PRINTERS_ANALYZE_AFTER)
+		listener_request_analyze();
 	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_CHANGED] +
 	    b.counts[BS_UNCHANGED]));
 	metrics_bulk_request();
 	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
 	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu round_trips=%lu "
-	    "%.1fms", r->id,
+	    "%.1fms (check %.1f, read %.1f, decide %.1f, write %.1f)", r->id,
 	    b.batch_id, b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n,
 	    b.counts[BS_NEW], b.counts[BS_CHANGED], b.counts[BS_UNCHANGED],
 	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],
-	    db_thread_statements() - stmts0, db_thread_round_trips() - trips0, ms);
+	    db_thread_statements() - stmts0, db_thread_round_trips() - trips0, t_done - t0,
+	    t_read - t0, t_decide - t_read, t_write - t_decide, t_done - t_write);
 	rc = http_reply_json(r, 200, response);
 	response = NULL;
 	goto out;

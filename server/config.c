@@ -18,8 +18,9 @@ const struct cfg_opt server_config_table[] = {
 	  NULL, "DATABASE_URL", CFG_SECRET, "libpq connection string or URL" },
 	{ "data_dir", CFG_STR, S(data_dir), "./var/data", 0, 0, NULL, NULL, 0,
 	  "directory for generated secrets (session signing key)" },
-	{ "threads", CFG_INT, S(threads), "4", 1, 256, NULL, NULL, 0,
-	  "HTTP worker threads, each with its own database connection" },
+	{ "threads", CFG_INT, S(threads), "16", 1, 256, NULL, NULL, 0,
+	  "HTTP worker threads, each with its own database connection (a worker waits "
+	  "for PostgreSQL, so more workers than cores keep both busy)" },
 	{ "max_body_bytes", CFG_INT, S(max_body_bytes), "1048576", 1024, 268435456,
 	  NULL, NULL, 0, "largest request body accepted (413 above)" },
 	{ "max_printers_per_request", CFG_INT, S(max_printers_per_request), "1000", 1,

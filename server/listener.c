@@ -42,6 +42,14 @@ static json_t *lis_cursor;
 /* company id -> highest id announced and not yet read, this round. */
 static json_t *lis_due;
 static atomic_ulong lis_events_read, lis_reconnects, lis_pruned;
+static atomic_int lis_analyze_wanted;
+#define LISTENER_ANALYZE_EVERY_MS 10000
+
+void
+listener_request_analyze(void)
+{
+	atomic_store(&lis_analyze_wanted, 1);
+}
 
 int
 listener_publish_command(PGconn *c, const json_t *payload)
@@ -241,7 +249,7 @@ lis_main(void *arg)
 {
 	PGconn *c = NULL;
 	int backoff = 250, first = 1;
-	long long next_prune = (clock_ms() / 1000) + 10;
+	long long next_prune = (clock_ms() / 1000) + 10, next_analyze = 0;
 
 	(void)arg;
 	while (!atomic_load(&lis_stopping)) {
@@ -290,6 +298,12 @@ lis_main(void *arg)
 		}
 		if (json_object_size(lis_due) > 0 && lis_fetch(c) < 0)
 			goto broken;
+		if (atomic_load(&lis_analyze_wanted) && clock_ms() >= next_analyze) {
+			atomic_store(&lis_analyze_wanted, 0);
+			next_analyze = clock_ms() + LISTENER_ANALYZE_EVERY_MS;
+			if (store_printers_analyze(c) == 0)
+				log_info("[DB] refreshed the printers table's statistics");
+		}
 		if ((clock_ms() / 1000) >= next_prune) {
 			next_prune = (clock_ms() / 1000) + LISTENER_PRUNE_EVERY;
 			lis_prune(c);

@@ -11,6 +11,7 @@
 
 /* Advisory lock namespace of a branch's bulk writer (hashed with the id). */
 #define STORE_PRINTERS_BRANCH_SEED "7412003"
+#define STORE_PRINTERS_LARGE_S "64"
 
 /*
  * The branch is checked in the same statement: a company-wide credential
@@ -54,14 +55,26 @@ static const struct db_stmt st_delete = { "printers_delete",
 	"RETURNING p.branch_id::text, p.name", 3 };
 
 /*
- * Nested loops are off for the bulk transaction: a branch that was just filled
- * has no statistics yet, the planner then thinks it holds one row and rescans
- * the JSON input once per printer (quadratic); a hash join is right for every
- * batch size here.
+ * Plans for the bulk transaction, by batch size. A branch that was just
+ * filled has no statistics yet: the planner thinks it holds one row, and
+ * would (a) look up a large batch's candidates by scanning the branch with a
+ * linear `= ANY(param)` filter per row, and (b) join a large batch's rows
+ * with a nested loop that rescans the JSON input once per printer, both
+ * quadratic. So a large batch (more than STORE_PRINTERS_LARGE items) gets
+ * custom plans (its arrays are constants then, and `= ANY` is hashed) and no
+ * nested loops (hash joins are right at its size); a small batch keeps the
+ * prepared generic plans and index nested loops, whose cost does not grow
+ * with the branch. store_printers_analyze() refreshes the statistics after a
+ * large fill.
  */
 static const struct db_stmt st_lock = { "printers_branch_lock",
 	"SELECT pg_advisory_xact_lock(hashtextextended($1, " STORE_PRINTERS_BRANCH_SEED ")),"
-	" set_config('enable_nestloop', 'off', true)", 1 };
+	" set_config('enable_nestloop', CASE WHEN $2::int > " STORE_PRINTERS_LARGE_S
+	" THEN 'off' ELSE 'on' END, true),"
+	" set_config('plan_cache_mode', CASE WHEN $2::int > " STORE_PRINTERS_LARGE_S
+	" THEN 'force_custom_plan' ELSE 'force_generic_plan' END, true)", 2 };
+
+static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers", 0 };
 
 /* A superset of what identity_match() accepts; C makes the decision. */
 static const struct db_stmt st_candidates = { "printers_candidates",
@@ -176,10 +189,12 @@ store_printers_delete(PGconn *c, const char *company_id, const char *branch_id,
 }
 
 int
-store_printers_lock_send(PGconn *c, const char *branch_id)
+store_printers_lock_send(PGconn *c, const char *branch_id, size_t items)
 {
-	const char *p[1] = { branch_id };
+	char n[24];
+	const char *p[2] = { branch_id, n };
 
+	snprintf(n, sizeof(n), "%zu", items);
 	return db_pipe_send(c, &st_lock, p);
 }
 
@@ -241,6 +256,17 @@ int
 store_printers_write_recv(PGconn *c)
 {
 	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_printers_analyze(PGconn *c)
+{
+	PGresult *r = db_run(c, &st_analyze, PGRES_COMMAND_OK, NULL);
 
 	if (!r)
 		return -1;

@@ -49,9 +49,9 @@ int store_printers_delete(PGconn *c, const char *company_id, const char *branch_
 /*
  * Bulk, first round trip (after BEGIN): the branch's writer lock, so matching
  * sees every committed row of the branch (other branches and companies never
- * wait for it).
+ * wait for it), and the plan settings for a batch of `items` printers.
  */
-int store_printers_lock_send(PGconn *c, const char *branch_id);
+int store_printers_lock_send(PGconn *c, const char *branch_id, size_t items);
 int store_printers_lock_recv(PGconn *c);
 
 /*
@@ -74,5 +74,13 @@ PGresult *store_printers_candidates_recv(PGconn *c);
 int store_printers_write_send(PGconn *c, const char *company_id, const char *branch_id,
     const json_t *rows);
 int store_printers_write_recv(PGconn *c);
+
+/* A batch at least this large inserted new rows: the table's statistics are
+ * worth refreshing (store_printers_analyze). */
+#define STORE_PRINTERS_ANALYZE_AFTER 500
+
+/* ANALYZE printers, so plans see a branch that was just filled. Outside any
+ * transaction; takes tens of milliseconds; blocks no writer. 0 or -1. */
+int store_printers_analyze(PGconn *c);
 
 #endif
