@@ -79,36 +79,38 @@ auth_cache_put(const char *key, long long now_ms, const struct auth *a)
 }
 
 int
+auth_cache_covers(const struct auth *a, const char *what)
+{
+	const char *id = strchr(what, ':');
+	size_t kind_len;
+
+	if (!id)
+		return 0;
+	kind_len = (size_t)(id - what);
+	id++;
+	if (kind_len == 4 && strncmp(what, "user", 4) == 0)
+		return a->kind == AUTH_USER && strcmp(a->principal_id, id) == 0;
+	if (kind_len == 5 && strncmp(what, "agent", 5) == 0)
+		return a->kind == AUTH_AGENT && strcmp(a->principal_id, id) == 0;
+	if (kind_len == 7 && strncmp(what, "company", 7) == 0)
+		return strcmp(a->company_id, id) == 0;
+	if (kind_len == 6 && strncmp(what, "branch", 6) == 0)
+		return strcmp(a->branch_id, id) == 0;
+	return 1;	/* a kind we do not know: be safe */
+}
+
+int
 auth_cache_invalidate(const char *what)
 {
-	const char *id = what ? strchr(what, ':') : NULL;
-	size_t kind_len = id ? (size_t)(id - what) : 0;
 	int dropped = 0;
 
-	if (what && !id)
+	if (what && !strchr(what, ':'))
 		return 0;
-	if (id)
-		id++;
 	pthread_mutex_lock(&ac_lock);
 	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
 		struct auth_cache_ent *e = &ac_tab[i];
-		int drop;
 
-		if (!e->key[0])
-			continue;
-		if (!what)
-			drop = 1;
-		else if (kind_len == 4 && strncmp(what, "user", 4) == 0)
-			drop = e->a.kind == AUTH_USER && strcmp(e->a.principal_id, id) == 0;
-		else if (kind_len == 5 && strncmp(what, "agent", 5) == 0)
-			drop = e->a.kind == AUTH_AGENT && strcmp(e->a.principal_id, id) == 0;
-		else if (kind_len == 7 && strncmp(what, "company", 7) == 0)
-			drop = strcmp(e->a.company_id, id) == 0;
-		else if (kind_len == 6 && strncmp(what, "branch", 6) == 0)
-			drop = strcmp(e->a.branch_id, id) == 0;
-		else
-			drop = 1;	/* a kind we do not know: be safe */
-		if (drop) {
+		if (e->key[0] && (!what || auth_cache_covers(&e->a, what))) {
 			memset(e, 0, sizeof(*e));
 			dropped++;
 		}

@@ -18,6 +18,10 @@
 int auth_cache_get(const char *key, long long now_ms, struct auth *out);
 /* Remember a credential just checked against the database. */
 void auth_cache_put(const char *key, long long now_ms, const struct auth *a);
+/* Pure: 1 when the change `what` ("user:<id>", ..., see below) affects the
+ * credential a, 0 when not. A kind it does not know affects everything. */
+int auth_cache_covers(const struct auth *a, const char *what);
+
 /*
  * A credential changed: `what` is "user:<id>", "agent:<id>", "company:<id>" or
  * "branch:<id>"; every entry it covers is dropped. NULL drops everything (the

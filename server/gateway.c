@@ -20,6 +20,7 @@
 #include "log.h"
 #include "jsonlimit.h"
 #include "server/acceptor.h"
+#include "server/auth_cache.h"
 #include "server/gateway.h"
 #include "server/gateway_worker.h"
 #include "server/presence.h"
@@ -662,6 +663,18 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 	}
 }
 
+/* The connection's credential was revoked: nothing more is sent, not even
+ * what is queued; it is closed with 4401. */
+static void
+gw_revoke(struct gw_conn *c)
+{
+	log_info("[GATEWAY] client %llu: credential revoked, closing",
+	    (unsigned long long)c->serial);
+	gw_drop_queue(c);
+	c->held = 0;
+	gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "credential revoked");
+}
+
 static void
 gw_drain(void)
 {
@@ -710,6 +723,12 @@ gw_drain(void)
 		case GW_ITEM_REPLAY:
 			if ((c = gw_find(it->serial)) != NULL)
 				gw_on_replay(c, it);
+			break;
+		case GW_ITEM_REVOKE:
+			for (c = gw_conns; c; c = c->next)
+				if (c->state != GW_PENDING && c->state != GW_CLOSING &&
+				    auth_cache_covers(&c->auth, it->what))
+					gw_revoke(c);
 			break;
 		case GW_ITEM_COMMAND:
 			for (c = gw_conns; c; c = c->next)

@@ -48,6 +48,7 @@ enum gw_item_kind {
 	GW_ITEM_SUBSCRIBED,	/* worker: rooms checked (ok, msg = reply) */
 	GW_ITEM_REPLAY,		/* worker: one replay round (events, more, head) */
 	GW_ITEM_COMMAND,	/* listener: msg for the agent connections of agent_id */
+	GW_ITEM_REVOKE,		/* listener: credential change `what` (auth_cache.h) */
 };
 
 struct gw_item {
@@ -62,6 +63,7 @@ struct gw_item {
 	size_t nevents;
 	struct gw_msg *msg;
 	char agent_id[HTTP_ID_LEN + 1];
+	char what[64];
 };
 
 /* Install before gateway_start; without one every /ws credential is refused. */

@@ -65,3 +65,15 @@ gateway_feed_command(const char *agent_id, const json_t *msg)
 	}
 	gateway_post(it);
 }
+
+void
+gateway_feed_credentials(const char *what)
+{
+	struct gw_item *it;
+
+	if (strlen(what) >= sizeof(it->what) || (it = calloc(1, sizeof(*it))) == NULL)
+		return;
+	it->kind = GW_ITEM_REVOKE;
+	snprintf(it->what, sizeof(it->what), "%s", what);
+	gateway_post(it);
+}

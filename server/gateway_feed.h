@@ -22,4 +22,8 @@ struct gw_event *gw_feed_events_from(const struct store_event *ev, size_t n);
 int gateway_feed_events(const struct store_event *ev, size_t n);
 void gateway_feed_command(const char *agent_id, const json_t *msg);
 
+/* A credential changed ("user:<id>", ...): the connections it covers are
+ * closed with 4401 and get nothing more. */
+void gateway_feed_credentials(const char *what);
+
 #endif

@@ -74,6 +74,8 @@ main_credentials_changed(const char *what)
 
 	log_debug("[API] credential change %s: %d cached entries dropped",
 	    what ? what : "(all)", n);
+	if (what)
+		gateway_feed_credentials(what);
 }
 
 /* What the listener hands on: events and commands to the gateway,
