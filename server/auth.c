@@ -272,24 +272,19 @@ auth_agent(PGconn *c, const char *key, struct auth *out)
 {
 	char hash[AUTH_KEY_HASH_LEN + 1], ckey[AUTH_CACHE_KEY_MAX];
 	long long now = clock_ms();
-	int stale, found;
+	int found;
 
 	if (auth_key_hash(key, hash) < 0)
 		return AUTH_BAD;
 	snprintf(ckey, sizeof(ckey), "a:%s", hash);
 	if (auth_cache_get(ckey, now, out))
 		return AUTH_OK;
-	/*
-	 * A miss (every AUTH_CACHE_TTL_MS at most per agent and instance) also
-	 * says whether last_seen is older than a minute: it is written then, so
-	 * not on every request.
-	 */
-	if ((found = store_credentials_agent(c, hash, out, &stale)) < 0)
+	/* A miss (every AUTH_CACHE_TTL_MS at most per agent and instance) also
+	 * refreshes last_seen when it is older than a minute. */
+	if ((found = store_credentials_agent(c, hash, out)) < 0)
 		return AUTH_DB;
 	if (!found)
 		return AUTH_BAD;
-	if (stale && store_credentials_touch_agent(c, out->principal_id) < 0)
-		db_check_broken(c);
 	auth_cache_put(ckey, now, out);
 	return AUTH_OK;
 }

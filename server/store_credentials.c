@@ -9,17 +9,19 @@
 #include "server/db.h"
 #include "server/store_credentials.h"
 
+/*
+ * The key's agent, and in the same statement its last_seen refreshed when it
+ * is older than a minute (so not on every request, and no extra round trip).
+ */
 static const struct db_stmt st_agent = { "credentials_agent",
-	"SELECT a.id, a.company_id, a.branch_id, "
-	"(a.last_seen IS NULL OR a.last_seen < now() - interval '60 seconds') "
-	"FROM agents a JOIN companies co ON co.id = a.company_id "
-	"JOIN branches b ON b.id = a.branch_id "
-	"WHERE a.key_hash = $1::bytea AND a.revoked_at IS NULL "
-	"AND co.revoked_at IS NULL AND b.revoked_at IS NULL", 1 };
-
-static const struct db_stmt st_touch = { "credentials_touch_agent",
-	"UPDATE agents SET last_seen = now() WHERE id = $1 "
-	"AND (last_seen IS NULL OR last_seen < now() - interval '60 seconds')", 1 };
+	"WITH a AS (SELECT a.id, a.company_id, a.branch_id, "
+	" (a.last_seen IS NULL OR a.last_seen < now() - interval '60 seconds') AS stale "
+	" FROM agents a JOIN companies co ON co.id = a.company_id "
+	" JOIN branches b ON b.id = a.branch_id "
+	" WHERE a.key_hash = $1::bytea AND a.revoked_at IS NULL "
+	" AND co.revoked_at IS NULL AND b.revoked_at IS NULL), "
+	"t AS (UPDATE agents SET last_seen = now() FROM a WHERE agents.id = a.id AND a.stale) "
+	"SELECT id, company_id, branch_id FROM a", 1 };
 
 /* users_pkey; the joins are on primary keys too. */
 static const struct db_stmt st_user = { "credentials_user",
@@ -58,7 +60,7 @@ store_credentials_fill(struct auth *out, enum auth_kind kind, enum auth_role rol
 }
 
 int
-store_credentials_agent(PGconn *c, const char *hash, struct auth *out, int *stale)
+store_credentials_agent(PGconn *c, const char *hash, struct auth *out)
 {
 	const char *p[1] = { hash };
 	PGresult *r = db_run(c, &st_agent, PGRES_TUPLES_OK, p);
@@ -70,21 +72,8 @@ store_credentials_agent(PGconn *c, const char *hash, struct auth *out, int *stal
 		return 0;
 	}
 	store_credentials_fill(out, AUTH_AGENT, ROLE_AGENT, r);
-	*stale = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
 	PQclear(r);
 	return 1;
-}
-
-int
-store_credentials_touch_agent(PGconn *c, const char *agent_id)
-{
-	const char *p[1] = { agent_id };
-	PGresult *r = db_run(c, &st_touch, PGRES_COMMAND_OK, p);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
 }
 
 int

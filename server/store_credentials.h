@@ -12,11 +12,9 @@
 #include "server/http.h"
 
 /* 1 found (*out filled, kind AUTH_AGENT), 0 unknown or revoked, -1 error.
- * `hash` is the bytea text form (auth_key_hash). *stale: last_seen is older
- * than a minute (store_credentials_touch_agent is due). */
-int store_credentials_agent(PGconn *c, const char *hash, struct auth *out, int *stale);
-/* Refresh an agent's last_seen (at most once a minute is enough). 0 or -1. */
-int store_credentials_touch_agent(PGconn *c, const char *agent_id);
+ * `hash` is the bytea text form (auth_key_hash). Refreshes the agent's
+ * last_seen when it is older than a minute, in the same statement. */
+int store_credentials_agent(PGconn *c, const char *hash, struct auth *out);
 /* 1 found (*out filled, kind AUTH_USER), 0 unknown, revoked or another token
  * version, -1 error. */
 int store_credentials_user(PGconn *c, const char *user_id, long long version,
