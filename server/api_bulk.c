@@ -669,7 +669,7 @@ api_bulk_post(struct http_req *r)
 	unsigned long stmts0, trips0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
-	int rc, found;
+	int rc, found, idle;
 	double ms;
 
 	t0 = clock_ms_precise();
@@ -720,7 +720,9 @@ api_bulk_post(struct http_req *r)
 	clock_iso8601(time(NULL), b.now);
 
 	t_read = clock_ms_precise();
-	if ((found = bulk_read(&b, c, idem, &rc)) < 0)
+	idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if ((found = bulk_read(&b, c, idem, &rc)) < 0 &&
+	    (!db_retry_after_loss(c, idle) || (found = bulk_read(&b, c, idem, &rc)) < 0))
 		goto dberr;
 	t_decide = clock_ms_precise();
 	if (found)

@@ -38,6 +38,7 @@ struct db_conn_data {
 	int pipe_head, pipe_len;
 	int pipe_sync;		/* a Sync was sent and its result not yet read */
 	int broken;		/* protocol state unknown: replace the connection */
+	int no_reset;		/* its owner handles a lost connection itself */
 };
 
 static char *db_url;
@@ -101,8 +102,12 @@ db_event_proc(PGEventId id, void *info, void *pass)
 		PGEventConnReset *e = info;
 		struct db_conn_data *d = PQinstanceData(e->conn, db_event_proc);
 
-		if (d)
+		if (d) {
+			int no_reset = d->no_reset;
+
 			memset(d, 0, sizeof(*d));
+			d->no_reset = no_reset;
+		}
 	}
 	return 1;
 }
@@ -181,17 +186,28 @@ db_error_count(void)
 	return atomic_load(&db_errors);
 }
 
+/*
+ * Session settings travel in the startup packet ("options"), so a reset
+ * connection (PQreset) gets them again. Quiet NOTICEs; a statement never hangs
+ * a worker forever; no JIT: our statements are short, and compiling them
+ * costs more than it saves. Generic plans: every statement is written so that
+ * its parameters are index conditions, so planning it again on each call buys
+ * nothing (the default re-plans the optional filters of the list every time).
+ */
+#define DB_SESSION_OPTIONS "-c client_min_messages=warning -c statement_timeout=30s " \
+	"-c jit=off -c plan_cache_mode=force_generic_plan"
+
 PGconn *
 db_connect(void)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "application_name",
-	    "keepalives_idle", NULL };
-	const char *vals[] = { db_url, db_timeout, "printmaster", "30", NULL };
+	    "keepalives_idle", "options", NULL };
+	const char *vals[] = { db_url, db_timeout, "printmaster", "30", DB_SESSION_OPTIONS,
+	    NULL };
 	PGconn *c;
-	PGresult *r;
 
 	c = PQconnectdbParams(keys, vals, 1);
-	if (!c || PQstatus(c) != CONNECTION_OK) {
+	if (!c || PQstatus(c) != CONNECTION_OK || db_data(c) == NULL) {
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "%s", c ? PQerrorMessage(c) : "out of memory");
@@ -201,24 +217,30 @@ db_connect(void)
 		PQfinish(c);
 		return NULL;
 	}
-	/*
-	 * Quiet NOTICEs; a statement never hangs a worker forever; no JIT: our
-	 * statements are short, and compiling them costs more than it saves.
-	 * Generic plans: every statement is written so that its parameters are
-	 * index conditions, so planning it again on each call buys nothing
-	 * (the default re-plans the optional filters of the list every time).
-	 */
-	r = PQexec(c, "SET client_min_messages = warning; SET statement_timeout = '30s';"
-	    " SET jit = off; SET plan_cache_mode = force_generic_plan");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK || db_data(c) == NULL) {
-		log_warnx("[DB] could not set up the connection: %s", PQerrorMessage(c));
-		atomic_fetch_add(&db_errors, 1);
-		PQclear(r);
-		PQfinish(c);
-		return NULL;
-	}
-	PQclear(r);
 	return c;
+}
+
+/*
+ * After a failed call that began outside a transaction: when the failure was
+ * the connection's (PostgreSQL restarted, the backend was terminated), make it
+ * anew in place (the same PGconn, settings from the startup packet, statements
+ * prepared again on use) and say the call may be retried: nothing of it can
+ * have happened. 1 retry, 0 not.
+ */
+static int
+db_reset_for_retry(PGconn *c, PGTransactionStatusType before)
+{
+	struct db_conn_data *d = PQinstanceData(c, db_event_proc);
+
+	if (before != PQTRANS_IDLE || PQstatus(c) == CONNECTION_OK || !d || d->no_reset)
+		return 0;
+	PQreset(c);
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_warnx("[DB] reconnect failed");
+		return 0;
+	}
+	log_info("[DB] connection was lost; reconnected, retrying once");
+	return 1;
 }
 
 /*
@@ -237,13 +259,18 @@ db_alive(PGconn *c)
 	if (PQstatus(c) != CONNECTION_OK || p.fd < 0 || (d && d->broken) ||
 	    PQtransactionStatus(c) != PQTRANS_IDLE)
 		return 0;
-	if (poll(&p, 1, 0) <= 0)
-		return 1;
-	if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
-		return 0;
-	while ((n = PQnotifies(c)) != NULL)
-		PQfreemem(n);
-	return 1;
+	/*
+	 * A server that ends a connection sends its goodbye and then end of file;
+	 * libpq only notices the end on the read after the one that got the
+	 * goodbye. Read while there is something to read (bounded).
+	 */
+	for (int i = 0; i < 4 && poll(&p, 1, 0) > 0; i++) {
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+			return 0;
+		while ((n = PQnotifies(c)) != NULL)
+			PQfreemem(n);
+	}
+	return PQstatus(c) == CONNECTION_OK;
 }
 
 PGconn *
@@ -267,6 +294,21 @@ db_conn(void)
 			log_info("[DB] connected");
 	}
 	return db_mine->conn;
+}
+
+int
+db_retry_after_loss(PGconn *c, int was_idle)
+{
+	return db_reset_for_retry(c, was_idle ? PQTRANS_IDLE : PQTRANS_UNKNOWN);
+}
+
+void
+db_no_reset(PGconn *c)
+{
+	struct db_conn_data *d = db_data(c);
+
+	if (d)
+		d->no_reset = 1;
 }
 
 int
@@ -321,9 +363,19 @@ db_result(PGconn *c, PGresult *r, int want)
 PGresult *
 db_exec(PGconn *c, int want, const char *sql, int n, const char *const *params)
 {
+	PGTransactionStatusType before = PQtransactionStatus(c);
+	PGresult *r;
+
 	db_stmts++;
 	db_trips++;
-	return db_result(c, PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0), want);
+	r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != (ExecStatusType)want && db_reset_for_retry(c, before)) {
+		PQclear(r);
+		db_stmts++;
+		db_trips++;
+		r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	}
+	return db_result(c, r, want);
 }
 
 static int
@@ -346,29 +398,41 @@ db_prepare(PGconn *c, struct db_conn_data *d, const struct db_stmt *s)
 PGresult *
 db_run(PGconn *c, const struct db_stmt *s, int want, const char *const *params)
 {
+	PGTransactionStatusType before = PQtransactionStatus(c);
 	struct db_conn_data *d = db_data(c);
 	PGresult *r;
+	int retried = 0;
 
 	if (!d)
 		return db_exec(c, want, s->sql, s->nparams, params);
-	if (!db_is_prepared(d, s) && db_prepare(c, d, s) < 0)
+again:
+	if (!db_is_prepared(d, s) && db_prepare(c, d, s) < 0) {
+		if (!retried && db_reset_for_retry(c, before)) {
+			retried = 1;
+			goto again;
+		}
 		return NULL;
+	}
 	db_stmts++;
 	db_trips++;
 	r = PQexecPrepared(c, s->name, s->nparams, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == (ExecStatusType)want || retried)
+		return db_result(c, r, want);
 	/*
 	 * 26000: the server no longer knows the statement (DISCARD ALL, a pooler
 	 * that switched connections). Outside a transaction nothing was done, so
-	 * prepare again and retry once.
+	 * prepare again and retry once; likewise on a connection that was lost.
 	 */
-	if (db_sqlstate_is(r, "26000") && PQtransactionStatus(c) == PQTRANS_IDLE) {
+	if (db_sqlstate_is(r, "26000") && before == PQTRANS_IDLE) {
 		PQclear(r);
 		db_unmark_all(d);
-		if (db_prepare(c, d, s) < 0)
-			return NULL;
-		db_stmts++;
-		db_trips++;
-		r = PQexecPrepared(c, s->name, s->nparams, params, NULL, NULL, 0);
+		retried = 1;
+		goto again;
+	}
+	if (db_reset_for_retry(c, before)) {
+		PQclear(r);
+		retried = 1;
+		goto again;
 	}
 	return db_result(c, r, want);
 }

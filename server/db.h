@@ -19,6 +19,16 @@ void db_shutdown(void);
  * the reason logged. Caller PQfinish()es it. */
 PGconn *db_connect(void);
 
+/* A statement that fails because the connection was lost outside a
+ * transaction is retried once on the same PGconn, made anew (PQreset). A
+ * connection whose session state matters (LISTEN) opts out: its owner sees
+ * the failure and starts over. */
+void db_no_reset(PGconn *c);
+/* The same for a pipeline the caller began outside a transaction (was_idle):
+ * 1 when the connection was lost and is made anew, so the caller may run the
+ * pipeline again; 0 otherwise. */
+int db_retry_after_loss(PGconn *c, int was_idle);
+
 /* This thread's connection, connected; NULL when the database is unreachable. */
 PGconn *db_conn(void);
 /* After a failed statement: if the connection is broken, forget it so the next

@@ -81,6 +81,7 @@ lis_connect(void)
 
 	if (!c)
 		return NULL;
+	db_no_reset(c);		/* a new session would have lost its LISTENs */
 	for (const char *const *q = setup; *q; q++) {
 		if ((r = db_exec(c, PGRES_COMMAND_OK, *q, 0, NULL)) == NULL) {
 			PQfinish(c);

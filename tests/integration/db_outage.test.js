@@ -58,6 +58,68 @@ test('database stopped mid-test: 503, then recovery', async () => {
   }
 });
 
+// Issue 11: connections PostgreSQL closed are found before use and replaced,
+// and a statement that failed on a lost connection before its transaction
+// began is retried once: once the database accepts connections again, no
+// request gets 503. Two agents keep syncing through it, as agents do (retrying
+// a 503 with the same Idempotency-Key): nothing is stored twice or lost.
+test('database restarted under a stream of requests: 200 again at once, nothing lost', async () => {
+  const c = await h.cluster.start();
+  const name = 'restart';
+  execFileSync('psql', ['-X', '-q', '-h', c.host, '-p', String(c.port), '-U', 'postgres', '-d', 'postgres',
+    '-c', `CREATE DATABASE ${name}`]);
+  const url = `postgresql:///${name}?host=${encodeURIComponent(c.host)}&port=${c.port}&user=postgres`;
+  const psql = (q) => execFileSync('psql', ['-X', '-q', '-At', '-h', c.host, '-p', String(c.port), '-U', 'postgres',
+    '-d', name, '-c', q], { encoding: 'utf8' }).trim();
+  const s = await h.startServer({ db: { url }, env: { PRINTMASTER_DB_CONNECT_TIMEOUT: '2' } });
+  try {
+    const t = await ak.tenant({ url }, s, { company: 'Restart Co', branches: ['One', 'Two'] });
+    let upAt = Infinity;
+    let stop = false;
+    const late503 = [];
+    const sent = [0, 0];
+    async function agent(i) {
+      for (let n = 0; !stop && n < 2000; n++) {
+        const body = { printers: [{ name: `Agent ${i} printer ${n}`, address: `10.6.${i}.${n % 250}`, port: 9100 + Math.floor(n / 250) }] };
+        const key = `restart-${i}-${n}`;
+        for (let attempt = 0; ; attempt++) {
+          const at = Date.now();
+          const r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+            { headers: { ...t.agent(i), 'Idempotency-Key': key }, body });
+          if (r.status === 200) break;
+          assert.equal(r.status, 503, r.text);
+          assert.equal(r.headers.get('retry-after'), '1');
+          if (at > upAt) late503.push(`${key}: ${r.text}`);
+          assert.ok(attempt < 200, 'bounded retries');
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        sent[i] = n + 1;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+    }
+    const agents = [agent(0), agent(1)];
+    await new Promise((res) => setTimeout(res, 500));
+    h.cluster.stop(c.dir, 'fast');
+    await new Promise((res) => setTimeout(res, 1000));
+    h.cluster.restart(c.dir);	// returns once the database accepts connections
+    upAt = Date.now();
+    await new Promise((res) => setTimeout(res, 1500));
+    stop = true;
+    await Promise.all(agents);
+    assert.deepEqual(late503, [], 'no 503 once the database was back');
+    for (const i of [0, 1]) {
+      assert.ok(sent[i] > 5, `agent ${i} kept syncing (${sent[i]})`);
+      assert.equal(psql(`SELECT count(*) FROM printers WHERE branch_id = '${t.branchIds[i]}'`), String(sent[i]),
+        `agent ${i}: every printer once`);
+    }
+    assert.equal((await h.api(s, 'GET', '/readyz')).status, 200);
+  } finally {
+    await s.stop();
+    h.cluster.stop(c.dir, 'immediate');
+    fs.rmSync(c.dir, { recursive: true, force: true });
+  }
+});
+
 test('two instances starting together on a fresh database both come up', async () => {
   const db = await h.createDatabase();
   const [a, b] = await Promise.all([h.startServer({ db }), h.startServer({ db })]);
