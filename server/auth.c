@@ -19,6 +19,7 @@
 #include "server/auth.h"
 #include "server/auth_cache.h"
 #include "server/db.h"
+#include "server/gateway.h"
 #include "server/store_credentials.h"
 #include "server/scope.h"
 #include "server/session.h"
@@ -308,15 +309,17 @@ auth_session(PGconn *c, const char *token, struct auth *out)
 		return AUTH_BAD;
 	}
 	snprintf(ckey, sizeof(ckey), "u:%s:%lld", cl.user_id, cl.version);
-	if (auth_cache_get(ckey, now, out))
-		return AUTH_OK;
-	if ((found = store_credentials_user(c, cl.user_id, cl.version, out)) < 0)
-		return AUTH_DB;
-	if (!found) {
-		log_debug("[API] session of user %s revoked", cl.user_id);
-		return AUTH_BAD;
+	if (!auth_cache_get(ckey, now, out)) {
+		if ((found = store_credentials_user(c, cl.user_id, cl.version, out)) < 0)
+			return AUTH_DB;
+		if (!found) {
+			log_debug("[API] session of user %s revoked", cl.user_id);
+			return AUTH_BAD;
+		}
+		auth_cache_put(ckey, now, out);
 	}
-	auth_cache_put(ckey, now, out);
+	/* Per token, not per user: not part of what is cached. */
+	out->expires = cl.expires;
 	return AUTH_OK;
 }
 
@@ -345,6 +348,28 @@ auth_from_token(const char *token, struct auth *out)
 	return auth_lookup(token, out) == AUTH_OK ? 0 : -1;
 }
 
+/*
+ * A cookie-authenticated request that may change something (not GET or HEAD)
+ * must come from the page: its Origin is the server's own or one of
+ * allowed_origins (the websocket's rule, gateway_origin_allowed), or, from a
+ * browser that sends no Origin, Sec-Fetch-Site says same-origin. SameSite
+ * alone does not cover sibling subdomains. 1 allowed, 0 refused.
+ */
+static int
+auth_same_site(struct http_req *r)
+{
+	const char *origin = http_header(r, "Origin"), *site;
+	const char *host = http_header(r, "Host");
+
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return 1;
+	if (origin)
+		return host && gateway_origin_allowed(origin, host,
+		    http_config()->allowed_origins);
+	site = http_header(r, "Sec-Fetch-Site");
+	return site && strcmp(site, "same-origin") == 0;
+}
+
 int
 auth_http(struct http_req *r, int *answered)
 {
@@ -357,8 +382,16 @@ auth_http(struct http_req *r, int *answered)
 			goto bad;
 		for (tok = h + 7; *tok == ' '; tok++)
 			;
-	} else if ((tok = http_cookie(r, AUTH_COOKIE)) == NULL)
+	} else if ((tok = http_cookie(r, AUTH_COOKIE)) == NULL) {
 		return 0;	/* no credential: http.c answers 401 */
+	} else if (!auth_same_site(r)) {
+		/* The browser sends the cookie with any site's request. */
+		*answered = 1;
+		log_info("[API] %s %s %s: cross-site request with the session cookie refused",
+		    r->id, r->method, r->path);
+		return http_error(r, 403, "cross_site", "a request that changes something "
+		    "with the session cookie must come from the page's own origin", NULL);
+	}
 	rc = auth_lookup(tok, &r->auth);
 	if (rc == AUTH_DB) {
 		*answered = 1;

@@ -37,6 +37,7 @@ struct auth {
 	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
 	char principal_id[HTTP_ID_LEN + 1];	/* agent or user id */
 	char email[256];			/* users only */
+	long long expires;			/* session's end, Unix seconds; 0 = none */
 };
 
 struct http_req {

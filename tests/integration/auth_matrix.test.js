@@ -63,13 +63,16 @@ test('tenant isolation matrix', async (t) => {
     agent: { headers: k.bearer(agentKey), foreign: scopeA1 },
     viewerA1: { headers: k.bearer(tok.viewerA1), foreign: scopeA1 },
     adminA1: { headers: k.bearer(tok.adminA1), foreign: scopeA1 },
-    adminA1Cookie: { headers: { Cookie: `pm_session=${tok.adminA1}` }, foreign: scopeA1 },
+    // As the page sends it: the cookie, and its own Origin (csrf.test.js).
+    adminA1Cookie: { headers: { Cookie: `pm_session=${tok.adminA1}`, Origin: `http://127.0.0.1:${s.port}` },
+      foreign: scopeA1 },
     adminA: { headers: k.bearer(tok.adminA), foreign: scopeA },
     adminB: { headers: k.bearer(tok.adminB), foreign: scopeB },
     revokedKey: { headers: k.bearer(revokedKey), foreign: everything },
     expired: { headers: k.bearer(expired), foreign: everything },
     tampered: { headers: k.bearer(tampered), foreign: everything },
-    tamperedCookie: { headers: { Cookie: `pm_session=${tampered}` }, foreign: everything },
+    tamperedCookie: { headers: { Cookie: `pm_session=${tampered}`, Origin: `http://127.0.0.1:${s.port}` },
+      foreign: everything },
     none: { headers: {}, foreign: everything },
   };
   const invalid = ['revokedKey', 'expired', 'tampered', 'tamperedCookie', 'none'];
