@@ -568,24 +568,23 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
 	return found ? 1 : 0;
 }
 
-/* Round trip 2: the rows, the events, the batch record, COMMIT. 0 or -1. */
+/* Round trip 2: the rows, the events, the batch record (with `resp`, the
+ * response's text), COMMIT. 0 or -1. */
 static int
 bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
-    const json_t *response, double ms)
+    const char *resp, double ms)
 {
 	struct store_batch rec = { .id = b->batch_id, .company_id = b->sc.company_id,
 	    .branch_id = b->sc.branch_id, .agent_id = b->agent_id, .idem_key = idem,
 	    .request_hash = idem ? b->req_hash : NULL, .total = (long)b->n,
 	    .duration_ms = ms };
 	json_t *rows = bulk_rows(b);
-	char *resp = json_dumps(response, JSON_COMPACT);
 	int ok, write = json_array_size(rows) > 0;
 
 	memcpy(rec.counts, b->counts, sizeof(rec.counts));
 	rec.response = resp;
-	if (!rows || !resp || db_pipe_begin(c) < 0) {
+	if (!rows || db_pipe_begin(c) < 0) {
 		json_decref(rows);
-		free(resp);
 		return -1;
 	}
 	/* The events last: their company lock is then held only to COMMIT. */
@@ -595,7 +594,6 @@ bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
 	    store_events_append_send(c, b->sc.company_id, events) == 0 &&
 	    db_pipe_send_cmd(c, "COMMIT") == 0 && db_pipe_flush(c) == 0;
 	json_decref(rows);
-	free(resp);
 	ok = ok && (!write || store_printers_write_recv(c) == 0);
 	ok = ok && store_batches_record_recv(c) == 0;
 	ok = ok && store_events_append_recv(c) == 0;
@@ -665,6 +663,7 @@ api_bulk_post(struct http_req *r)
 	const char *idem = http_header(r, "Idempotency-Key");
 	const json_t *printers;
 	json_t *body, *response = NULL, *events = NULL;
+	char *resp_text = NULL;
 	double t0, t_read, t_decide, t_write, t_done;
 	unsigned long stmts0, trips0;
 	unsigned char hash[32];
@@ -735,7 +734,9 @@ api_bulk_post(struct http_req *r)
 	response = bulk_response(&b);
 	events = bulk_events(&b, response, http_config()->refresh_threshold, ms);
 	t_write = clock_ms_precise();
-	if (!response || !events || bulk_commit(&b, c, idem, events, response, ms) < 0)
+	/* Serialized once: stored for an Idempotency-Key replay and sent. */
+	resp_text = response ? json_dumps(response, JSON_COMPACT) : NULL;
+	if (!resp_text || !events || bulk_commit(&b, c, idem, events, resp_text, ms) < 0)
 		goto dberr;
 	t_done = clock_ms_precise();
 	if (b.counts[BS_NEW] >= STORE_PRINTERS_ANALYZE_AFTER)
@@ -751,13 +752,13 @@ api_bulk_post(struct http_req *r)
 	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],
 	    db_thread_statements() - stmts0, db_thread_round_trips() - trips0, t_done - t0,
 	    t_read - t0, t_decide - t_read, t_write - t_decide, t_done - t_write);
-	rc = http_reply_json(r, 200, response);
-	response = NULL;
+	rc = http_reply_data(r, 200, "application/json", resp_text, strlen(resp_text));
 	goto out;
 dberr:
 	db_rollback(c);
 	rc = scope_db_failed(r, c);
 out:
+	free(resp_text);
 	json_decref(response);
 	json_decref(events);
 	json_decref(body);
