@@ -558,7 +558,7 @@ function machine() {
   return { nproc: os.cpus().length, cpu, memGiB: (mem / 1048576).toFixed(1), date: new Date().toISOString(),
     commit: git(['rev-parse', '--short=12', 'HEAD']), dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
     branch: git(['rev-parse', '--abbrev-ref', 'HEAD']), node: process.version, pg: pgv,
-    wrk: (() => { try { return execFileSync('wrk', ['-v'], { encoding: 'utf8' }).split('\n')[0]; } catch (e) { return (e.stdout || '').split('\n')[0]; } })() };
+    wrk: (() => { try { return execFileSync('wrk', ['-v'], { encoding: 'utf8' }).split(' Copyright')[0]; } catch (e) { return (e.stdout || '').split(' Copyright')[0]; } })() };
 }
 
 function markdown(m, seconds) {
