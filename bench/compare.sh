@@ -9,9 +9,6 @@ command -v wrk >/dev/null 2>&1 || { echo "compare: needs wrk (scripts/install-de
 if [ ! -d bench/peer/node_modules/pg ] || [ ! -d bench/peer/node_modules/ws ]; then
 	(cd bench/peer && npm ci --no-audit --no-fund --silent)
 fi
-if [ ! -d tests/node_modules/ws ]; then
-	(cd tests && npm ci --no-audit --no-fund --silent)
-fi
 # 10,000 websocket clients need as many descriptors, in this process and the servers.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 exec node bench/compare.js
