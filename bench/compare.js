@@ -427,6 +427,7 @@ async function fanout(env) {
         const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/ws?token=${encodeURIComponent(token)}`,
           { perMessageDeflate: false });
         const cl = { ws, count: 0, lastAt: 0, open: false };
+        clients.push(cl);
         ws.on('message', (data) => {
           const m = JSON.parse(data);
           if (!cl.open) {
@@ -446,46 +447,51 @@ async function fanout(env) {
         ws.on('close', () => { if (cl.open && !cl.closing) closedEarly++; if (!cl.open) reject(new Error('closed before welcome')); });
       });
       const t0 = performance.now();
-      for (let i = 0; i < N; i += 500) {
-        const batch = [];
-        for (let j = i; j < Math.min(N, i + 500); j++) batch.push(connectOne());
-        clients.push(...await Promise.all(batch));
-      }
-      const connectS = (performance.now() - t0) / 1000;
-      await sleep(1500);
-      const rss1 = procRssKiB(pid);
-      const cpu0 = procCpuSeconds(pid);
-      let lastId = side === 'ours' ? Number((await client.query(
-        'SELECT coalesce(max(id), 0) AS m FROM printer_events WHERE company_id = $1', [c.companyId])).rows[0].m) : 0;
-      let expected = 0;
-      const slowest = [];
-      received = 0;
-      for (const cl of clients) cl.count = 0;
-      log(`6: ${side}: 5 rounds`);
-      for (let round = 1; round <= 5; round++) {
-        const start = performance.now();
-        await timed(srv.url, 'POST', '/api/v1/printing/printers/bulk', auth, printersOf(round));
-        if (side === 'ours') {
-          const r = await client.query('SELECT count(*) AS n, max(id) AS m FROM printer_events WHERE company_id = $1 AND id > $2',
-            [c.companyId, lastId]);
-          expected += Number(r.rows[0].n);
-          lastId = Number(r.rows[0].m);
-        } else {
-          expected += 6; // one event per printer and one batch-completed
+      try {
+        for (let i = 0; i < N; i += 500) {
+          const batch = [];
+          for (let j = i; j < Math.min(N, i + 500); j++) batch.push(connectOne());
+          await Promise.all(batch);
         }
-        const want = expected * N;
-        await h.waitFor(() => received >= want, { timeout: 30000, interval: 20, what: 'events' }).catch(() => {});
-        // Of the clients that got anything this round (a missing event is counted apart).
-        const mx = clients.reduce((a, cl) => (cl.lastAt >= start ? Math.max(a, cl.lastAt - start) : a), -Infinity);
-        slowest.push(mx === -Infinity ? NaN : mx);
+        const connectS = (performance.now() - t0) / 1000;
+        await sleep(1500);
+        const rss1 = procRssKiB(pid);
+        const cpu0 = procCpuSeconds(pid);
+        let lastId = side === 'ours' ? Number((await client.query(
+          'SELECT coalesce(max(id), 0) AS m FROM printer_events WHERE company_id = $1', [c.companyId])).rows[0].m) : 0;
+        let expected = 0;
+        const slowest = [];
+        received = 0;
+        for (const cl of clients) cl.count = 0;
+        log(`6: ${side}: 5 rounds`);
+        for (let round = 1; round <= 5; round++) {
+          const start = performance.now();
+          await timed(srv.url, 'POST', '/api/v1/printing/printers/bulk', auth, printersOf(round));
+          if (side === 'ours') {
+            const r = await client.query('SELECT count(*) AS n, max(id) AS m FROM printer_events WHERE company_id = $1 AND id > $2',
+              [c.companyId, lastId]);
+            expected += Number(r.rows[0].n);
+            lastId = Number(r.rows[0].m);
+          } else {
+            expected += 6; // one event per printer and one batch-completed
+          }
+          const want = expected * N;
+          await h.waitFor(() => received >= want, { timeout: 30000, interval: 20, what: 'events' }).catch(() => {});
+          // Of the clients that got anything this round (a missing event is counted apart).
+          const mx = clients.reduce((a, cl) => (cl.lastAt >= start ? Math.max(a, cl.lastAt - start) : a), -Infinity);
+          slowest.push(mx === -Infinity ? NaN : mx);
+        }
+        const cpu1 = procCpuSeconds(pid);
+        // Per client: what it lacks, and what it got twice (a total could hide both).
+        const missing = clients.reduce((a, cl) => a + Math.max(0, expected - cl.count), 0);
+        const extra = clients.reduce((a, cl) => a + Math.max(0, cl.count - expected), 0);
+        result[side] = { connectS, rssPerConn: (rss1 - rss0) / N, rss0, rss1, cpuPerEventUs: (cpu1 - cpu0) * 1e6 / Math.max(1, received),
+          cpu: cpu1 - cpu0, received, expected: expected * N, missing, extra, refreshes, closedEarly,
+          slowestMedian: median(slowest), slowestMax: Math.max(...slowest), perRound: expected / 5 };
+        log(`6: ${side}: ${JSON.stringify(result[side])}`);
+      } finally {
+        for (const cl of clients) { cl.closing = true; cl.ws.terminate(); }
       }
-      const cpu1 = procCpuSeconds(pid);
-      const missing = expected * N - received;
-      for (const cl of clients) { cl.closing = true; cl.ws.terminate(); }
-      result[side] = { connectS, rssPerConn: (rss1 - rss0) / N, rss0, rss1, cpuPerEventUs: (cpu1 - cpu0) * 1e6 / Math.max(1, received),
-        cpu: cpu1 - cpu0, received, expected: expected * N, missing, refreshes, closedEarly,
-        slowestMedian: median(slowest), slowestMax: Math.max(...slowest), perRound: expected / 5 };
-      log(`6: ${side}: ${JSON.stringify(result[side])}`);
       await sleep(2000);
     }
   } finally {
@@ -495,8 +501,10 @@ async function fanout(env) {
   const p = result.peer;
   const S = `6 websocket fan-out (${N} clients of one company, 5 rounds of one 5-printer bulk)`;
   row(S, 'events per round per client', o.perRound, p.perRound);
-  row(S, 'events missing (of clients x events)', o.missing, p.missing, { target: 'ours 0', pass: o.missing === 0 && o.refreshes === 0,
-    note: `ours: ${o.received} of ${o.expected} delivered, ${o.refreshes} refresh-required, ${o.closedEarly} closed; peer: ${p.received} of ${p.expected}` });
+  row(S, 'events missing (of clients x events)', o.missing, p.missing, { target: 'ours 0',
+    pass: o.missing === 0 && o.extra === 0 && o.refreshes === 0,
+    note: `ours: ${o.received} of ${o.expected} delivered, ${o.extra} extra, ${o.refreshes} refresh-required, ` +
+      `${o.closedEarly} closed; peer: ${p.received} of ${p.expected}, ${p.extra} extra` });
   row(S, 'server CPU per delivered event', o.cpuPerEventUs, p.cpuPerEventUs, { unit: 'us', ratio: o.cpuPerEventUs / p.cpuPerEventUs,
     target: '<= 0.5x peer', pass: o.cpuPerEventUs <= 0.5 * p.cpuPerEventUs, note: `CPU ${o.cpu.toFixed(2)} s vs ${p.cpu.toFixed(2)} s` });
   row(S, 'slowest client, POST start to last event (median of rounds)', o.slowestMedian, p.slowestMedian, { unit: 'ms',
