@@ -50,6 +50,7 @@ const log = (...a) => console.error('[bench]', ...a);
 // Results: one row per measured pair; targets are checked on rows.
 const rows = [];
 const errors = [];
+const loadAt = []; // the 1-minute load average as each scenario starts
 function row(scenario, metric, ours, peer, { unit = '', ratio, target, pass, note } = {}) {
   rows.push({ scenario, metric, ours, peer, unit, ratio, target, pass, note });
 }
@@ -587,7 +588,8 @@ function markdown(m, seconds) {
     `* ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, ${os.type()} ${os.release()}`,
     `* ${m.pg}; node ${m.node}; ${m.wrk}`,
     `* date ${m.date}; commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''} on ${m.branch}; the run took ${seconds.toFixed(0)} s`,
-    `* load average (1 min) when the run started: ${LOAD_AT_START.toFixed(2)} (well above 0, something else was using the cores)`,
+    `* load average (1 min) when the run started: ${LOAD_AT_START.toFixed(2)}; as each scenario started: ${loadAt.join(', ')}`,
+    '  (the bench itself adds about 2 from scenario 2 on; much more means something else was using the cores)',
     `* settings: BENCH_DURATION=${CFG.duration} BENCH_WS_CLIENTS=${CFG.wsClients} BENCH_ROUNDS=${CFG.rounds} BENCH_SEQ=${CFG.seq} BENCH_BIG=${CFG.big}`,
     '* the server ran with its defaults (4 HTTP threads) except max_printers_per_request 10000,',
     '  max_body_bytes 32 MiB and log_level warn; load generators (wrk -t2, one Node process for',
@@ -677,6 +679,7 @@ async function main() {
   try {
     for (const [n, fn] of scenarios) {
       if (!want(n)) continue;
+      loadAt.push(`${n}: ${os.loadavg()[0].toFixed(1)}`);
       try {
         await fn(env);
       } catch (e) {
