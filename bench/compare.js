@@ -81,10 +81,14 @@ async function startPeer(db) {
   proc.on('exit', (code, sig) => { exited = { code, sig }; });
   const peer = {
     url: `http://127.0.0.1:${port}`, port, proc, logFile,
+    // Its log is kept only when it did not stop cleanly.
     async stop() {
-      if (exited) return;
-      proc.kill('SIGTERM');
-      await h.waitFor(() => exited, { timeout: 10000, what: 'peer exit' }).catch(() => proc.kill('SIGKILL'));
+      if (!exited) {
+        proc.kill('SIGTERM');
+        await h.waitFor(() => exited, { timeout: 10000, what: 'peer exit' }).catch(() => proc.kill('SIGKILL'));
+      }
+      if (exited && exited.code === 0) fs.rmSync(logFile, { force: true });
+      else errors.push(`the peer did not stop cleanly (${JSON.stringify(exited)}); its log: ${logFile}`);
     },
   };
   process.on('exit', () => { if (!exited) proc.kill('SIGKILL'); });

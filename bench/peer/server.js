@@ -16,6 +16,8 @@ const PORT = Number(process.env.PORT || 3002);
 const SECRET = process.env.PEER_SECRET || 'peer-secret';
 const MAX_BODY = 32 * 1024 * 1024;
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+// An idle connection that breaks (the cluster going away) is logged, not fatal.
+pool.on('error', (e) => console.error(`peer: idle connection: ${e.message}`));
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS printers (
