@@ -10,6 +10,7 @@
 //   BENCH_ROUNDS=3        rounds of the bulk scenario (median)
 //   BENCH_SEQ=50          sequential requests per case in scenario 4 (median)
 //   BENCH_BIG=20000       printers in scenario 4's big branch
+//   BENCH_THREADS=n       the server's HTTP workers (default: its own default)
 //   BENCH_ONLY=1,3        run only these scenarios (then docs are not written)
 //   BENCH_OUT=path        where to write the report (default docs/benchmarks.md, '-' none)
 'use strict';
@@ -40,6 +41,14 @@ const CFG = {
   out: process.env.BENCH_OUT || path.join(ROOT, 'docs', 'benchmarks.md'),
 };
 const MAX_PER_REQUEST = 10000;
+// The server's own default for HTTP workers (the test harness pins 4), from
+// its --help; BENCH_THREADS overrides.
+const THREADS = process.env.BENCH_THREADS || (() => {
+  try {
+    const help = execFileSync(path.join(h.BIN, 'printmaster-server'), ['--help'], { encoding: 'utf8' });
+    return (help.match(/--threads\b[^\n]*\[(\d+)\]/) || [])[1] || '4';
+  } catch (e) { return '4'; }
+})();
 const LOAD_AT_START = os.loadavg()[0];
 const PEER_SECRET = crypto.randomBytes(32).toString('hex');
 
@@ -72,7 +81,7 @@ async function startPeer(db) {
   const port = await h.freePort();
   const logFile = path.join(os.tmpdir(), `pmbench-peer-${process.pid}.log`);
   const out = fs.openSync(logFile, 'w');
-  const proc = spawn(process.execPath, [path.join(__dirname, 'peer', 'server.js')], {
+  const proc = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'peer', 'server.js')], {
     env: { ...process.env, PORT: String(port), DATABASE_URL: db.url, PEER_SECRET },
     stdio: ['ignore', out, out],
   });
@@ -425,7 +434,9 @@ async function fanout(env) {
       const auth = side === 'ours' ? c.agent(0) : pb.auth;
       const token = side === 'ours' ? c.adminToken : peerToken(c.companyId, c.branchIds[0]);
       await timed(srv.url, 'POST', '/api/v1/printing/printers/bulk', auth, printersOf(0));
-      await sleep(500);
+      // The peer collects its garbage before each RSS sample (SIGUSR2, see its server.js).
+      const settle = async () => { if (side === 'peer') srv.proc.kill('SIGUSR2'); await sleep(1000); };
+      await settle();
       const rss0 = procRssKiB(pid);
       log(`6: ${side}: connecting ${N} websocket clients`);
       const clients = [];
@@ -463,7 +474,7 @@ async function fanout(env) {
           await Promise.all(batch);
         }
         const connectS = (performance.now() - t0) / 1000;
-        await sleep(1500);
+        await settle();
         const rss1 = procRssKiB(pid);
         const cpu0 = procCpuSeconds(pid);
         let lastId = side === 'ours' ? Number((await client.query(
@@ -594,8 +605,8 @@ function markdown(m, seconds) {
     `* date ${m.date}; commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''} on ${m.branch}; the run took ${seconds.toFixed(0)} s`,
     `* load average (1 min) when the run started: ${LOAD_AT_START.toFixed(2)}; as each scenario started: ${loadAt.join(', ')}`,
     '  (the bench itself adds about 2 from scenario 2 on; much more means something else was using the cores)',
-    `* settings: BENCH_DURATION=${CFG.duration} BENCH_WS_CLIENTS=${CFG.wsClients} BENCH_ROUNDS=${CFG.rounds} BENCH_SEQ=${CFG.seq} BENCH_BIG=${CFG.big}`,
-    '* the server ran with its defaults (4 HTTP threads) except max_printers_per_request 10000,',
+    `* settings: BENCH_DURATION=${CFG.duration} BENCH_WS_CLIENTS=${CFG.wsClients} BENCH_ROUNDS=${CFG.rounds} BENCH_SEQ=${CFG.seq} BENCH_BIG=${CFG.big} BENCH_THREADS=${THREADS}`,
+    `* the server ran with its defaults (${THREADS} HTTP threads) except max_printers_per_request 10000,`,
     '  max_body_bytes 32 MiB and log_level warn; load generators (wrk -t2, one Node process for',
     '  the websocket clients) share the 2 cores with the server and PostgreSQL.', '',
     '## Results', '',
@@ -667,6 +678,7 @@ async function main() {
   const pdb = await h.createDatabase();
   const ours = await h.startServer({ db, env: {
     PRINTMASTER_LOG_LEVEL: 'warn',
+    PRINTMASTER_THREADS: THREADS,
     PRINTMASTER_MAX_PRINTERS_PER_REQUEST: String(MAX_PER_REQUEST),
     PRINTMASTER_MAX_BODY_BYTES: String(32 << 20),
     PRINTMASTER_LOGIN_RATE_LIMIT: '10000',

@@ -163,6 +163,10 @@ server.on('upgrade', (req, sock, head) => {
   server.listen(PORT, '127.0.0.1', () => console.error(`peer: listening on 127.0.0.1:${PORT}`));
 })().catch((e) => { console.error(`peer: ${e.message}`); process.exit(1); });
 
+// The bench samples RSS after a collection (started with --expose-gc), so that
+// garbage from earlier scenarios does not pass for per-connection memory.
+process.on('SIGUSR2', () => { if (global.gc) global.gc(); });
+
 process.on('SIGTERM', () => {
   for (const c of wss.clients) c.terminate();
   server.close();
