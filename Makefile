@@ -4,6 +4,7 @@
 #   make check                every test; ends with "N passed, M failed"
 #   make fuzz                 libFuzzer targets (clang), FUZZ_SECONDS each (default 30)
 #   make run                  install what is missing, build, start a demo stack under ./var
+#   make bench                benchmarks against a seed-like peer; writes docs/benchmarks.md
 
 SAN ?=
 ifeq ($(SAN),)
@@ -158,8 +159,13 @@ run:
 stop:
 	@scripts/run-dev stop
 
+# Benchmarks, not part of check: the server against the seed-like peer
+# (bench/compare.sh: every scenario of issue 10, a table, docs/benchmarks.md),
+# then the agent's footprint. A missed target prints FAIL and does not fail
+# make; a benchmark that cannot run does.
 bench: all
-	@for b in bench/*.sh; do [ -x "$$b" ] && BUILD=$(BUILD) "$$b"; done; true
+	@BUILD=$(BUILD) bench/compare.sh
+	@BUILD=$(BUILD) bench/agent_scan.sh
 
 docs: all
 	BIN=$(BUILD)/bin scripts/gen-config-docs > docs/configuration.md
