@@ -739,8 +739,8 @@ api_bulk_post(struct http_req *r)
 	if (!resp_text || !events || bulk_commit(&b, c, idem, events, resp_text, ms) < 0)
 		goto dberr;
 	t_done = clock_ms_precise();
-	if (b.counts[BS_NEW] >= STORE_PRINTERS_ANALYZE_AFTER)
-		listener_request_analyze();
+	if (b.counts[BS_NEW] > 0)
+		listener_note_new_printers(b.counts[BS_NEW]);
 	metrics_printers_upserted((unsigned long)(b.counts[BS_NEW] + b.counts[BS_CHANGED] +
 	    b.counts[BS_UNCHANGED]));
 	metrics_bulk_request();

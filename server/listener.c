@@ -42,13 +42,42 @@ static json_t *lis_cursor;
 /* company id -> highest id announced and not yet read, this round. */
 static json_t *lis_due;
 static atomic_ulong lis_events_read, lis_reconnects, lis_pruned;
-static atomic_int lis_analyze_wanted;
+/* Printers inserted since the statistics were last refreshed, and how many
+ * the table had then (as far as this instance knows). */
+static atomic_long lis_new_printers;
+static long lis_analyzed_base;
 #define LISTENER_ANALYZE_EVERY_MS 10000
+#define LISTENER_ANALYZE_MIN_NEW 200
 
 void
-listener_request_analyze(void)
+listener_note_new_printers(long n)
 {
-	atomic_store(&lis_analyze_wanted, 1);
+	atomic_fetch_add(&lis_new_printers, n);
+}
+
+/*
+ * Refresh the printers table's statistics when it has grown by a tenth since
+ * the last time (and by LISTENER_ANALYZE_MIN_NEW rows at least): prepared
+ * statements run generic plans, made from the statistics of their first use;
+ * a table that grew from empty would otherwise keep plans that take every
+ * branch for empty (scans instead of index lookups) until autovacuum gets to
+ * it. ANALYZE invalidates those plans. At most every 10 s.
+ */
+static void
+lis_maybe_analyze(PGconn *c, long long *next)
+{
+	long pending = atomic_load(&lis_new_printers);
+
+	if (clock_ms() < *next || pending < LISTENER_ANALYZE_MIN_NEW ||
+	    pending * 10 < lis_analyzed_base)
+		return;
+	*next = clock_ms() + LISTENER_ANALYZE_EVERY_MS;
+	if (store_printers_analyze(c) < 0)
+		return;
+	atomic_fetch_sub(&lis_new_printers, pending);
+	lis_analyzed_base += pending;
+	log_info("[DB] refreshed the printers table's statistics (%ld new printers)",
+	    pending);
 }
 
 int
@@ -299,12 +328,7 @@ lis_main(void *arg)
 		}
 		if (json_object_size(lis_due) > 0 && lis_fetch(c) < 0)
 			goto broken;
-		if (atomic_load(&lis_analyze_wanted) && clock_ms() >= next_analyze) {
-			atomic_store(&lis_analyze_wanted, 0);
-			next_analyze = clock_ms() + LISTENER_ANALYZE_EVERY_MS;
-			if (store_printers_analyze(c) == 0)
-				log_info("[DB] refreshed the printers table's statistics");
-		}
+		lis_maybe_analyze(c, &next_analyze);
 		if ((clock_ms() / 1000) >= next_prune) {
 			next_prune = (clock_ms() / 1000) + LISTENER_PRUNE_EVERY;
 			lis_prune(c);

@@ -34,10 +34,10 @@ struct listener_hooks {
 int listener_publish_command(PGconn *c, const json_t *payload);
 
 /* Start the thread; hooks (copied) must be set. 0 or -1. */
-/* Any thread: a bulk just filled a branch; the listener thread refreshes the
- * printers table's statistics soon (at most every 10 s), so the planner stops
- * taking the branch for empty. */
-void listener_request_analyze(void);
+/* Any thread: a bulk inserted n printers. When the table has grown enough,
+ * the listener thread refreshes its statistics (at most every 10 s), so the
+ * planner stops taking a filled branch for empty. */
+void listener_note_new_printers(long n);
 
 int listener_start(const struct server_config *cfg, const struct listener_hooks *hooks);
 void listener_stop(void);

@@ -75,10 +75,6 @@ int store_printers_write_send(PGconn *c, const char *company_id, const char *bra
     const json_t *rows);
 int store_printers_write_recv(PGconn *c);
 
-/* A batch at least this large inserted new rows: the table's statistics are
- * worth refreshing (store_printers_analyze). */
-#define STORE_PRINTERS_ANALYZE_AFTER 500
-
 /* ANALYZE printers, so plans see a branch that was just filled. Outside any
  * transaction; takes tens of milliseconds; blocks no writer. 0 or -1. */
 int store_printers_analyze(PGconn *c);
