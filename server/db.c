@@ -555,8 +555,9 @@ db_pipe_recv(PGconn *c, int want)
 			break;
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			/* The statement after a failed Prepare fails too. */
-			log_warnx("[DB] could not prepare %s", d->pipe[(d->pipe_head +
-			    DB_PIPE_MAX - 1) % DB_PIPE_MAX].s->name);
+			if (r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+				log_warnx("[DB] could not prepare %s", d->pipe[(d->pipe_head +
+				    DB_PIPE_MAX - 1) % DB_PIPE_MAX].s->name);
 			db_result(c, r, PGRES_COMMAND_OK);
 			continue;
 		}
