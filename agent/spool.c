@@ -41,6 +41,7 @@ struct spool {
 	size_t wlen, wcap;
 	long size;		/* journal bytes on disk */
 	long torn;
+	int dir_unsynced;	/* a rename over the journal not yet fsync'd */
 };
 
 static char *
@@ -149,18 +150,31 @@ spool_record(struct spool *sp, json_t *rec)
 	return rc;
 }
 
+/* Make a compaction's rename durable; until then the journal's records are
+ * not, whatever fdatasync said about the file. */
+static int
+spool_sync_dir(struct spool *sp)
+{
+	if (!sp->dir_unsynced)
+		return 0;
+	if (spool_fsync_dir(sp->dir) < 0)
+		return -1;
+	sp->dir_unsynced = 0;
+	return 0;
+}
+
 int
 spool_flush(struct spool *sp)
 {
-	if (sp->wlen == 0)
-		return 0;
-	if (spool_write_all(sp->fd, sp->wbuf, sp->wlen) < 0)
-		return -1;
-	if (fdatasync(sp->fd) < 0)
-		return -1;
-	sp->size += (long)sp->wlen;
-	sp->wlen = 0;
-	return 0;
+	if (sp->wlen > 0) {
+		if (spool_write_all(sp->fd, sp->wbuf, sp->wlen) < 0)
+			return -1;
+		if (fdatasync(sp->fd) < 0)
+			return -1;
+		sp->size += (long)sp->wlen;
+		sp->wlen = 0;
+	}
+	return spool_sync_dir(sp);
 }
 
 static const char *
@@ -406,21 +420,25 @@ spool_compact(struct spool *sp)
 	len = cap = SPOOL_MAGIC_LEN;
 	if (spool_encode_state(sp, &buf, &len, &cap) < 0)
 		goto err;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* O_APPEND: once renamed, this descriptor is the journal's. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 || spool_write_all(fd, buf, len) < 0 || fsync(fd) < 0)
 		goto err;
 	if (rename(tmp, sp->path) < 0)
 		goto err;
-	if (spool_fsync_dir(sp->dir) < 0)
-		goto err;
+	/*
+	 * From here the new file is the journal whatever happens next: the old
+	 * one is unlinked, and a record appended to it would be lost in a crash.
+	 * If the directory fsync fails, every flush tries it again and reports
+	 * nothing durable before it succeeds.
+	 */
 	close(sp->fd);
-	/* The renamed file is ours; keep writing to it through an O_APPEND fd. */
-	close(fd);
+	sp->fd = fd;
 	fd = -1;
-	sp->fd = open(sp->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (sp->fd < 0)
-		goto err;
 	sp->size = (long)len;
+	sp->dir_unsynced = 1;
+	if (spool_sync_dir(sp) < 0)
+		goto err;
 	rc = 0;
 err:
 	if (rc < 0)
@@ -568,10 +586,11 @@ spool_batch_done(struct spool *sp, const char *id)
 	    spool_flush(sp) < 0)
 		return -1;
 	/* An empty queue costs one tiny rewrite; a large journal is rewritten
-	 * when it has grown well past what it holds. */
+	 * when it has grown well past what it holds. The done record is durable
+	 * already: a failed compaction (logged) leaves a consistent journal. */
 	if ((sp->nbatches == 0 && json_object_size(sp->queue) == 0 &&
 	    sp->size > 4096) || sp->size > SPOOL_COMPACT_BYTES)
-		return spool_compact(sp);
+		(void)spool_compact(sp);
 	return 0;
 }
 
