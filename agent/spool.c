@@ -2,7 +2,8 @@
  * spool.c: the sync journal (see spool.h). File layout: the magic
  * "PMSPOOL1", then records of u32 little-endian length, that many bytes of
  * JSON, and a 16-byte BLAKE2b of length and JSON. Records: put (a change),
- * batch (changes taken into a batch with its key), done (batch confirmed).
+ * batch (changes taken into a batch with its key), done (batch confirmed),
+ * resync (whether a resend of every current printer is owed).
  * Replaying them in order rebuilds the queue; compaction writes the same
  * state in the fewest records.
  */
@@ -42,6 +43,7 @@ struct spool {
 	long size;		/* journal bytes on disk */
 	long torn;
 	int dir_unsynced;	/* a rename over the journal not yet fsync'd */
+	int resync;		/* a full resend is owed (spool_set_resync) */
 };
 
 static char *
@@ -280,6 +282,10 @@ spool_apply(struct spool *sp, const json_t *rec)
 		return spool_apply_put(sp, json_object_get(rec, "printer"));
 	if (strcmp(op, "batch") == 0)
 		return spool_apply_batch(sp, id, json_object_get(rec, "keys"));
+	if (strcmp(op, "resync") == 0) {
+		sp->resync = json_is_true(json_object_get(rec, "pending"));
+		return 0;
+	}
 	if (strcmp(op, "done") == 0) {
 		/* A done for an unknown batch is harmless (already compacted). */
 		spool_apply_done(sp, id);
@@ -394,6 +400,14 @@ spool_encode_state(struct spool *sp, char **buf, size_t *len, size_t *cap)
 	}
 	json_object_foreach(sp->queue, key, p) {
 		rec = json_pack("{s:s, s:O}", "op", "put", "printer", p);
+		if (rec == NULL || spool_encode(buf, len, cap, rec) < 0) {
+			json_decref(rec);
+			return -1;
+		}
+		json_decref(rec);
+	}
+	if (sp->resync) {
+		rec = json_pack("{s:s, s:b}", "op", "resync", "pending", 1);
 		if (rec == NULL || spool_encode(buf, len, cap, rec) < 0) {
 			json_decref(rec);
 			return -1;
@@ -630,6 +644,24 @@ err:
 	free(line);
 	free(path);
 	return rc;
+}
+
+int
+spool_set_resync(struct spool *sp, int pending)
+{
+	pending = pending != 0;
+	if (sp->resync == pending)
+		return 0;
+	if (spool_record(sp, json_pack("{s:s, s:b}", "op", "resync", "pending", pending)) < 0)
+		return -1;
+	sp->resync = pending;
+	return 0;
+}
+
+int
+spool_resync_pending(const struct spool *sp)
+{
+	return sp->resync;
 }
 
 size_t

@@ -76,6 +76,15 @@ int spool_batch_reject(struct spool *sp, const char *id, long http_status,
  */
 int spool_compact(struct spool *sp);
 
+/*
+ * Whether a resend of every current printer is owed: set when the server
+ * refused the agent's credential, cleared once that resend is queued. Kept in
+ * the journal (buffered like spool_put), so a restart in between still owes
+ * it. spool_set_resync returns 0 or -1 (allocation failure).
+ */
+int spool_set_resync(struct spool *sp, int pending);
+int spool_resync_pending(const struct spool *sp);
+
 size_t spool_waiting(const struct spool *sp);	/* changes not in a batch */
 size_t spool_in_batches(const struct spool *sp);	/* changes in formed batches */
 size_t spool_batches(const struct spool *sp);	/* formed, unconfirmed batches */

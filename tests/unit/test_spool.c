@@ -2,8 +2,8 @@
  * test_spool.c: the sync journal: replay after reopen, a torn or corrupt last
  * record ignored with the rest replayed, coalescing of waiting changes,
  * batches keeping their idempotency key across restarts, compaction (also
- * when the directory fsync after its rename fails), the rejected file, and the
- * one-agent lock.
+ * when the directory fsync after its rename fails), the owed full resend, the
+ * rejected file, and the one-agent lock.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -348,6 +348,36 @@ test_compaction_dir_fsync_fails(void **state)
 	spool_close(sp);
 }
 
+/* The owed full resend survives a restart and a compaction, and clearing it
+ * does too. */
+static void
+test_resync_survives_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp = open_spool(f);
+
+	assert_int_equal(spool_resync_pending(sp), 0);
+	put(sp, "net:a:9100", "online");
+	assert_int_equal(spool_set_resync(sp, 1), 0);
+	assert_int_equal(spool_flush(sp), 0);
+	spool_close(sp);
+
+	sp = open_spool(f);	/* replays, then compacts */
+	assert_int_equal(spool_resync_pending(sp), 1);
+	assert_int_equal(spool_waiting(sp), 1);
+	spool_close(sp);
+	sp = open_spool(f);	/* from the compacted journal */
+	assert_int_equal(spool_resync_pending(sp), 1);
+	assert_int_equal(spool_set_resync(sp, 0), 0);
+	assert_int_equal(spool_flush(sp), 0);
+	spool_close(sp);
+
+	sp = open_spool(f);
+	assert_int_equal(spool_resync_pending(sp), 0);
+	assert_int_equal(spool_waiting(sp), 1);
+	spool_close(sp);
+}
+
 static void
 test_reject_and_lock(void **state)
 {
@@ -391,6 +421,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_key_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_dir_fsync_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_and_lock, setup, teardown),
 	};
 
