@@ -32,12 +32,43 @@ struct http_sink {
 
 static int curl_ready;
 
+/* A wiped, freed Authorization list. */
+static void
+http_free_auth(struct curl_slist *auth)
+{
+	struct curl_slist *h;
+
+	for (h = auth; h; h = h->next)
+		sodium_memzero(h->data, strlen(h->data));
+	curl_slist_free_all(auth);
+}
+
+/* The "Authorization: Bearer <key>" list for `agent_key`; *out stays NULL for
+ * no key. Returns 0 or -1 (out of memory). */
+static int
+http_make_auth(const char *agent_key, struct curl_slist **out)
+{
+	char *hdr;
+	size_t n;
+
+	*out = NULL;
+	if (agent_key == NULL || *agent_key == '\0')
+		return 0;
+	n = strlen(agent_key) + 32;
+	if ((hdr = malloc(n)) == NULL)
+		return -1;
+	snprintf(hdr, n, "Authorization: Bearer %s", agent_key);
+	*out = curl_slist_append(NULL, hdr);
+	sodium_memzero(hdr, n);
+	free(hdr);
+	return *out ? 0 : -1;
+}
+
 struct http_client *
 http_client_new(const char *base_url, const char *agent_key, long connect_timeout_ms,
     long timeout_ms, volatile sig_atomic_t *stop)
 {
 	struct http_client *c;
-	char *hdr = NULL;
 	size_t n;
 
 	if (!curl_ready) {
@@ -55,35 +86,34 @@ http_client_new(const char *base_url, const char *agent_key, long connect_timeou
 	n = strlen(c->base_url);
 	while (n > 0 && c->base_url[n - 1] == '/')
 		c->base_url[--n] = '\0';
-	if (agent_key && *agent_key) {
-		n = strlen(agent_key) + 32;
-		if ((hdr = malloc(n)) == NULL)
-			goto err;
-		snprintf(hdr, n, "Authorization: Bearer %s", agent_key);
-		c->auth = curl_slist_append(NULL, hdr);
-		sodium_memzero(hdr, n);
-		free(hdr);
-		if (c->auth == NULL)
-			goto err;
-	}
+	if (http_make_auth(agent_key, &c->auth) < 0)
+		goto err;
 	return c;
 err:
 	http_client_free(c);
 	return NULL;
 }
 
+int
+http_client_set_key(struct http_client *c, const char *agent_key)
+{
+	struct curl_slist *auth;
+
+	if (http_make_auth(agent_key, &auth) < 0)
+		return -1;
+	http_free_auth(c->auth);
+	c->auth = auth;
+	return 0;
+}
+
 void
 http_client_free(struct http_client *c)
 {
-	struct curl_slist *h;
-
 	if (c == NULL)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
-	for (h = c->auth; h; h = h->next)
-		sodium_memzero(h->data, strlen(h->data));
-	curl_slist_free_all(c->auth);
+	http_free_auth(c->auth);
 	free(c->base_url);
 	free(c);
 }

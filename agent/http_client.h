@@ -34,6 +34,10 @@ struct http_result {
 struct http_client *http_client_new(const char *base_url, const char *agent_key,
     long connect_timeout_ms, long timeout_ms, volatile sig_atomic_t *stop);
 void http_client_free(struct http_client *c);
+/* Send `agent_key` (may be NULL or empty: no Authorization) from the next
+ * request on; the old one is wiped. Returns 0, or -1 (out of memory) with the
+ * old key kept. Not during a request. */
+int http_client_set_key(struct http_client *c, const char *agent_key);
 
 /*
  * POST a JSON body to base_url + path, with an Idempotency-Key header when

@@ -11,6 +11,24 @@
 #include "agent/discover.h"
 #include "agent/sync.h"
 
+/* The command line, kept for SIGHUP: the settings are read again from it. */
+struct agent_argv {
+	int argc;
+	char **argv;
+};
+
+static int
+agent_reload(struct agent_config *out, char *err, size_t errlen, void *arg)
+{
+	const struct agent_argv *a = arg;
+	struct cfg_args args;
+
+	if (cfg_load(agent_config_table, out, a->argc, a->argv, &args, err, errlen) < 0)
+		return -1;
+	cfg_args_free(&args);
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -31,6 +49,7 @@ int
 main(int argc, char **argv)
 {
 	static struct agent_config cfg;
+	struct agent_argv cmdline = { argc, argv };
 	struct cfg_args args;
 	char err[512];
 	int rc = 2;
@@ -54,10 +73,10 @@ main(int argc, char **argv)
 	} else if (args.argc > 0 && strcmp(args.argv[0], "discover") == 0) {
 		rc = discover_main(&cfg, args.argc, args.argv);
 	} else if (args.argc == 1 && strcmp(args.argv[0], "run") == 0) {
-		rc = sync_main(&cfg, SYNC_MODE_RUN);
+		rc = sync_main(&cfg, SYNC_MODE_RUN, agent_reload, &cmdline);
 	} else if (args.argc == 2 && strcmp(args.argv[0], "sync") == 0 &&
 	    strcmp(args.argv[1], "--once") == 0) {
-		rc = sync_main(&cfg, SYNC_MODE_ONCE);
+		rc = sync_main(&cfg, SYNC_MODE_ONCE, NULL, NULL);
 	} else if (args.argc == 1 && strcmp(args.argv[0], "status") == 0) {
 		rc = sync_status(&cfg);
 	} else if (args.argc > 0 && strcmp(args.argv[0], "config-markdown") == 0) {

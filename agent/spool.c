@@ -2,7 +2,8 @@
  * spool.c: the sync journal (see spool.h). File layout: the magic
  * "PMSPOOL1", then records of u32 little-endian length, that many bytes of
  * JSON, and a 16-byte BLAKE2b of length and JSON. Records: put (a change),
- * batch (changes taken into a batch with its key), done (batch confirmed).
+ * batch (changes taken into a batch with its key), done (batch confirmed),
+ * resync (whether a resend of every current printer is owed).
  * Replaying them in order rebuilds the queue; compaction writes the same
  * state in the fewest records.
  */
@@ -41,6 +42,8 @@ struct spool {
 	size_t wlen, wcap;
 	long size;		/* journal bytes on disk */
 	long torn;
+	int dir_unsynced;	/* a rename over the journal not yet fsync'd */
+	int resync;		/* a full resend is owed (spool_set_resync) */
 };
 
 static char *
@@ -149,18 +152,31 @@ spool_record(struct spool *sp, json_t *rec)
 	return rc;
 }
 
+/* Make a compaction's rename durable; until then the journal's records are
+ * not, whatever fdatasync said about the file. */
+static int
+spool_sync_dir(struct spool *sp)
+{
+	if (!sp->dir_unsynced)
+		return 0;
+	if (spool_fsync_dir(sp->dir) < 0)
+		return -1;
+	sp->dir_unsynced = 0;
+	return 0;
+}
+
 int
 spool_flush(struct spool *sp)
 {
-	if (sp->wlen == 0)
-		return 0;
-	if (spool_write_all(sp->fd, sp->wbuf, sp->wlen) < 0)
-		return -1;
-	if (fdatasync(sp->fd) < 0)
-		return -1;
-	sp->size += (long)sp->wlen;
-	sp->wlen = 0;
-	return 0;
+	if (sp->wlen > 0) {
+		if (spool_write_all(sp->fd, sp->wbuf, sp->wlen) < 0)
+			return -1;
+		if (fdatasync(sp->fd) < 0)
+			return -1;
+		sp->size += (long)sp->wlen;
+		sp->wlen = 0;
+	}
+	return spool_sync_dir(sp);
 }
 
 static const char *
@@ -266,6 +282,10 @@ spool_apply(struct spool *sp, const json_t *rec)
 		return spool_apply_put(sp, json_object_get(rec, "printer"));
 	if (strcmp(op, "batch") == 0)
 		return spool_apply_batch(sp, id, json_object_get(rec, "keys"));
+	if (strcmp(op, "resync") == 0) {
+		sp->resync = json_is_true(json_object_get(rec, "pending"));
+		return 0;
+	}
 	if (strcmp(op, "done") == 0) {
 		/* A done for an unknown batch is harmless (already compacted). */
 		spool_apply_done(sp, id);
@@ -386,6 +406,14 @@ spool_encode_state(struct spool *sp, char **buf, size_t *len, size_t *cap)
 		}
 		json_decref(rec);
 	}
+	if (sp->resync) {
+		rec = json_pack("{s:s, s:b}", "op", "resync", "pending", 1);
+		if (rec == NULL || spool_encode(buf, len, cap, rec) < 0) {
+			json_decref(rec);
+			return -1;
+		}
+		json_decref(rec);
+	}
 	return 0;
 }
 
@@ -406,21 +434,25 @@ spool_compact(struct spool *sp)
 	len = cap = SPOOL_MAGIC_LEN;
 	if (spool_encode_state(sp, &buf, &len, &cap) < 0)
 		goto err;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* O_APPEND: once renamed, this descriptor is the journal's. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 || spool_write_all(fd, buf, len) < 0 || fsync(fd) < 0)
 		goto err;
 	if (rename(tmp, sp->path) < 0)
 		goto err;
-	if (spool_fsync_dir(sp->dir) < 0)
-		goto err;
+	/*
+	 * From here the new file is the journal whatever happens next: the old
+	 * one is unlinked, and a record appended to it would be lost in a crash.
+	 * If the directory fsync fails, every flush tries it again and reports
+	 * nothing durable before it succeeds.
+	 */
 	close(sp->fd);
-	/* The renamed file is ours; keep writing to it through an O_APPEND fd. */
-	close(fd);
+	sp->fd = fd;
 	fd = -1;
-	sp->fd = open(sp->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (sp->fd < 0)
-		goto err;
 	sp->size = (long)len;
+	sp->dir_unsynced = 1;
+	if (spool_sync_dir(sp) < 0)
+		goto err;
 	rc = 0;
 err:
 	if (rc < 0)
@@ -568,10 +600,11 @@ spool_batch_done(struct spool *sp, const char *id)
 	    spool_flush(sp) < 0)
 		return -1;
 	/* An empty queue costs one tiny rewrite; a large journal is rewritten
-	 * when it has grown well past what it holds. */
+	 * when it has grown well past what it holds. The done record is durable
+	 * already: a failed compaction (logged) leaves a consistent journal. */
 	if ((sp->nbatches == 0 && json_object_size(sp->queue) == 0 &&
 	    sp->size > 4096) || sp->size > SPOOL_COMPACT_BYTES)
-		return spool_compact(sp);
+		(void)spool_compact(sp);
 	return 0;
 }
 
@@ -611,6 +644,24 @@ err:
 	free(line);
 	free(path);
 	return rc;
+}
+
+int
+spool_set_resync(struct spool *sp, int pending)
+{
+	pending = pending != 0;
+	if (sp->resync == pending)
+		return 0;
+	if (spool_record(sp, json_pack("{s:s, s:b}", "op", "resync", "pending", pending)) < 0)
+		return -1;
+	sp->resync = pending;
+	return 0;
+}
+
+int
+spool_resync_pending(const struct spool *sp)
+{
+	return sp->resync;
 }
 
 size_t

@@ -47,7 +47,8 @@ void spool_close(struct spool *sp);
  * Returns 0, or -1 (no deviceKey, allocation failure).
  */
 int spool_put(struct spool *sp, const json_t *printer);
-/* Write buffered records and fdatasync. Returns 0 or -1 (errno set). */
+/* Write buffered records and fdatasync (and fsync the directory after a
+ * compaction whose rename is not durable yet). Returns 0 or -1 (errno set). */
 int spool_flush(struct spool *sp);
 
 /*
@@ -56,7 +57,8 @@ int spool_flush(struct spool *sp);
  * it durable. *out is NULL when nothing waits. Returns 0 or -1 (I/O error).
  */
 int spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out);
-/* The server confirmed batch `id`: forget it (durably). Returns 0 or -1. */
+/* The server confirmed batch `id`: forget it (durably). Returns 0 or -1; a
+ * compaction it starts that fails is only logged. */
 int spool_batch_done(struct spool *sp, const char *id);
 /*
  * The server refused batch `id` as a whole (a 4xx): append it, with the HTTP
@@ -66,9 +68,22 @@ int spool_batch_done(struct spool *sp, const char *id);
 int spool_batch_reject(struct spool *sp, const char *id, long http_status,
     const char *reason, const json_t *reply);
 
-/* Rewrite the journal from the live state: temp file, fsync, rename, fsync
- * of the directory. Returns 0 or -1 (the old journal is then untouched). */
+/*
+ * Rewrite the journal from the live state: temp file, fsync, rename, fsync
+ * of the directory. Returns 0 or -1. A failure before the rename leaves the
+ * old journal in use, untouched; after it, the new file is the journal and
+ * every spool_flush retries the directory fsync, returning -1 until it works.
+ */
 int spool_compact(struct spool *sp);
+
+/*
+ * Whether a resend of every current printer is owed: set when the server
+ * refused the agent's credential, cleared once that resend is queued. Kept in
+ * the journal (buffered like spool_put), so a restart in between still owes
+ * it. spool_set_resync returns 0 or -1 (allocation failure).
+ */
+int spool_set_resync(struct spool *sp, int pending);
+int spool_resync_pending(const struct spool *sp);
 
 size_t spool_waiting(const struct spool *sp);	/* changes not in a batch */
 size_t spool_in_batches(const struct spool *sp);	/* changes in formed batches */

@@ -1,8 +1,10 @@
 /*
  * sync.c: the agent's sync loop (see sync.h). One thread does everything
  * that touches the spool, the snapshot and the HTTP client; it sleeps in
- * poll() on a wake pipe that the signal handler and the websocket thread
+ * poll() on a wake pipe that the signal handlers and the websocket thread
  * write to, so a signal, a command or a connection change is seen at once.
+ * A refused credential (401, 403) is a state of the agent, not of a batch:
+ * everything stays spooled until a key is accepted (SIGHUP re-reads it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/clock.h"
 #include "log.h"
 #include "agent/backoff.h"
 #include "agent/discover.h"
+#include "agent/agent_config.h"
 #include "agent/http_client.h"
 #include "agent/snapshot.h"
 #include "agent/spool.h"
@@ -34,7 +39,8 @@
 
 enum sync_send {
 	SEND_OK,		/* the server confirmed the batch */
-	SEND_REJECTED,		/* whole-request 4xx: set aside in rejected.jsonl */
+	SEND_REJECTED,		/* 400, 413, 422: set aside in rejected.jsonl */
+	SEND_AUTH,		/* 401, 403: the credential; stays spooled */
 	SEND_EXHAUSTED,		/* retries ran out; stays spooled for the next round */
 	SEND_STOPPED,		/* a signal ended it; stays spooled */
 };
@@ -42,11 +48,15 @@ enum sync_send {
 enum sync_flush {
 	FLUSH_EMPTY,		/* nothing left to send */
 	FLUSH_PENDING,		/* something is left for the next round */
+	FLUSH_AUTH,		/* the credential was refused; retry with backoff */
 	FLUSH_STOPPED,
 };
 
 struct sync {
 	const struct agent_config *cfg;
+	char *key;		/* the agent key in use (SIGHUP may replace it); wiped */
+	sync_reload_fn reload;
+	void *reload_arg;
 	enum sync_mode mode;
 	struct spool *sp;
 	struct http_client *http;
@@ -62,9 +72,12 @@ struct sync {
 	json_t *scan_waiters;	/* requestIds of scan commands to answer */
 	struct snapshot_counts last_scan;
 	int fallback_logged;
+	int auth_refused;	/* 1 while the server refuses our credential */
+	long auth_status;	/* with which status (401 or 403) */
+	int auth_tries;		/* refused rounds in a row: the backoff's attempt */
 };
 
-static volatile sig_atomic_t sync_stop;
+static volatile sig_atomic_t sync_stop, sync_reload;
 static int sync_wake_fd = -1;
 
 static void
@@ -73,10 +86,13 @@ sync_on_signal(int sig)
 	int saved = errno;
 	char c = 0;
 
-	(void)sig;
-	sync_stop = 1;
-	if (sync_wake_fd >= 0 && write(sync_wake_fd, &c, 1) < 0)
-		sync_stop = 1;	/* the flag alone is enough; poll times out */
+	if (sig == SIGHUP)
+		sync_reload = 1;
+	else
+		sync_stop = 1;
+	if (sync_wake_fd >= 0 && write(sync_wake_fd, &c, 1) < 0) {
+		/* The flag alone is enough: poll times out. */
+	}
 	errno = saved;
 }
 
@@ -89,7 +105,7 @@ sync_wait(struct sync *s, long long ms, int any_wake)
 	char buf[64];
 	long long left;
 
-	while (!sync_stop && (left = end - clock_ms()) > 0) {
+	while (!sync_stop && !sync_reload && (left = end - clock_ms()) > 0) {
 		pfd.fd = s->wake[0];
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) > 0) {
@@ -178,11 +194,81 @@ sync_heartbeat(struct sync *s)
 	json_decref(cur);
 }
 
+/* The whole request is malformed in the server's eyes: sending it again
+ * cannot help, so it is set aside. Every other refusal is retried. */
 static int
-sync_retryable(long status)
+sync_malformed(long status)
 {
-	return status == 408 || status == 409 || status == 425 || status == 429 ||
-	    status >= 500 || status < 400;
+	return status == 400 || status == 413 || status == 422;
+}
+
+/* The server refuses the credential itself, not this request. */
+static int
+sync_auth_status(long status)
+{
+	return status == 401 || status == 403;
+}
+
+/*
+ * The server refused our credential. One log line when that starts (or its
+ * status changes); a full resend is owed from now on (kept in the journal),
+ * so nothing that happens before a key is accepted again can be missed.
+ */
+static void
+sync_auth_refused(struct sync *s, long status, const char *reason)
+{
+	stats_error(&s->st, "credential refused: %s", reason);
+	if (!s->auth_refused || s->auth_status != status)
+		log_error("[AUTH] the server refuses the agent key (%s): %zu changes stay "
+		    "spooled and are retried with backoff (at most %ld ms apart); set a valid "
+		    "agent_key, then send SIGHUP or restart the agent",
+		    reason, spool_waiting(s->sp) + spool_in_batches(s->sp),
+		    s->cfg->max_retry_delay_ms);
+	s->auth_refused = 1;
+	s->auth_status = status;
+	if (!spool_resync_pending(s->sp) &&
+	    (spool_set_resync(s->sp, 1) < 0 || spool_flush(s->sp) < 0))
+		log_warn("[AUTO-SYNC] spool: cannot write the journal in %s", s->cfg->spool_dir);
+}
+
+/*
+ * Queue every printer seen at the last scan, like a heartbeat: after a
+ * credential problem, so the server has the agent's whole current state (a
+ * new key is a new agent to the server, with no sightings yet).
+ */
+static void
+sync_resync(struct sync *s)
+{
+	json_t *cur = snapshot_current(&s->snap);
+	const json_t *p;
+	size_t i;
+
+	if (cur == NULL)
+		return;
+	json_array_foreach(cur, i, p)
+		if (spool_put(s->sp, p) < 0)
+			log_warnx("[AUTO-SYNC] dropping a printer without deviceKey");
+	if (spool_set_resync(s->sp, 0) < 0 || spool_flush(s->sp) < 0) {
+		log_warn("[AUTO-SYNC] spool: cannot write the journal in %s", s->cfg->spool_dir);
+		stats_error(&s->st, "spool write failed: %s", strerror(errno));
+	} else
+		log_info("[AUTH] full state queued after the credential problem: %zu printers",
+		    json_array_size(cur));
+	json_decref(cur);
+}
+
+/* A request was accepted: the credential is good (again). */
+static void
+sync_auth_accepted(struct sync *s)
+{
+	if (s->auth_refused) {
+		log_info("[AUTH] the server accepts the agent key again");
+		s->auth_refused = 0;
+		s->auth_status = 0;
+		s->auth_tries = 0;
+	}
+	if (spool_resync_pending(s->sp))
+		sync_resync(s);
 }
 
 /* One line describing a reply that is not a success, for logs and stats. */
@@ -262,7 +348,9 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 	json_decref(body);
 	if (text == NULL)
 		return SEND_EXHAUSTED;
-	for (attempt = 0; attempt <= s->cfg->retry_attempts && !sync_stop; attempt++) {
+	/* A SIGHUP ends the round: the main loop applies it and sends again. */
+	for (attempt = 0; attempt <= s->cfg->retry_attempts && !sync_stop && !sync_reload;
+	    attempt++) {
 		sync_queue_stats(s, (long)json_array_size(b->printers));
 		http_client_post_json(s->http, SYNC_BULK_PATH, b->id, text, &res);
 		if (res.aborted || sync_stop) {
@@ -277,10 +365,21 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 			sync_batch_result(s, b, reply, &res, attempt + 1);
 			out = spool_batch_done(s->sp, b->id) == 0 ? SEND_OK : SEND_EXHAUSTED;
 			http_result_free(&res);
+			sync_auth_accepted(s);
 			break;
 		}
 		sync_reply_reason(&res, reply, reason, sizeof(reason));
-		if (!res.transport_error && !sync_retryable(res.status)) {
+		if (!res.transport_error && sync_auth_status(res.status)) {
+			/* Retrying at once cannot help: the round ends, the main
+			 * loop tries again with backoff (or at once after SIGHUP). */
+			log_debug("[AUTH] batch %.8s (%zu printers) refused: %s; it stays spooled",
+			    b->id, json_array_size(b->printers), reason);
+			sync_auth_refused(s, res.status, reason);
+			http_result_free(&res);
+			out = SEND_AUTH;
+			break;
+		}
+		if (!res.transport_error && sync_malformed(res.status)) {
 			log_error("[AUTO-SYNC] batch %.8s (%zu printers) refused as a whole: %s; "
 			    "set aside in %s/%s, not retried", b->id, json_array_size(b->printers),
 			    reason, s->cfg->spool_dir, SPOOL_REJECTED);
@@ -341,6 +440,8 @@ sync_flush(struct sync *s)
 			break;
 		case SEND_EXHAUSTED:
 			return FLUSH_PENDING;
+		case SEND_AUTH:
+			return FLUSH_AUTH;
 		case SEND_STOPPED:
 			return FLUSH_STOPPED;
 		}
@@ -369,12 +470,25 @@ sync_send_stats(struct sync *s)
 	if (text == NULL)
 		return;
 	http_client_post_json(s->http, SYNC_STATS_PATH, NULL, text, &res);
-	if (!s->fallback_logged || res.transport_error || res.status >= 300)
-		log_info("[FALLBACK] websocket down: statistics sent over HTTP: %s (HTTP %ld)",
-		    res.transport_error ? res.error : (res.status < 300 ? "ok" : "refused"),
-		    res.status);
-	else
-		log_debug("[FALLBACK] statistics sent over HTTP (HTTP %ld)", res.status);
+	if (!res.transport_error && sync_auth_status(res.status)) {
+		json_t *reply = res.body ? json_loads(res.body, 0, NULL) : NULL;
+		char reason[512];
+
+		/* The [AUTH] state logs this once, not every stats_interval. */
+		sync_reply_reason(&res, reply, reason, sizeof(reason));
+		json_decref(reply);
+		sync_auth_refused(s, res.status, reason);
+		log_debug("[FALLBACK] statistics refused: %s", reason);
+	} else {
+		if (!res.transport_error && res.status >= 200 && res.status < 300)
+			sync_auth_accepted(s);
+		if (!s->fallback_logged || res.transport_error || res.status >= 300)
+			log_info("[FALLBACK] websocket down: statistics sent over HTTP: %s "
+			    "(HTTP %ld)", res.transport_error ? res.error :
+			    (res.status < 300 ? "ok" : "refused"), res.status);
+		else
+			log_debug("[FALLBACK] statistics sent over HTTP (HTTP %ld)", res.status);
+	}
 	s->fallback_logged = 1;
 	http_result_free(&res);
 	free(text);
@@ -458,6 +572,66 @@ sync_min(long long a, long long b)
 	return a < b ? a : b;
 }
 
+/* The live connection with the key in use (the websocket copies it). */
+static struct ws_client *
+sync_ws_start(struct sync *s)
+{
+	struct agent_config c = *s->cfg;
+
+	c.agent_key = s->key;
+	return ws_client_start(&c, &s->st, s->wake[1]);
+}
+
+/*
+ * SIGHUP: read the configuration again as at start and take a changed
+ * agent_key into use at once (HTTP client and websocket). Other settings
+ * take effect at the next restart.
+ */
+static void
+sync_apply_reload(struct sync *s)
+{
+	struct agent_config nc;
+	char err[512], *key;
+	int changed;
+
+	if (s->reload == NULL)
+		return;
+	memset(&nc, 0, sizeof(nc));
+	if (s->reload(&nc, err, sizeof(err), s->reload_arg) < 0) {
+		log_error("[AUTH] SIGHUP: cannot read the configuration again (%s); keeping "
+		    "the current one", err);
+		return;
+	}
+	changed = strcmp(nc.agent_key ? nc.agent_key : "", s->key) != 0;
+	if (changed) {
+		if ((key = strdup(nc.agent_key ? nc.agent_key : "")) == NULL ||
+		    http_client_set_key(s->http, key) < 0) {
+			log_error("[AUTH] SIGHUP: out of memory; keeping the current agent_key");
+			if (key)
+				sodium_memzero(key, strlen(key));
+			free(key);
+			changed = -1;
+		} else {
+			sodium_memzero(s->key, strlen(s->key));
+			free(s->key);
+			s->key = key;
+			if (s->ws) {
+				ws_client_stop(s->ws);
+				s->ws = sync_ws_start(s);
+			}
+		}
+	}
+	if (changed >= 0)
+		log_info("[AUTH] SIGHUP: configuration read again; agent_key %s (other settings "
+		    "take effect at restart)", changed ? "changed, in use from now on" :
+		    "unchanged");
+	/* A new key starts a new backoff; either way the next round is now. */
+	s->auth_tries = 0;
+	if (nc.agent_key)
+		sodium_memzero(nc.agent_key, strlen(nc.agent_key));
+	cfg_free(agent_config_table, &nc);
+}
+
 static void
 sync_loop(struct sync *s)
 {
@@ -471,9 +645,15 @@ sync_loop(struct sync *s)
 	long long next_stats = now + (s->ws ? SYNC_WS_GRACE_MS : 0);
 	long long next_hb = now + cfg->heartbeat_interval * 1000LL, wake_at;
 	enum sync_flush fl = FLUSH_EMPTY;
-	int ws_up = 0, scanned;
+	int ws_up = 0, scanned, due;
+	long delay;
 
 	while (!sync_stop) {
+		if (sync_reload) {
+			sync_reload = 0;
+			sync_apply_reload(s);
+			retry_at = 0;
+		}
 		sync_commands(s);
 		now = clock_ms();
 		scanned = 0;
@@ -488,12 +668,21 @@ sync_loop(struct sync *s)
 			next_hb = now + cfg->heartbeat_interval * 1000LL;
 			scanned = 1;
 		}
-		if (!sync_stop && (scanned || now >= retry_at) &&
-		    spool_waiting(s->sp) + spool_batches(s->sp) > 0) {
+		/* While the credential is refused only the backoff (or a
+		 * SIGHUP) starts a round, not every scan. */
+		due = s->auth_refused ? now >= retry_at : (scanned || now >= retry_at);
+		if (!sync_stop && due && spool_waiting(s->sp) + spool_batches(s->sp) > 0) {
 			fl = sync_flush(s);
 			/* After retries ran out the next round is the next scan. */
 			retry_at = fl == FLUSH_PENDING ? clock_ms() +
 			    cfg->scan_interval * 1000LL : 0;
+			if (fl == FLUSH_AUTH) {
+				delay = backoff_delay_ms(&s->bo, s->auth_tries);
+				if (s->auth_tries < 30)
+					s->auth_tries++;
+				log_debug("[AUTH] credential refused; next try in %ld ms", delay);
+				retry_at = clock_ms() + delay;
+			}
 		} else if (spool_waiting(s->sp) + spool_batches(s->sp) == 0) {
 			fl = FLUSH_EMPTY;
 		}
@@ -518,6 +707,7 @@ static int
 sync_setup_signals(struct sync *s)
 {
 	struct sigaction sa;
+	int rc;
 
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
@@ -529,11 +719,14 @@ sync_setup_signals(struct sync *s)
 	sa.sa_flags = 0;
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
 		return -1;
-	return 0;
+	/* SIGHUP reads the configuration again; `sync --once` keeps the default. */
+	rc = s->mode == SYNC_MODE_RUN ? sigaction(SIGHUP, &sa, NULL) : 0;
+	return rc;
 }
 
 int
-sync_main(const struct agent_config *cfg, enum sync_mode mode)
+sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn reload,
+    void *reload_arg)
 {
 	struct sync s;
 	char err[512];
@@ -543,6 +736,8 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.mode = mode;
+	s.reload = reload;
+	s.reload_arg = reload_arg;
 	s.wake[0] = s.wake[1] = -1;
 	s.bo.base_ms = cfg->retry_delay_ms;
 	s.bo.multiplier = cfg->backoff_multiplier;
@@ -550,7 +745,8 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode)
 	stats_init(&s.st);
 	if (gethostname(s.hostname, sizeof(s.hostname) - 1) < 0)
 		snprintf(s.hostname, sizeof(s.hostname), "printmaster-agent");
-	if (snapshot_init(&s.snap) < 0 || (s.scan_waiters = json_array()) == NULL)
+	if (snapshot_init(&s.snap) < 0 || (s.scan_waiters = json_array()) == NULL ||
+	    (s.key = strdup(cfg->agent_key ? cfg->agent_key : "")) == NULL)
 		goto out;
 	if (sync_setup_signals(&s) < 0) {
 		log_warn("[AUTO-SYNC] cannot set up signal handling");
@@ -567,7 +763,7 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode)
 		    "batches)", cfg->spool_dir, spool_waiting(s.sp) + spool_in_batches(s.sp),
 		    spool_in_batches(s.sp));
 	snapshot_load(&s.snap, cfg->spool_dir);
-	s.http = http_client_new(cfg->server_url, cfg->agent_key, cfg->http_connect_timeout_ms,
+	s.http = http_client_new(cfg->server_url, s.key, cfg->http_connect_timeout_ms,
 	    cfg->http_timeout_ms, &sync_stop);
 	if (s.http == NULL) {
 		log_error("[AUTO-SYNC] cannot set up the HTTP client");
@@ -578,7 +774,7 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode)
 	    cfg->batch_size, cfg->retry_attempts, cfg->duplicate_handling, cfg->spool_dir);
 	if (mode == SYNC_MODE_RUN) {
 		if (cfg->websocket)
-			s.ws = ws_client_start(cfg, &s.st, s.wake[1]);
+			s.ws = sync_ws_start(&s);
 		sync_loop(&s);
 		log_info("[AUTO-SYNC] stopping: %zu changes stay spooled",
 		    spool_waiting(s.sp) + spool_in_batches(s.sp));
@@ -607,6 +803,10 @@ out:
 	if (s.wake[1] >= 0)
 		close(s.wake[1]);
 	stats_destroy(&s.st);
+	if (s.key) {
+		sodium_memzero(s.key, strlen(s.key));
+		free(s.key);
+	}
 	return rc;
 }
 

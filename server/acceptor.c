@@ -3,6 +3,8 @@
  * connection whose first bytes have not arrived yet. Each undecided connection
  * has a deadline; a prefix that still could be "GET /ws" is re-peeked after a
  * short backoff, because poll keeps reporting unread bytes as readable.
+ * The listening socket is always polled: when the table is full, or one
+ * address holds its share of it, the oldest undecided connection makes room.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,8 +24,12 @@
 #include "server/acceptor.h"
 
 #define ACC_MAX_PENDING 1024
+#define ACC_MAX_PER_SOURCE 256	/* undecided connections one address may hold */
+#define ACC_ACCEPT_BATCH 256	/* accepts per round, so deciding goes on too */
 #define ACC_DEADLINE_MS 5000
 #define ACC_REPEEK_MS 5
+#define ACC_DROP_LOG_MS 10000	/* at most one line about evictions this often */
+#define ACC_FULL_PAUSE_MS 100	/* out of descriptors: rest the listener this long */
 
 struct acc_conn {
 	int fd;
@@ -31,6 +37,7 @@ struct acc_conn {
 	socklen_t salen;
 	long long deadline;	/* ms */
 	long long recheck;	/* ms; 0 = poll it now */
+	unsigned long long seq;	/* accept order: the lowest is the oldest */
 };
 
 static int acc_listen_fd = -1, acc_wake_fd = -1, acc_port;
@@ -41,6 +48,11 @@ static acceptor_handoff acc_http, acc_ws;
 static void *acc_http_arg, *acc_ws_arg;
 static struct acc_conn acc_pending[ACC_MAX_PENDING];
 static int acc_npending;
+static unsigned long long acc_seq;
+static unsigned long acc_evicted;	/* since the last log line about it */
+static long long acc_evict_logged;	/* ms */
+static long long acc_listen_rest;	/* ms; the listener is not polled before */
+static long long acc_emfile_logged;	/* ms */
 
 void
 acceptor_set_ws(acceptor_handoff fn, void *arg)
@@ -98,7 +110,9 @@ acc_drop(int i)
 	acc_pending[i] = acc_pending[--acc_npending];
 }
 
-static void
+/* Peek at connection i; hand it over or drop it once that can be decided.
+ * Returns 1 when it left the table (acc_drop moved the last entry to i). */
+static int
 acc_decide(int i)
 {
 	struct acc_conn *c = &acc_pending[i];
@@ -111,42 +125,128 @@ acc_decide(int i)
 	    errno != EINTR)) {
 		acc_abort(c->fd);
 		acc_drop(i);
-		return;
+		return 1;
 	}
 	if (n < 0)
-		return;
+		return 0;
 	kind = acceptor_classify(buf, (size_t)n);
 	if (kind < 0) {
 		c->recheck = clock_ms() + ACC_REPEEK_MS;
-		return;
+		return 0;
 	}
 	if (kind == 1 && acc_ws)
 		acc_ws(c->fd, (struct sockaddr *)&c->sa, c->salen, acc_ws_arg);
 	else
 		acc_http(c->fd, (struct sockaddr *)&c->sa, c->salen, acc_http_arg);
 	acc_drop(i);
+	return 1;
 }
 
+/*
+ * One "source" for the per-address cap: an IPv4 address, or an IPv6 /64
+ * (what one host is usually given). IPv4-mapped addresses compare whole.
+ */
+static int
+acc_same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6, *b6;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family != AF_INET6)
+		return 1;
+	a6 = (const struct sockaddr_in6 *)a;
+	b6 = (const struct sockaddr_in6 *)b;
+	if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		return memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	return memcmp(&a6->sin6_addr, &b6->sin6_addr, 8) == 0;
+}
+
+/*
+ * Make room by giving up on connection i, the oldest of the table or of its
+ * address. Its request may have arrived since the last poll (a burst is
+ * accepted before anything is peeked): then it is handed over, not dropped.
+ */
+static void
+acc_evict(int i)
+{
+	long long now;
+
+	if (acc_decide(i))
+		return;
+	acc_abort(acc_pending[i].fd);
+	acc_drop(i);
+	acc_evicted++;
+	now = clock_ms();
+	if (now - acc_evict_logged >= ACC_DROP_LOG_MS) {
+		log_warnx("[API] %lu undecided connection(s) dropped to make room "
+		    "(%d pending, at most %d per address)", acc_evicted, acc_npending,
+		    ACC_MAX_PER_SOURCE);
+		acc_evicted = 0;
+		acc_evict_logged = now;
+	}
+}
+
+/* Room for one more connection from `sa`: evict the oldest undecided one of
+ * that address when it holds its share, else the table's oldest when full. */
+static void
+acc_make_room(const struct sockaddr_storage *sa)
+{
+	int i, same = 0, oldest = -1, oldest_same = -1;
+
+	for (i = 0; i < acc_npending; i++) {
+		if (oldest < 0 || acc_pending[i].seq < acc_pending[oldest].seq)
+			oldest = i;
+		if (!acc_same_source(&acc_pending[i].sa, sa))
+			continue;
+		same++;
+		if (oldest_same < 0 || acc_pending[i].seq < acc_pending[oldest_same].seq)
+			oldest_same = i;
+	}
+	if (same >= ACC_MAX_PER_SOURCE)
+		acc_evict(oldest_same);
+	else if (acc_npending >= ACC_MAX_PENDING)
+		acc_evict(oldest);
+}
+
+/*
+ * Accept what is waiting. A full table never stops accepting: silent
+ * connections must not keep new clients waiting in the kernel's queue.
+ */
 static void
 acc_accept(void)
 {
-	while (acc_npending < ACC_MAX_PENDING) {
-		struct acc_conn *c = &acc_pending[acc_npending];
-		int fd;
+	struct acc_conn nc;
+	int k, fd;
 
-		c->salen = sizeof(c->sa);
-		fd = accept4(acc_listen_fd, (struct sockaddr *)&c->sa, &c->salen,
+	for (k = 0; k < ACC_ACCEPT_BATCH; k++) {
+		nc.salen = sizeof(nc.sa);
+		fd = accept4(acc_listen_fd, (struct sockaddr *)&nc.sa, &nc.salen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The connection stays queued and the listener readable:
+				 * rest it, or this thread would spin. */
+				acc_listen_rest = clock_ms() + ACC_FULL_PAUSE_MS;
+				if (acc_listen_rest - acc_emfile_logged >= ACC_DROP_LOG_MS) {
+					log_warn("[API] accept (new connections wait)");
+					acc_emfile_logged = acc_listen_rest;
+				}
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("[API] accept");
 			return;
 		}
-		c->fd = fd;
-		c->deadline = clock_ms() + ACC_DEADLINE_MS;
-		c->recheck = 0;
-		acc_npending++;
+		acc_make_room(&nc.sa);
+		nc.fd = fd;
+		nc.deadline = clock_ms() + ACC_DEADLINE_MS;
+		nc.recheck = 0;
+		nc.seq = ++acc_seq;
+		acc_pending[acc_npending++] = nc;
 	}
 }
 
@@ -164,11 +264,12 @@ acc_main(void *arg)
 		pfd[n].fd = acc_wake_fd;
 		pfd[n].events = POLLIN;
 		map[n++] = -1;
-		if (acc_npending < ACC_MAX_PENDING) {
+		if (acc_listen_rest <= now) {
 			pfd[n].fd = acc_listen_fd;
 			pfd[n].events = POLLIN;
 			map[n++] = -2;
-		}
+		} else if (acc_listen_rest < next)
+			next = acc_listen_rest;
 		for (i = 0; i < acc_npending; i++) {
 			struct acc_conn *c = &acc_pending[i];
 

@@ -296,7 +296,8 @@ test('agent killed with SIGKILL mid-batch and restarted: nothing lost, nothing a
 });
 
 test('sync --once: exit 0 when all synced; a 4xx item is reported and does not block the rest; ' +
-     'Retry-After is honoured; a whole-request 4xx is set aside', async () => {
+     'Retry-After is honoured; 401 keeps the batch spooled; 400/413/422 are set aside, other 4xx ' +
+     'retried', async () => {
   const { t, key, net, port, ps } = await scene(db, 'Once', 'once', 3);
   const proxy = await sim.startProxy(server.url);
   try {
@@ -327,23 +328,57 @@ test('sync --once: exit 0 when all synced; a 4xx item is reported and does not b
     assert.match(r.stderr, /sync --once: all synced/);
     assert.equal(rows(t.branchId).length, 3);
 
-    // A bad key: 401 for the whole request, set aside in rejected.jsonl, not retried.
-    const before = proxy.bulk.length;
+    // A bad key: 401 is a credential problem, not a bad batch: logged with
+    // [AUTH], the batch stays spooled (nothing in rejected.jsonl), exit 1.
+    let before = proxy.bulk.length;
     const spool3 = sim.tmpSpool();
     r = await sim.runAgent(['sync', '--once'], { ...opts, key: 'pmk_not_a_real_key', spool: spool3 });
     assert.equal(r.code, 1);
+    assert.equal(proxy.bulk.length - before, 1, 'no retries within the run');
+    assert.ok(!fs.existsSync(path.join(spool3, 'rejected.jsonl')), 'nothing set aside');
+    assert.match(r.stderr, /\[AUTH\] the server refuses the agent key \(HTTP 401 unauthorized/);
+    assert.doesNotMatch(r.stderr, /refused as a whole/);
+    assert.ok(!r.stderr.includes('pmk_not_a_real_key'));
+    let st3 = await sim.runAgent(['status'], { ...opts, spool: spool3 });
+    assert.match(st3.stdout, /queue size\s+3\n/);
+    assert.match(st3.stdout, /rejected batches\s+0\n/);
+    // With the right key the same spool goes out: the batch formed under the
+    // bad key is sent, then the full current state.
+    r = await sim.runAgent(['sync', '--once'], { ...opts, spool: spool3 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\[AUTH\] full state queued after the credential problem: 3 printers/);
+    st3 = await sim.runAgent(['status'], { ...opts, spool: spool3 });
+    assert.match(st3.stdout, /queue size\s+0\n/);
+
+    // A request the server calls malformed (422 here) is set aside in
+    // rejected.jsonl and not retried.
+    before = proxy.bulk.length;
+    const spool4 = sim.tmpSpool();
+    proxy.onBulk = () => ({ status: 422,
+      body: '{"error":{"code":"idempotency_key_reused","message":"from the proxy"}}' });
+    r = await sim.runAgent(['sync', '--once'], { ...opts, spool: spool4 });
+    assert.equal(r.code, 1);
     assert.equal(proxy.bulk.length - before, 1);
-    const rej = fs.readFileSync(path.join(spool3, 'rejected.jsonl'), 'utf8').trim().split('\n')
+    const rej = fs.readFileSync(path.join(spool4, 'rejected.jsonl'), 'utf8').trim().split('\n')
       .map((l) => JSON.parse(l));
     assert.equal(rej.length, 1);
-    assert.equal(rej[0].httpStatus, 401);
+    assert.equal(rej[0].httpStatus, 422);
     assert.equal(rej[0].printers.length, 3);
-    assert.match(r.stderr, /refused as a whole: HTTP 401/);
-    assert.ok(!r.stderr.includes('pmk_not_a_real_key'));
-    // The rejected batch is gone from the queue.
-    const st3 = await sim.runAgent(['status'], { ...opts, spool: spool3 });
-    assert.match(st3.stdout, /queue size\s+0\n/);
-    assert.match(st3.stdout, /rejected batches\s+1\n/);
+    assert.match(r.stderr, /refused as a whole: HTTP 422 idempotency_key_reused/);
+    const st4 = await sim.runAgent(['status'], { ...opts, spool: spool4 });
+    assert.match(st4.stdout, /queue size\s+0\n/);
+    assert.match(st4.stdout, /rejected batches\s+1\n/);
+
+    // Any other 4xx (404 here: a wrong server_url path) is retried and stays
+    // spooled, never set aside.
+    before = proxy.bulk.length;
+    const spool5 = sim.tmpSpool();
+    proxy.onBulk = () => ({ status: 404 });
+    r = await sim.runAgent(['sync', '--once'], { ...opts, spool: spool5 });
+    assert.equal(r.code, 1);
+    assert.equal(proxy.bulk.length - before, 4, 'first try and 3 retries');
+    assert.ok(!fs.existsSync(path.join(spool5, 'rejected.jsonl')));
+    assert.match(r.stderr, /3 retries used, it stays spooled/);
   } finally {
     await proxy.close();
     for (const p of ps) await p.close();

@@ -1,7 +1,8 @@
 /*
  * test_spool.c: the sync journal: replay after reopen, a torn or corrupt last
  * record ignored with the rest replayed, coalescing of waiting changes,
- * batches keeping their idempotency key across restarts, compaction, the
+ * batches keeping their idempotency key across restarts, compaction (also
+ * when the directory fsync after its rename fails), the owed full resend, the
  * rejected file, and the one-agent lock.
  */
 #include <stdarg.h>
@@ -10,17 +11,39 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "log.h"
 #include "agent/spool.h"
+
+/*
+ * fsync of this program, in place of libc's (the executable's definition wins
+ * for every caller): fails the next `fail_dir_fsyncs` fsyncs of a directory
+ * with EIO, passes everything else to the system call.
+ */
+static int fail_dir_fsyncs;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fail_dir_fsyncs > 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail_dir_fsyncs--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
 
 struct fixture {
 	char dir[64];
@@ -38,6 +61,7 @@ setup(void **state)
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	snprintf(f->journal, sizeof(f->journal), "%s/%s", f->dir, SPOOL_JOURNAL);
+	fail_dir_fsyncs = 0;
 	*state = f;
 	return 0;
 }
@@ -293,6 +317,67 @@ test_compaction(void **state)
 	spool_close(sp);
 }
 
+/*
+ * The directory fsync after the rename fails: the new file already is the
+ * journal (the old one is unlinked), so what is appended next must go to it,
+ * and is not reported durable until the directory fsync has succeeded.
+ */
+static void
+test_compaction_dir_fsync_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp = open_spool(f);
+
+	put(sp, "net:a:9100", "online");
+	assert_int_equal(spool_flush(sp), 0);
+	fail_dir_fsyncs = 2;
+	assert_int_equal(spool_compact(sp), -1);
+	put(sp, "net:b:9100", "online");
+	/* The rename is still not known to be on disk: not durable yet. */
+	assert_int_equal(spool_flush(sp), -1);
+	assert_int_equal(fail_dir_fsyncs, 0);
+	put(sp, "net:c:9100", "online");
+	assert_int_equal(spool_flush(sp), 0);
+	assert_int_equal(spool_journal_bytes(sp), file_size(f->journal));
+	spool_close(sp);
+
+	/* Everything appended after the failed compaction is in the journal. */
+	sp = open_spool(f);
+	assert_int_equal(spool_waiting(sp), 3);
+	assert_int_equal(spool_torn_bytes(sp), 0);
+	spool_close(sp);
+}
+
+/* The owed full resend survives a restart and a compaction, and clearing it
+ * does too. */
+static void
+test_resync_survives_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp = open_spool(f);
+
+	assert_int_equal(spool_resync_pending(sp), 0);
+	put(sp, "net:a:9100", "online");
+	assert_int_equal(spool_set_resync(sp, 1), 0);
+	assert_int_equal(spool_flush(sp), 0);
+	spool_close(sp);
+
+	sp = open_spool(f);	/* replays, then compacts */
+	assert_int_equal(spool_resync_pending(sp), 1);
+	assert_int_equal(spool_waiting(sp), 1);
+	spool_close(sp);
+	sp = open_spool(f);	/* from the compacted journal */
+	assert_int_equal(spool_resync_pending(sp), 1);
+	assert_int_equal(spool_set_resync(sp, 0), 0);
+	assert_int_equal(spool_flush(sp), 0);
+	spool_close(sp);
+
+	sp = open_spool(f);
+	assert_int_equal(spool_resync_pending(sp), 0);
+	assert_int_equal(spool_waiting(sp), 1);
+	spool_close(sp);
+}
+
 static void
 test_reject_and_lock(void **state)
 {
@@ -335,6 +420,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_coalescing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_key_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compaction_dir_fsync_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_and_lock, setup, teardown),
 	};
 
