@@ -27,9 +27,18 @@ static const struct db_stmt st_list_rows = { "agents_list_rows",
 	"ELSE 'revoked' END FROM agents WHERE ($1::uuid IS NULL OR company_id = $1) AND "
 	"($2::uuid IS NULL OR branch_id = $2) ORDER BY company_id, created_at, id", 2 };
 
+/*
+ * A revoked agent's sightings go with it: a printer's status is online while
+ * any agent's sighting says so, and a revoked key will never report again, so
+ * its last word must not outvote the agents that do (revocation is rare: the
+ * branch's rows are looked at, not an index).
+ */
 static const struct db_stmt st_revoke = { "agents_revoke",
 	"WITH r AS (UPDATE agents SET revoked_at = now() WHERE id = $1 "
-	"  AND revoked_at IS NULL RETURNING id) "
+	"  AND revoked_at IS NULL RETURNING id, company_id, branch_id), "
+	"s AS (UPDATE printers p SET sources = p.sources #- ARRAY['agents', r.id::text] "
+	"  FROM r WHERE p.company_id = r.company_id AND p.branch_id = r.branch_id "
+	"  AND p.sources->'agents' ? r.id::text RETURNING 1) "
 	"SELECT id, pg_notify('" STORE_AUTH_CHANNEL "', 'agent:' || id) FROM r", 1 };
 
 static const struct db_stmt st_exists = { "agents_exists",
