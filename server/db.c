@@ -567,6 +567,33 @@ db_pipe_recv(PGconn *c, int want)
 }
 
 int
+db_pipe_done(PGconn *c, int want)
+{
+	PGresult *r = db_pipe_recv(c, want);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+db_pipe_send_json(PGconn *c, const struct db_stmt *s, const char **params, int json_at,
+    const json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	int rc;
+
+	if (!text)
+		return -1;
+	params[json_at] = text;
+	rc = db_pipe_send(c, s, params);
+	params[json_at] = NULL;
+	free(text);
+	return rc;
+}
+
+int
 db_pipe_end(PGconn *c)
 {
 	struct db_conn_data *d = db_data(c);

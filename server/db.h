@@ -67,6 +67,11 @@ int db_pipe_send(PGconn *c, const struct db_stmt *s, const char *const *params);
 int db_pipe_send_cmd(PGconn *c, const char *cmd);
 int db_pipe_flush(PGconn *c);
 PGresult *db_pipe_recv(PGconn *c, int want);
+/* db_pipe_recv for a statement whose rows nobody reads: 0 or -1. */
+int db_pipe_done(PGconn *c, int want);
+/* db_pipe_send with params[json_at] set to j serialized (compact). */
+int db_pipe_send_json(PGconn *c, const struct db_stmt *s, const char **params,
+    int json_at, const json_t *j);
 int db_pipe_end(PGconn *c);
 
 /* Run an unnamed statement (migrations, session settings: things run once).

@@ -80,10 +80,5 @@ store_batches_record_send(PGconn *c, const struct store_batch *b)
 int
 store_batches_record_recv(PGconn *c)
 {
-	PGresult *r = db_pipe_recv(c, PGRES_COMMAND_OK);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
+	return db_pipe_done(c, PGRES_COMMAND_OK);
 }

@@ -92,26 +92,15 @@ static const struct db_stmt st_command = { "events_command",
 int
 store_events_append_send(PGconn *c, const char *company_id, const json_t *events)
 {
-	char *s = json_dumps(events, JSON_COMPACT);
-	const char *p[2] = { company_id, s };
-	int rc;
+	const char *p[2] = { company_id, NULL };
 
-	if (!s)
-		return -1;
-	rc = db_pipe_send(c, &st_append, p);
-	free(s);
-	return rc;
+	return db_pipe_send_json(c, &st_append, p, 1, events);
 }
 
 int
 store_events_append_recv(PGconn *c)
 {
-	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
+	return db_pipe_done(c, PGRES_TUPLES_OK);
 }
 
 int

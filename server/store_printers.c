@@ -135,13 +135,10 @@ store_printers_list(PGconn *c, const struct store_printer_filter *f, int *branch
 	return r;
 }
 
-int
-store_printers_get(PGconn *c, const char *company_id, const char *branch_id,
-    const char *id, json_t **out)
+/* The printer in the first row of r (taken), if any: 1, 0, or -1 (r NULL). */
+static int
+store_printers_one(PGresult *r, json_t **out)
 {
-	const char *p[3] = { company_id, branch_id, id };
-	PGresult *r = db_run(c, &st_get, PGRES_TUPLES_OK, p);
-
 	*out = NULL;
 	if (!r)
 		return -1;
@@ -152,21 +149,23 @@ store_printers_get(PGconn *c, const char *company_id, const char *branch_id,
 }
 
 int
+store_printers_get(PGconn *c, const char *company_id, const char *branch_id,
+    const char *id, json_t **out)
+{
+	const char *p[3] = { company_id, branch_id, id };
+
+	return store_printers_one(db_run(c, &st_get, PGRES_TUPLES_OK, p), out);
+}
+
+int
 store_printers_patch(PGconn *c, const char *company_id, const char *branch_id,
     const char *id, int set_display_name, const char *display_name, int set_role,
     const char *role, const char *enabled, json_t **out)
 {
 	const char *p[8] = { company_id, branch_id, id, set_display_name ? "1" : NULL,
 	    display_name, set_role ? "1" : NULL, role, enabled };
-	PGresult *r = db_run(c, &st_patch, PGRES_TUPLES_OK, p);
 
-	*out = NULL;
-	if (!r)
-		return -1;
-	if (PQntuples(r))
-		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	PQclear(r);
-	return *out ? 1 : 0;
+	return store_printers_one(db_run(c, &st_patch, PGRES_TUPLES_OK, p), out);
 }
 
 int
@@ -201,12 +200,7 @@ store_printers_lock_send(PGconn *c, const char *branch_id, size_t items)
 int
 store_printers_lock_recv(PGconn *c)
 {
-	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
+	return db_pipe_done(c, PGRES_TUPLES_OK);
 }
 
 int
@@ -241,26 +235,15 @@ int
 store_printers_write_send(PGconn *c, const char *company_id, const char *branch_id,
     const json_t *rows)
 {
-	char *s = json_dumps(rows, JSON_COMPACT);
-	const char *p[3] = { company_id, branch_id, s };
-	int rc;
+	const char *p[3] = { company_id, branch_id, NULL };
 
-	if (!s)
-		return -1;
-	rc = db_pipe_send(c, &st_write, p);
-	free(s);
-	return rc;
+	return db_pipe_send_json(c, &st_write, p, 2, rows);
 }
 
 int
 store_printers_write_recv(PGconn *c)
 {
-	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
+	return db_pipe_done(c, PGRES_TUPLES_OK);
 }
 
 int

@@ -9,15 +9,20 @@ const { execFileSync } = require('node:child_process');
 const h = require('../lib/harness');
 const ak = require('../lib/authkit');
 
-test('database stopped mid-test: 503, then recovery', async () => {
-  // A cluster of its own: stopping the shared one would hurt other tests.
+// A cluster of its own, with one database: stopping the shared one would hurt
+// other tests. { c, url, psql(sql) }.
+async function ownCluster(name) {
   const c = await h.cluster.start();
-  const name = 'outage';
   execFileSync('psql', ['-X', '-q', '-h', c.host, '-p', String(c.port), '-U', 'postgres', '-d', 'postgres',
     '-c', `CREATE DATABASE ${name}`]);
   const url = `postgresql:///${name}?host=${encodeURIComponent(c.host)}&port=${c.port}&user=postgres`;
   const psql = (q) => execFileSync('psql', ['-X', '-q', '-At', '-h', c.host, '-p', String(c.port), '-U', 'postgres',
     '-d', name, '-c', q], { encoding: 'utf8' }).trim();
+  return { c, url, psql };
+}
+
+test('database stopped mid-test: 503, then recovery', async () => {
+  const { c, url, psql } = await ownCluster('outage');
   const s = await h.startServer({ db: { url }, env: { PRINTMASTER_DB_CONNECT_TIMEOUT: '2' } });
   try {
     const t = await ak.tenant({ url }, s, { company: 'Outage Co' });
@@ -64,13 +69,7 @@ test('database stopped mid-test: 503, then recovery', async () => {
 // request gets 503. Two agents keep syncing through it, as agents do (retrying
 // a 503 with the same Idempotency-Key): nothing is stored twice or lost.
 test('database restarted under a stream of requests: 200 again at once, nothing lost', async () => {
-  const c = await h.cluster.start();
-  const name = 'restart';
-  execFileSync('psql', ['-X', '-q', '-h', c.host, '-p', String(c.port), '-U', 'postgres', '-d', 'postgres',
-    '-c', `CREATE DATABASE ${name}`]);
-  const url = `postgresql:///${name}?host=${encodeURIComponent(c.host)}&port=${c.port}&user=postgres`;
-  const psql = (q) => execFileSync('psql', ['-X', '-q', '-At', '-h', c.host, '-p', String(c.port), '-U', 'postgres',
-    '-d', name, '-c', q], { encoding: 'utf8' }).trim();
+  const { c, url, psql } = await ownCluster('restart');
   const s = await h.startServer({ db: { url }, env: { PRINTMASTER_DB_CONNECT_TIMEOUT: '2' } });
   try {
     const t = await ak.tenant({ url }, s, { company: 'Restart Co', branches: ['One', 'Two'] });
