@@ -542,12 +542,7 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
 	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk) == 0 &&
 	    db_pipe_flush(c) == 0;
 	json_decref(lk);
-	if (ok) {
-		PGresult *begin = db_pipe_recv(c, PGRES_COMMAND_OK);
-
-		ok = begin != NULL;
-		PQclear(begin);
-	}
+	ok = ok && db_pipe_done(c, PGRES_COMMAND_OK) == 0;	/* BEGIN */
 	ok = ok && store_printers_lock_recv(c) == 0;
 	if (ok && idem)
 		ok = (found = store_batches_find_recv(c, &resp, &hash)) >= 0;
@@ -597,12 +592,7 @@ bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
 	ok = ok && (!write || store_printers_write_recv(c) == 0);
 	ok = ok && store_batches_record_recv(c) == 0;
 	ok = ok && store_events_append_recv(c) == 0;
-	if (ok) {
-		PGresult *commit = db_pipe_recv(c, PGRES_COMMAND_OK);
-
-		ok = commit != NULL;
-		PQclear(commit);
-	}
+	ok = ok && db_pipe_done(c, PGRES_COMMAND_OK) == 0;	/* COMMIT */
 	if (db_pipe_end(c) < 0)
 		ok = 0;
 	return ok ? 0 : -1;
