@@ -23,6 +23,7 @@
 #include "server/auth_cache.h"
 #include "server/gateway.h"
 #include "server/gateway_worker.h"
+#include "server/gw_queue.h"
 #include "server/presence.h"
 #include "server/scope.h"
 
@@ -66,8 +67,7 @@ struct gw_conn {
 	int replay_budget, replay_wait;
 	int held;		/* welcomed, waiting for its first message (see gw_release) */
 	char *deferred;		/* a subscribe that came during a replay, run after it */
-	struct gw_msg **q;
-	unsigned qhead, qlen;
+	struct gw_queue q;	/* grows on demand, at most ws_queue_max */
 	char *rx;
 	size_t rxlen;
 };
@@ -190,10 +190,10 @@ gw_find(uint64_t serial)
 static void
 gw_drop_queue(struct gw_conn *c)
 {
-	while (c->qlen) {
-		gw_msg_unref(c->q[c->qhead]);
-		c->qhead = (c->qhead + 1) % (unsigned)gw_cfg->ws_queue_max;
-		c->qlen--;
+	struct gw_msg *m;
+
+	while ((m = gw_queue_pop(&c->q)) != NULL) {
+		gw_msg_unref(m);
 		atomic_fetch_sub(&gw_nqueued, 1);
 	}
 }
@@ -262,7 +262,7 @@ gw_close_after_flush(struct gw_conn *c, int code, const char *reason)
 static void
 gw_overflow(struct gw_conn *c)
 {
-	unsigned dropped = c->qlen;
+	unsigned dropped = c->q.len;
 
 	gw_drop_queue(c);
 	atomic_fetch_add(&gw_overflows, 1);
@@ -276,17 +276,23 @@ gw_overflow(struct gw_conn *c)
 static void
 gw_enqueue(struct gw_conn *c, struct gw_msg *m)
 {
-	unsigned max = (unsigned)gw_cfg->ws_queue_max;
+	int rc;
 
 	if (c->state == GW_CLOSING)
 		return;		/* told already (or refused): nothing more is queued */
-	if (c->qlen >= max) {
+	rc = gw_queue_push(&c->q, m, (uint32_t)gw_cfg->ws_queue_max);
+	if (rc == -2 && c->q.len == 0) {
+		/* Not even one slot: there is nothing to flush and no way to say
+		 * so (gw_overflow would come back here). */
+		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
+		return;
+	}
+	if (rc < 0) {
+		/* Full, or no memory to grow: the same remedy, a refresh. */
 		gw_overflow(c);
 		return;
 	}
 	m->refs++;
-	c->q[(c->qhead + c->qlen) % max] = m;
-	c->qlen++;
 	atomic_fetch_add(&gw_nqueued, 1);
 	lws_callback_on_writable(c->wsi);
 }
@@ -368,7 +374,7 @@ gw_blocked(const struct gw_event *ev, long long now)
 	long long wait = 0;
 
 	for (struct gw_conn *c = gw_conns; c; c = c->next) {
-		if (c->qlen < limit)
+		if (c->q.len < limit)
 			continue;
 		/* A replay waiting on a client that reads nothing blocks no one, but
 		 * is cut by the same rule. */
@@ -465,7 +471,7 @@ gw_ready(struct gw_conn *c)
 static void
 gw_replay_next(struct gw_conn *c)
 {
-	int room = (int)gw_cfg->ws_queue_max - (int)c->qlen - 1;
+	int room = (int)gw_cfg->ws_queue_max - (int)c->q.len - 1;
 	int n = room < c->replay_budget ? room : c->replay_budget;
 	struct gw_job *j;
 
@@ -501,7 +507,7 @@ gw_on_replay(struct gw_conn *c, struct gw_item *it)
 {
 	log_debug("[GATEWAY] client %llu: replayed %zu (more %d, head %lld, ours %lld, "
 	    "queued %u)", (unsigned long long)c->serial, it->nevents, it->more, it->head,
-	    gw_head_of(c->auth.company_id), c->qlen);
+	    gw_head_of(c->auth.company_id), c->q.len);
 	if (c->state != GW_REPLAYING)
 		return;
 	if (!it->ok) {
@@ -800,7 +806,6 @@ gw_established(struct lws *wsi, struct gw_conn *c)
 	c->wsi = wsi;
 	c->serial = ++gw_next_serial;
 	c->state = GW_PENDING;
-	c->q = calloc((size_t)gw_cfg->ws_queue_max, sizeof(*c->q));
 	c->next = gw_conns;
 	if (gw_conns)
 		gw_conns->prev = c;
@@ -810,7 +815,7 @@ gw_established(struct lws *wsi, struct gw_conn *c)
 	if (j)
 		memcpy(j->token, c->token, sizeof(j->token));
 	sodium_memzero(c->token, sizeof(c->token));
-	if (!c->q || !j || gw_worker_post(j) < 0) {
+	if (!j || gw_worker_post(j) < 0) {
 		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
 		return;
 	}
@@ -828,12 +833,10 @@ gw_closed(struct gw_conn *c)
 		gw_conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->q)
-		gw_drop_queue(c);
-	free(c->q);
+	gw_drop_queue(c);
+	gw_queue_free(&c->q);
 	free(c->rx);
 	free(c->deferred);
-	c->q = NULL;
 	c->rx = NULL;
 	c->deferred = NULL;
 	atomic_fetch_sub(&gw_nclients, 1);
@@ -1044,12 +1047,10 @@ gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
 static int
 gw_writeable(struct lws *wsi, struct gw_conn *c)
 {
-	if (c->qlen) {
-		struct gw_msg *m = c->q[c->qhead];
+	if (c->q.len) {
+		struct gw_msg *m = gw_queue_pop(&c->q);
 		int n;
 
-		c->qhead = (c->qhead + 1) % (unsigned)gw_cfg->ws_queue_max;
-		c->qlen--;
 		atomic_fetch_sub(&gw_nqueued, 1);
 		n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
 		if (m->is_event)
@@ -1063,7 +1064,7 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 		if (gw_pend_head)
 			gw_pump();
 	}
-	if (c->qlen) {
+	if (c->q.len) {
 		lws_callback_on_writable(wsi);
 	} else if (c->state == GW_CLOSING) {
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
