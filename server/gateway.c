@@ -49,6 +49,7 @@ struct gw_conn {
 	struct lws *wsi;
 	uint64_t serial;
 	struct gw_conn *prev, *next;
+	struct gw_conn *hnext;	/* gw_find's hash chain */
 	enum gw_state state;
 	int close_code;
 	const char *close_reason;
@@ -178,10 +179,70 @@ gw_handoff(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
 	return gateway_post(it);
 }
 
+/*
+ * Worker answers name their connection by serial. With thousands of clients a
+ * walk of gw_conns per answer made connecting quadratic, so connections are
+ * also hashed by serial (sequential: the low bits spread them evenly). Without
+ * a table (allocation failed) gw_find walks the list as before.
+ */
+static struct gw_conn **gw_htab;
+static size_t gw_hsize, gw_hcount;	/* gw_hsize: 0 or a power of two */
+
+static void
+gw_hash_add(struct gw_conn *c)
+{
+	if (gw_hcount + 1 > gw_hsize) {
+		size_t n = gw_hsize ? gw_hsize * 2 : 256;
+		struct gw_conn **t = calloc(n, sizeof(*t));
+
+		if (t) {
+			for (size_t i = 0; i < gw_hsize; i++) {
+				struct gw_conn *e, *next;
+
+				for (e = gw_htab[i]; e; e = next) {
+					next = e->hnext;
+					e->hnext = t[e->serial & (n - 1)];
+					t[e->serial & (n - 1)] = e;
+				}
+			}
+			free(gw_htab);
+			gw_htab = t;
+			gw_hsize = n;
+		}
+	}
+	gw_hcount++;
+	if (!gw_htab)
+		return;
+	c->hnext = gw_htab[c->serial & (gw_hsize - 1)];
+	gw_htab[c->serial & (gw_hsize - 1)] = c;
+}
+
+static void
+gw_hash_del(struct gw_conn *c)
+{
+	gw_hcount--;
+	if (!gw_htab)
+		return;
+	for (struct gw_conn **p = &gw_htab[c->serial & (gw_hsize - 1)]; *p; p = &(*p)->hnext)
+		if (*p == c) {
+			*p = c->hnext;
+			break;
+		}
+	c->hnext = NULL;
+}
+
 static struct gw_conn *
 gw_find(uint64_t serial)
 {
-	for (struct gw_conn *c = gw_conns; c; c = c->next)
+	struct gw_conn *c;
+
+	if (gw_htab) {
+		for (c = gw_htab[serial & (gw_hsize - 1)]; c; c = c->hnext)
+			if (c->serial == serial)
+				return c;
+		return NULL;
+	}
+	for (c = gw_conns; c; c = c->next)
 		if (c->serial == serial)
 			return c;
 	return NULL;
@@ -810,6 +871,7 @@ gw_established(struct lws *wsi, struct gw_conn *c)
 	if (gw_conns)
 		gw_conns->prev = c;
 	gw_conns = c;
+	gw_hash_add(c);
 	atomic_fetch_add(&gw_nclients, 1);
 	j = gw_job_new(GW_JOB_AUTH, c->serial);
 	if (j)
@@ -833,6 +895,7 @@ gw_closed(struct gw_conn *c)
 		gw_conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	gw_hash_del(c);
 	gw_drop_queue(c);
 	gw_queue_free(&c->q);
 	free(c->rx);
@@ -1239,6 +1302,9 @@ gateway_stop(void)
 		lws_context_destroy(gw_ctx);
 	gw_ctx = NULL;
 	gw_vhost = NULL;
+	free(gw_htab);
+	gw_htab = NULL;
+	gw_hsize = gw_hcount = 0;
 	gw_worker_stop();
 	json_decref(gw_heads);
 	gw_heads = NULL;
