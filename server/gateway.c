@@ -44,7 +44,22 @@ enum gw_state {
 	GW_CLOSING,		/* flush what is queued, then close */
 };
 
-/* Per-connection state, allocated by lws (per_session_data_size). */
+/* What a connection keeps of its credential: struct auth without the e-mail,
+ * which nothing here uses (and which is two thirds of struct auth). */
+struct gw_ident {
+	enum auth_kind kind;
+	enum auth_role role;
+	char company_id[HTTP_ID_LEN + 1];
+	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
+	char principal_id[HTTP_ID_LEN + 1];
+};
+
+/*
+ * Per-connection state, allocated by lws (per_session_data_size) for every
+ * websocket, so it holds only what an idle connection needs: the credential
+ * goes straight from the handshake headers into the worker's job, and room
+ * lists, queue slots and receive buffers are allocated to their size.
+ */
 struct gw_conn {
 	struct lws *wsi;
 	uint64_t serial;
@@ -53,13 +68,13 @@ struct gw_conn {
 	enum gw_state state;
 	int close_code;
 	const char *close_reason;
-	struct auth auth;
-	char token[GW_TOKEN_MAX + 1];
+	struct gw_ident auth;
 	int company_room, nbranches;
-	char branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
-	/* A subscribe waiting for the worker's room check. */
+	char (*branches)[HTTP_ID_LEN + 1];	/* nbranches ids, owned */
+	/* A subscribe waiting for the worker's room check; once answered, the
+	 * rooms it replaced, for the replay that follows (see gw_on_subscribed). */
 	int sub_pending, sub_company_room, sub_nbranches, sub_has_since;
-	char sub_branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+	char (*sub_branches)[HTTP_ID_LEN + 1];	/* owned, GW_MAX_ROOMS while parsing */
 	long long sub_since;
 	long long last_sent;	/* highest event id queued (or skipped) for us */
 	long long live_from;	/* every event in our rooms after this has been sent */
@@ -246,6 +261,63 @@ gw_find(uint64_t serial)
 		if (c->serial == serial)
 			return c;
 	return NULL;
+}
+
+static void
+gw_ident_set(struct gw_ident *id, const struct auth *a)
+{
+	id->kind = a->kind;
+	id->role = a->role;
+	memcpy(id->company_id, a->company_id, sizeof(id->company_id));
+	memcpy(id->branch_id, a->branch_id, sizeof(id->branch_id));
+	memcpy(id->principal_id, a->principal_id, sizeof(id->principal_id));
+}
+
+/* The credential back as a struct auth, its e-mail "". */
+static void
+gw_ident_get(const struct gw_ident *id, struct auth *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = id->kind;
+	a->role = id->role;
+	memcpy(a->company_id, id->company_id, sizeof(a->company_id));
+	memcpy(a->branch_id, id->branch_id, sizeof(a->branch_id));
+	memcpy(a->principal_id, id->principal_id, sizeof(a->principal_id));
+}
+
+static void
+gw_job_auth(struct gw_job *j, const struct gw_conn *c)
+{
+	gw_ident_get(&c->auth, &j->auth);
+}
+
+/* auth_cache_covers for a connection's credential. */
+static int
+gw_covers(const struct gw_conn *c, const char *what)
+{
+	struct auth a;
+
+	gw_ident_get(&c->auth, &a);
+	return auth_cache_covers(&a, what);
+}
+
+/* Copy n room ids into a job's fixed array. */
+static void
+gw_job_branches(struct gw_job *j, int n, char (*branches)[HTTP_ID_LEN + 1])
+{
+	j->nbranches = n;
+	if (n > 0)
+		memcpy(j->branches, branches, (size_t)n * sizeof(*branches));
+}
+
+/* Forget the rooms of a subscribe (pending, refused, or replaced and no longer
+ * needed by a replay). */
+static void
+gw_sub_clear(struct gw_conn *c)
+{
+	free(c->sub_branches);
+	c->sub_branches = NULL;
+	c->sub_company_room = c->sub_nbranches = 0;
 }
 
 static void
@@ -519,6 +591,7 @@ gw_ready(struct gw_conn *c)
 	json_t *msg;
 
 	c->state = GW_READY;
+	gw_sub_clear(c);	/* the replay that skipped by them is over */
 	if (!c->deferred)
 		return;
 	msg = json_loads(c->deferred, 0, NULL);
@@ -546,10 +619,9 @@ gw_replay_next(struct gw_conn *c)
 	    (unsigned long long)c->serial, c->last_sent, n);
 	if ((j = gw_job_new(GW_JOB_REPLAY, c->serial)) == NULL)
 		goto err;
-	j->auth = c->auth;
+	gw_job_auth(j, c);
 	j->company_room = c->company_room;
-	j->nbranches = c->nbranches;
-	memcpy(j->branches, c->branches, sizeof(j->branches));
+	gw_job_branches(j, c->nbranches, c->branches);
 	j->since = c->last_sent;
 	j->limit = n;
 	if (gw_worker_post(j) < 0)
@@ -656,8 +728,12 @@ gw_on_auth(struct gw_conn *c, struct gw_item *it)
 		gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "unauthorized");
 		return;
 	}
-	c->auth = it->auth;
+	gw_ident_set(&c->auth, &it->auth);
 	if (c->auth.branch_id[0]) {
+		if ((c->branches = malloc(sizeof(*c->branches))) == NULL) {
+			gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
+			return;
+		}
 		c->nbranches = 1;
 		snprintf(c->branches[0], sizeof(c->branches[0]), "%s", c->auth.branch_id);
 	} else {
@@ -683,6 +759,8 @@ static void
 gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 {
 	c->sub_pending = 0;
+	if (it->ok <= 0)
+		gw_sub_clear(c);
 	if (it->ok <= 0 && c->held) {
 		gw_release(c);	/* refused, but live events must flow anyway */
 	}
@@ -695,16 +773,23 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 	/* Swap: the new rooms become ours, the old ones stay in sub_* so the
 	 * replay can skip what they already delivered live. */
 	{
-		char old[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+		char (*old)[HTTP_ID_LEN + 1] = c->branches, (*fit)[HTTP_ID_LEN + 1];
 		int oc = c->company_room, on = c->nbranches;
 
-		memcpy(old, c->branches, sizeof(old));
 		c->company_room = c->sub_company_room;
 		c->nbranches = c->sub_nbranches;
-		memcpy(c->branches, c->sub_branches, sizeof(c->branches));
+		c->branches = c->sub_branches;
 		c->sub_company_room = oc;
 		c->sub_nbranches = on;
-		memcpy(c->sub_branches, old, sizeof(old));
+		c->sub_branches = old;
+		/* Parsed into GW_MAX_ROOMS slots: keep only what is used. */
+		if (c->nbranches == 0) {
+			free(c->branches);
+			c->branches = NULL;
+		} else if ((fit = realloc(c->branches,
+		    (size_t)c->nbranches * sizeof(*fit))) != NULL) {
+			c->branches = fit;
+		}
 	}
 	gw_send_json(c, json_pack("{s:s,s:o}", "type", "subscribed", "rooms",
 	    gw_rooms_json(c)));
@@ -727,6 +812,7 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 		if (c->sub_has_since && c->sub_since > c->last_sent)
 			c->last_sent = c->sub_since;
 		c->live_from = c->last_sent;
+		gw_sub_clear(c);
 	}
 }
 
@@ -794,7 +880,7 @@ gw_drain(void)
 		case GW_ITEM_REVOKE:
 			for (c = gw_conns; c; c = c->next)
 				if (c->state != GW_PENDING && c->state != GW_CLOSING &&
-				    auth_cache_covers(&c->auth, it->what))
+				    gw_covers(c, it->what))
 					gw_revoke(c);
 			break;
 		case GW_ITEM_COMMAND:
@@ -810,15 +896,46 @@ gw_drain(void)
 	gw_pump();
 }
 
+/*
+ * The handshake's credential (Authorization: Bearer, ?token= or the pm_session
+ * cookie) into tok; 0 when there is one, -1 when not. Only while lws holds the
+ * request headers: in the filter and in ESTABLISHED. The caller wipes tok.
+ * Read twice rather than kept: a copy in every connection's state would cost
+ * GW_TOKEN_MAX bytes for as long as it lives.
+ */
+static int
+gw_credential(struct lws *wsi, char tok[GW_TOKEN_MAX + 1])
+{
+	char authz[GW_TOKEN_MAX + 16];
+	const char *arg;
+	size_t max;
+
+	tok[0] = '\0';
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) < (int)sizeof(authz) &&
+	    lws_hdr_copy(wsi, authz, sizeof(authz), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    strncasecmp(authz, "Bearer ", 7) == 0)
+		snprintf(tok, GW_TOKEN_MAX + 1, "%s", authz + 7 + strspn(authz + 7, " "));
+	else if ((arg = lws_get_urlarg_by_name(wsi, "token=", authz,
+	    (int)sizeof(authz))) != NULL)
+		snprintf(tok, GW_TOKEN_MAX + 1, "%s", arg);
+	if (!tok[0]) {
+		max = GW_TOKEN_MAX + 1;
+		if (lws_http_cookie_get(wsi, "pm_session", tok, &max) != 0)
+			tok[0] = '\0';
+	}
+	sodium_memzero(authz, sizeof(authz));
+	return tok[0] ? 0 : -1;
+}
+
 /* Path, Origin and the presence of a credential, during the handshake.
  * Non-zero refuses the connection. The credential itself is checked later,
  * off this thread. */
 static int
 gw_filter(struct lws *wsi, struct gw_conn *c)
 {
-	char uri[64], origin[256] = "", host[256] = "", authz[GW_TOKEN_MAX + 16];
-	const char *arg;
-	size_t max;
+	char uri[64], origin[256] = "", host[256] = "", tok[GW_TOKEN_MAX + 1];
+	int rc;
 
 	if (!c)
 		return -1;
@@ -837,21 +954,9 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 			return -1;
 		}
 	}
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) < (int)sizeof(authz) &&
-	    lws_hdr_copy(wsi, authz, sizeof(authz), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-	    strncasecmp(authz, "Bearer ", 7) == 0)
-		snprintf(c->token, sizeof(c->token), "%s", authz + 7 + strspn(authz + 7, " "));
-	else if ((arg = lws_get_urlarg_by_name(wsi, "token=", authz,
-	    (int)sizeof(authz))) != NULL)
-		snprintf(c->token, sizeof(c->token), "%s", arg);
-	if (!c->token[0]) {
-		max = sizeof(c->token);
-		if (lws_http_cookie_get(wsi, "pm_session", c->token, &max) != 0)
-			c->token[0] = '\0';
-	}
-	sodium_memzero(authz, sizeof(authz));
-	if (!c->token[0]) {
+	rc = gw_credential(wsi, tok);
+	sodium_memzero(tok, sizeof(tok));
+	if (rc < 0) {
 		atomic_fetch_add(&gw_refused, 1);
 		log_info("[GATEWAY] refused a websocket without a credential");
 		return -1;
@@ -862,7 +967,9 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 static void
 gw_established(struct lws *wsi, struct gw_conn *c)
 {
-	struct gw_job *j;
+	char tok[GW_TOKEN_MAX + 1];
+	struct gw_job *j = NULL;
+	int rc;
 
 	c->wsi = wsi;
 	c->serial = ++gw_next_serial;
@@ -873,10 +980,15 @@ gw_established(struct lws *wsi, struct gw_conn *c)
 	gw_conns = c;
 	gw_hash_add(c);
 	atomic_fetch_add(&gw_nclients, 1);
-	j = gw_job_new(GW_JOB_AUTH, c->serial);
-	if (j)
-		memcpy(j->token, c->token, sizeof(j->token));
-	sodium_memzero(c->token, sizeof(c->token));
+	rc = gw_credential(wsi, tok);
+	if (rc == 0 && (j = gw_job_new(GW_JOB_AUTH, c->serial)) != NULL)
+		memcpy(j->token, tok, sizeof(j->token));
+	sodium_memzero(tok, sizeof(tok));
+	if (rc < 0) {
+		/* The filter saw one: only a library change could get here. */
+		gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "unauthorized");
+		return;
+	}
 	if (!j || gw_worker_post(j) < 0) {
 		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
 		return;
@@ -900,14 +1012,18 @@ gw_closed(struct gw_conn *c)
 	gw_queue_free(&c->q);
 	free(c->rx);
 	free(c->deferred);
+	free(c->branches);
+	gw_sub_clear(c);
 	c->rx = NULL;
 	c->deferred = NULL;
+	c->branches = NULL;
+	c->nbranches = 0;
 	atomic_fetch_sub(&gw_nclients, 1);
 	if (c->auth.kind == AUTH_AGENT) {
 		struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, c->serial);
 
 		if (j) {
-			j->auth = c->auth;
+			gw_job_auth(j, c);
 			gw_worker_post(j);
 		}
 	}
@@ -968,17 +1084,23 @@ gw_subscribe(struct gw_conn *c, const json_t *msg)
 		    "names; since a non-negative event id");
 		return;
 	}
+	gw_sub_clear(c);
+	if ((c->sub_branches = malloc(GW_MAX_ROOMS * sizeof(*c->sub_branches))) == NULL)
+		goto busy;
 	c->sub_company_room = rooms ? 0 : c->company_room;
 	c->sub_nbranches = rooms ? 0 : c->nbranches;
-	memcpy(c->sub_branches, c->branches, sizeof(c->branches));
+	if (c->nbranches > 0)
+		memcpy(c->sub_branches, c->branches, (size_t)c->nbranches * sizeof(*c->branches));
 	json_array_foreach(rooms, i, v) {
 		int rc = json_is_string(v) ? gw_parse_room(c, json_string_value(v)) : -1;
 
 		if (rc == -1) {
+			gw_sub_clear(c);
 			gw_error(c, "bad_request", "a room is company:<id> or branch:<id>");
 			return;
 		}
 		if (rc == -2) {
+			gw_sub_clear(c);
 			gw_error(c, "forbidden", "a room is outside the credential's scope");
 			return;
 		}
@@ -987,14 +1109,14 @@ gw_subscribe(struct gw_conn *c, const json_t *msg)
 	c->sub_since = c->sub_has_since ? (long long)json_integer_value(since) : 0;
 	if ((j = gw_job_new(GW_JOB_SUBSCRIBE, c->serial)) == NULL)
 		goto busy;
-	j->auth = c->auth;
-	j->nbranches = c->sub_nbranches;
-	memcpy(j->branches, c->sub_branches, sizeof(j->branches));
+	gw_job_auth(j, c);
+	gw_job_branches(j, c->sub_nbranches, c->sub_branches);
 	if (gw_worker_post(j) < 0)
 		goto busy;
 	c->sub_pending = 1;
 	return;
 busy:
+	gw_sub_clear(c);
 	gw_error(c, "unavailable", "the server is busy; try again");
 }
 
@@ -1042,7 +1164,7 @@ gw_agent_message(struct gw_conn *c, const char *type, const json_t *msg)
 		/* A copy of its own: the worker thread owns it from here. */
 		j->stats = json_deep_copy(s);
 	}
-	j->auth = c->auth;
+	gw_job_auth(j, c);
 	if (gw_worker_post(j) == 0)
 		return;
 busy:
