@@ -28,6 +28,14 @@
 #include "server/scope.h"
 
 #define GW_MAX_MSG 16384		/* largest client message, in bytes */
+/* lws allocates rx_buffer_size (+ LWS_PRE) for every connection and hands a
+ * longer frame over in pieces of that size, which gw_receive puts together.
+ * Clients send little (ping, subscribe); a control frame (at most 125 bytes)
+ * must fit whole. Sends are not limited by it: see GW_TX_PACKET. */
+#define GW_RX_BUFFER 512
+/* lws cuts every send at tx_packet_size (at rx_buffer_size when 0) and copies
+ * the rest into a buffer of its own; events must go out in one send. */
+#define GW_TX_PACKET 65536
 #define GW_MAX_DEPTH 8
 #define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
 #define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
@@ -1215,6 +1223,11 @@ gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
 		    (unsigned char *)"message too large", 17);
 		return -1;
 	}
+	if (c->rxlen == 0 && lws_is_final_fragment(wsi) &&
+	    lws_remaining_packet_payload(wsi) == 0) {
+		gw_message(c, in, len);	/* whole in one piece: no copy */
+		return 0;
+	}
 	if ((p = realloc(c->rx, c->rxlen + len + 1)) == NULL)
 		return -1;
 	c->rx = p;
@@ -1297,7 +1310,8 @@ gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 }
 
 static const struct lws_protocols gw_protocols[] = {
-	{ "printmaster", gw_callback, sizeof(struct gw_conn), 4096, 0, NULL, 0 },
+	{ "printmaster", gw_callback, sizeof(struct gw_conn), GW_RX_BUFFER, 0, NULL,
+	  GW_TX_PACKET },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 

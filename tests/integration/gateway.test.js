@@ -184,6 +184,37 @@ test('gateway', async (t) => {
     await Promise.all([viewer.close(), admin.close()]);
   });
 
+  // The server reads client frames in small pieces (its receive buffer is far
+  // smaller than the 16 KiB a message may have) and puts them back together.
+  await t.test('client messages up to 16 KiB arrive whole or in fragments; longer ones close', async () => {
+    const admin = await connect({ token: T.tok.adminA });
+    const rooms = Array.from({ length: 32 }, (_, i) => `branch:${i % 2 ? T.a2 : T.a1}`);
+    const big = { type: 'subscribe', rooms, pad: 'x'.repeat(14000) };
+    admin.send(big);
+    let m = await admin.next((x) => x.type === 'subscribed');
+    assert.deepEqual(m.rooms, [`branch:${T.a1}`, `branch:${T.a2}`]);
+    // The same size cut into websocket fragments of 1,000 bytes.
+    const text = JSON.stringify({ ...big, rooms: [`branch:${T.a1}`] });
+    assert.ok(text.length > 14000 && text.length <= 16384);
+    let n = admin.msgs.length;
+    for (let i = 0; i < text.length; i += 1000) {
+      admin.ws.send(text.slice(i, i + 1000), { fin: i + 1000 >= text.length });
+    }
+    m = await admin.next((x) => x.type === 'subscribed', { from: n });
+    assert.deepEqual(m.rooms, [`branch:${T.a1}`]);
+    n = admin.msgs.length;
+    admin.send({ type: 'ping' });
+    await admin.next((x) => x.type === 'pong', { from: n });
+    await w.rename(s, T.tok.adminA, P.a1, 'After long messages');
+    m = await admin.next((x) => x.type === 'event');
+    assert.equal(m.room, `branch:${T.a1}`);
+    // One byte over 16 KiB: closed with 1009 (message too big).
+    const over = JSON.stringify({ type: 'ping', pad: '' });
+    admin.ws.send(JSON.stringify({ type: 'ping', pad: 'y'.repeat(16385 - over.length) }));
+    await h.waitFor(() => admin.closed, { what: 'close after an over-long message' });
+    assert.equal(admin.closed.code, 1009);
+  });
+
   await t.test('since replays exactly the missed events after a disconnect', async () => {
     let viewer = await connect({ token: T.tok.viewerA1 });
     await w.rename(s, T.tok.adminA, P.a1, 'Seen live');
