@@ -435,7 +435,9 @@ gw_enqueue(struct gw_conn *c, struct gw_msg *m)
 	}
 	m->refs++;
 	atomic_fetch_add(&gw_nqueued, 1);
-	lws_callback_on_writable(c->wsi);
+	/* Asked once per burst: gw_writeable asks again while any is left. */
+	if (c->q.len == 1)
+		lws_callback_on_writable(c->wsi);
 }
 
 static void
@@ -1247,7 +1249,7 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 {
 	if (c->q.len) {
 		struct gw_msg *m = gw_queue_pop(&c->q);
-		int n;
+		int stalled = c->stall_since != 0, n;
 
 		atomic_fetch_sub(&gw_nqueued, 1);
 		n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
@@ -1259,7 +1261,8 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 		}
 		gw_msg_unref(m);
 		c->stall_since = 0;
-		if (gw_pend_head)
+		/* Only a client the pump waits for can let it go on. */
+		if (gw_pend_head && stalled)
 			gw_pump();
 	}
 	if (c->q.len) {
