@@ -36,6 +36,10 @@
 /* lws cuts every send at tx_packet_size (at rx_buffer_size when 0) and copies
  * the rest into a buffer of its own; events must go out in one send. */
 #define GW_TX_PACKET 65536
+/* Queued messages written with one send (see gw_writeable). A send the
+ * socket cannot take whole is kept by lws until written: at most this much
+ * per client that stopped reading. */
+#define GW_WRITE_BATCH 8192
 #define GW_MAX_DEPTH 8
 #define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
 #define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
@@ -1244,22 +1248,43 @@ gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
 	return 0;
 }
 
+/*
+ * One send per call, as lws wants: the head message framed by lws, or, when
+ * more are queued, as many as fit in GW_WRITE_BATCH framed by gw_queue_pack
+ * and written raw. A send that the socket takes only in part is kept by lws
+ * and finished before this is called again, so frames never interleave.
+ */
 static int
 gw_writeable(struct lws *wsi, struct gw_conn *c)
 {
-	if (c->q.len) {
-		struct gw_msg *m = gw_queue_pop(&c->q);
-		int stalled = c->stall_since != 0, n;
+	static unsigned char batch[LWS_PRE + GW_WRITE_BATCH];	/* lws thread only */
 
-		atomic_fetch_sub(&gw_nqueued, 1);
-		n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		if (m->is_event)
-			atomic_fetch_add(&gw_delivered, 1);
-		if (n < (int)m->len) {
-			gw_msg_unref(m);
-			return -1;
+	if (c->q.len) {
+		int stalled = c->stall_since != 0, w;
+		uint32_t n = 0, events = 0;
+		size_t len = 0;
+
+		if (c->q.len > 1)
+			len = gw_queue_pack(&c->q, batch + LWS_PRE, GW_WRITE_BATCH, &n);
+		if (n > 1) {
+			w = lws_write(wsi, batch + LWS_PRE, len, LWS_WRITE_RAW);
+		} else {
+			struct gw_msg *m = gw_queue_peek(&c->q, 0);
+
+			n = 1;
+			len = m->len;
+			w = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
 		}
-		gw_msg_unref(m);
+		for (uint32_t i = 0; i < n; i++) {
+			struct gw_msg *m = gw_queue_pop(&c->q);
+
+			events += m->is_event != 0;
+			gw_msg_unref(m);
+		}
+		atomic_fetch_sub(&gw_nqueued, (long)n);
+		atomic_fetch_add(&gw_delivered, (unsigned long)events);
+		if (w < (int)len)
+			return -1;
 		c->stall_since = 0;
 		/* Only a client the pump waits for can let it go on. */
 		if (gw_pend_head && stalled)

@@ -1,14 +1,17 @@
 /*
  * test_gw_queue.c: the websocket connection queue: order across growth and
- * wrap-around, the bound, shrinking back once drained, and freeing.
+ * wrap-around, the bound, shrinking back once drained, and freeing; frame
+ * headers and packing queued messages into frames for one send.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
+#include "server/gateway.h"
 #include "server/gw_queue.h"
 
 /* The queue never dereferences its messages: numbered fake pointers do. */
@@ -132,6 +135,81 @@ test_shrink(void **state)
 	assert_int_equal(q.len, 0);
 }
 
+/* RFC 6455 5.2: 7-bit, 16-bit and 64-bit payload lengths, FIN + text. */
+static void
+test_frame_header(void **state)
+{
+	unsigned char h[GW_FRAME_HEADER_MAX];
+
+	(void)state;
+	assert_int_equal(gw_frame_header(h, 0), 2);
+	assert_memory_equal(h, "\x81\x00", 2);
+	assert_int_equal(gw_frame_header(h, 125), 2);
+	assert_memory_equal(h, "\x81\x7d", 2);
+	assert_int_equal(gw_frame_header(h, 126), 4);
+	assert_memory_equal(h, "\x81\x7e\x00\x7e", 4);
+	assert_int_equal(gw_frame_header(h, 65535), 4);
+	assert_memory_equal(h, "\x81\x7e\xff\xff", 4);
+	assert_int_equal(gw_frame_header(h, 65536), 10);
+	assert_memory_equal(h, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+	assert_int_equal(gw_frame_header(h, 0x0102030405ULL), 10);
+	assert_memory_equal(h, "\x81\x7f\x00\x00\x00\x01\x02\x03\x04\x05", 10);
+}
+
+/* Whole frames in queue order, as many as fit; the queue is not changed. */
+static void
+test_pack(void **state)
+{
+	struct gw_queue q = { 0 };
+	struct gw_msg *a = gw_msg_new("{\"a\":1}", 7, 1);
+	char long_text[300];
+	struct gw_msg *b, *c;
+	unsigned char buf[1024];
+	uint32_t n = 99;
+	size_t len;
+
+	(void)state;
+	memset(long_text, 'x', sizeof(long_text));
+	b = gw_msg_new(long_text, sizeof(long_text), 1);
+	c = gw_msg_new("{}", 2, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(gw_queue_pack(&q, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(gw_queue_push(&q, a, 8), 0);
+	assert_int_equal(gw_queue_push(&q, b, 8), 0);
+	assert_int_equal(gw_queue_push(&q, c, 8), 0);
+
+	len = gw_queue_pack(&q, buf, sizeof(buf), &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(len, 2 + 7 + 4 + 300 + 2 + 2);
+	assert_memory_equal(buf, "\x81\x07{\"a\":1}", 9);
+	assert_memory_equal(buf + 9, "\x81\x7e\x01\x2c", 4);
+	assert_memory_equal(buf + 13, long_text, 300);
+	assert_memory_equal(buf + 313, "\x81\x02{}", 4);
+	assert_int_equal(q.len, 3);
+
+	/* Room for the first two frames exactly: the third waits. */
+	len = gw_queue_pack(&q, buf, 313, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(len, 313);
+	len = gw_queue_pack(&q, buf, 316, &n);
+	assert_int_equal(n, 2);
+	/* The head alone too long: nothing packed. */
+	len = gw_queue_pack(&q, buf, 8, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(len, 0);
+	assert_ptr_equal(gw_queue_pop(&q), a);
+	len = gw_queue_pack(&q, buf, 100, &n);
+	assert_int_equal(n, 0);
+
+	while (q.len)
+		gw_msg_unref(gw_queue_pop(&q));
+	gw_msg_unref(a);
+	gw_queue_free(&q);
+}
+
 int
 main(void)
 {
@@ -141,6 +219,8 @@ main(void)
 		cmocka_unit_test(test_grow_wrapped),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_frame_header),
+		cmocka_unit_test(test_pack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
