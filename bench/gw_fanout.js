@@ -6,6 +6,7 @@
 // server's utime+stime from /proc/PID/stat over the rounds.
 // Usage (ulimit -n 20000 first): node bench/gw_fanout.js [N] [ROUNDS] [P]
 // PM_PERF=1 pauses before the rounds and prints the PID (for perf record -p).
+// PM_IDLE_S=n first measures the server's CPU over n seconds of idle clients.
 'use strict';
 const fs = require('node:fs');
 const WebSocket = require('../tests/node_modules/ws');
@@ -97,6 +98,12 @@ function client(server, token) {
     console.log(`server RSS ${rss0} KiB before, ${rss1} KiB with ${N} idle clients: ` +
       `${((rss1 - rss0) / (N - 1)).toFixed(2)} KiB per idle connection`);
 
+    if (process.env.PM_IDLE_S) {
+      const i0 = cpuTicks(pid);
+      await sleep(Number(process.env.PM_IDLE_S) * 1000);
+      console.log(`server CPU with ${N} idle clients: ${(cpuTicks(pid) - i0) * 1000 / TICK} ms ` +
+        `over ${process.env.PM_IDLE_S} s`);
+    }
     if (process.env.PM_PERF) {
       console.log(`server PID ${pid}; starting the rounds in 5 s`);
       await sleep(5000);
@@ -116,7 +123,11 @@ function client(server, token) {
         headers: { 'Content-Type': 'application/json', ...t.agent(0) }, body: body(r) });
       if (res.status !== 200) throw new Error(`bulk ${r}: ${res.status} ${await res.text()}`);
       await h.waitFor(() => clients.every((c) => c.rounds >= r),
-        { timeout: 120000, interval: 5, what: `round ${r} on every client` });
+        { timeout: Number(process.env.PM_ROUND_TIMEOUT || 120000), interval: 5, what: `round ${r} on every client` }).catch((e) => {
+        const late = clients.filter((c) => c.rounds < r);
+        console.log(`${late.length} clients without round ${r}; first: events ${late[0].events}, closed ${late[0].closed}`);
+        throw e;
+      });
       slowest.push(Date.now() - start);
     }
     const wall = Date.now() - r0;
