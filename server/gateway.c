@@ -39,7 +39,7 @@
 /* Queued messages written with one send (see gw_writeable). A send the
  * socket cannot take whole is kept by lws until written: at most this much
  * per client that stopped reading. */
-#define GW_WRITE_BATCH 8192
+#define GW_WRITE_BATCH 16384
 #define GW_MAX_DEPTH 8
 #define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
 #define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
