@@ -7,6 +7,7 @@
 // Usage (ulimit -n 20000 first): node bench/gw_fanout.js [N] [ROUNDS] [P]
 // PM_PERF=1 pauses before the rounds and prints the PID (for perf record -p).
 // PM_IDLE_S=n first measures the server's CPU over n seconds of idle clients.
+// PM_ROUND_TIMEOUT=ms: how long a round may take (default 120000).
 'use strict';
 const fs = require('node:fs');
 const WebSocket = require('../tests/node_modules/ws');
