@@ -13,6 +13,7 @@
 #include "log.h"
 #include "server/api_auth.h"
 #include "server/auth.h"
+#include "server/auth_cache.h"
 #include "server/db.h"
 #include "server/ratelimit.h"
 #include "server/scope.h"
@@ -172,6 +173,7 @@ api_auth_login(struct http_req *r)
 static int
 api_auth_logout(struct http_req *r)
 {
+	char what[64];
 	json_t *body = NULL, *all = NULL;
 	int rc;
 
@@ -196,6 +198,10 @@ api_auth_logout(struct http_req *r)
 		if (!c || store_tenants_user_logout_all(c, r->auth.principal_id,
 		    r->auth.company_id) < 0)
 			return scope_db_failed(r, c);
+		/* Here at once; other instances (and this one's sockets) when the
+		 * announcement of the change reaches their listeners. */
+		snprintf(what, sizeof(what), "user:%s", r->auth.principal_id);
+		auth_cache_invalidate(what);
 		log_info("[API] %s user %s logged out of every session", r->id,
 		    r->auth.principal_id);
 	} else

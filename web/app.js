@@ -45,6 +45,11 @@ const live = new Live({
   onError: (msg) => {
     if (msg.code !== 'forbidden') notify(`Live updates: ${msg.message || msg.code}`, 'error');
   },
+  // The server closes a revoked session's socket with 4401: ask whether the
+  // session still holds (REST is the judge) rather than retrying blindly.
+  onUnauthorized: () => {
+    api.me().catch((e) => { if (e.status === 401) showLogin('Your session has ended. Please sign in again.'); });
+  },
 });
 
 const isAdmin = () => state.user && state.user.role === 'admin';

@@ -11,7 +11,8 @@ const BACKOFF_MAX_MS = 15000;
 
 export class Live {
   // handlers: onEvent(msg), onState(state, info), onSubscribed({ fresh }),
-  // onError(msg). States: idle, connecting, live, reconnecting.
+  // onError(msg), onUnauthorized() (closed with 4401: the credential was
+  // refused or revoked). States: idle, connecting, live, reconnecting.
   constructor(handlers) {
     this.h = handlers;
     this.ws = null;
@@ -94,9 +95,10 @@ export class Live {
     };
     ws.onmessage = (ev) => this.onMessage(ev.data);
     ws.onerror = () => { /* onclose follows and decides */ };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
       if (this.ws === ws) this.ws = null;
+      if (ev.code === 4401 && this.h.onUnauthorized) this.h.onUnauthorized();
       this.scheduleReconnect();
     };
   }
