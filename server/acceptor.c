@@ -24,7 +24,8 @@
 #include "server/acceptor.h"
 
 #define ACC_MAX_PENDING 1024
-#define ACC_MAX_PER_SOURCE 256	/* undecided connections one address may hold */
+#define ACC_MAX_PER_SOURCE 256	/* undecided connections one address may hold
+				   once the table is half full */
 #define ACC_ACCEPT_BATCH 256	/* accepts per round, so deciding goes on too */
 #define ACC_DEADLINE_MS 5000
 #define ACC_REPEEK_MS 5
@@ -190,8 +191,12 @@ acc_evict(int i)
 	}
 }
 
-/* Room for one more connection from `sa`: evict the oldest undecided one of
- * that address when it holds its share, else the table's oldest when full. */
+/*
+ * Room for one more connection from `sa`. While the table is less than half
+ * full everyone is welcome (a proxy, or many pages behind one NAT, may open
+ * hundreds at once). Past that, an address holding its share loses its oldest
+ * undecided connection, and a full table loses its oldest.
+ */
 static void
 acc_make_room(const struct sockaddr_storage *sa)
 {
@@ -206,7 +211,7 @@ acc_make_room(const struct sockaddr_storage *sa)
 		if (oldest_same < 0 || acc_pending[i].seq < acc_pending[oldest_same].seq)
 			oldest_same = i;
 	}
-	if (same >= ACC_MAX_PER_SOURCE)
+	if (same >= ACC_MAX_PER_SOURCE && acc_npending >= ACC_MAX_PENDING / 2)
 		acc_evict(oldest_same);
 	else if (acc_npending >= ACC_MAX_PENDING)
 		acc_evict(oldest);
