@@ -48,7 +48,7 @@
 #define GW_OVERFLOW_CLOSE_S 5
 #define GW_PING_MS 30000		/* ping a client silent this long */
 #define GW_HANGUP_MS 70000		/* drop a client silent this long */
-#define GW_SWEEP_MS 5000		/* how often gw_sweep looks */
+#define GW_SWEEP_MS 1000		/* how often gw_sweep looks (session ends too) */
 #define GW_CLOSE_UNAUTHORIZED 4401
 #define GW_CLOSE_TRY_LATER 1013
 
@@ -67,6 +67,7 @@ struct gw_ident {
 	char company_id[HTTP_ID_LEN + 1];
 	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
 	char principal_id[HTTP_ID_LEN + 1];
+	long long expires;		/* a session's end, Unix seconds; 0 = none */
 };
 
 /*
@@ -289,6 +290,7 @@ gw_ident_set(struct gw_ident *id, const struct auth *a)
 	memcpy(id->company_id, a->company_id, sizeof(id->company_id));
 	memcpy(id->branch_id, a->branch_id, sizeof(id->branch_id));
 	memcpy(id->principal_id, a->principal_id, sizeof(id->principal_id));
+	id->expires = a->expires;
 }
 
 /* The credential back as a struct auth, its e-mail "". */
@@ -836,16 +838,16 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 	}
 }
 
-/* The connection's credential was revoked: nothing more is sent, not even
- * what is queued; it is closed with 4401. */
+/* The connection's credential was revoked or its session ended: nothing more
+ * is sent, not even what is queued; it is closed with 4401. */
 static void
-gw_revoke(struct gw_conn *c)
+gw_revoke(struct gw_conn *c, const char *reason)
 {
-	log_info("[GATEWAY] client %llu: credential revoked, closing",
-	    (unsigned long long)c->serial);
+	log_info("[GATEWAY] client %llu: %s, closing", (unsigned long long)c->serial,
+	    reason);
 	gw_drop_queue(c);
 	c->held = 0;
-	gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "credential revoked");
+	gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, reason);
 }
 
 static void
@@ -901,7 +903,7 @@ gw_drain(void)
 			for (c = gw_conns; c; c = c->next)
 				if (c->state != GW_PENDING && c->state != GW_CLOSING &&
 				    gw_covers(c, it->what))
-					gw_revoke(c);
+					gw_revoke(c, "credential revoked");
 			break;
 		case GW_ITEM_COMMAND:
 			for (c = gw_conns; c; c = c->next)
@@ -1377,17 +1379,21 @@ static const lws_retry_bo_t gw_retry = {
 };
 
 /*
- * Every GW_SWEEP_MS, one walk of the connections: a client silent (no data
- * frame, no pong) for GW_PING_MS is pinged, once per GW_PING_MS; one silent
- * for GW_HANGUP_MS is dropped.
+ * Every GW_SWEEP_MS, one walk of the connections: a session that has ended
+ * is closed with 4401; a client silent (no data frame, no pong) for
+ * GW_PING_MS is pinged, once per GW_PING_MS; one silent for GW_HANGUP_MS is
+ * dropped.
  */
 static void
 gw_sweep(lws_sorted_usec_list_t *sul)
 {
-	long long now = clock_ms();
+	long long now = clock_ms(), wall = (long long)time(NULL);
 
 	for (struct gw_conn *c = gw_conns; c; c = c->next) {
-		if (now - c->last_rx >= GW_HANGUP_MS) {
+		if (c->auth.expires && wall >= c->auth.expires && c->state != GW_PENDING &&
+		    c->state != GW_CLOSING) {
+			gw_revoke(c, "session expired");
+		} else if (now - c->last_rx >= GW_HANGUP_MS) {
 			log_debug("[GATEWAY] client %llu silent for %lld s: dropped",
 			    (unsigned long long)c->serial, (now - c->last_rx) / 1000);
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

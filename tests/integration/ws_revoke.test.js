@@ -73,4 +73,20 @@ test('revoked credentials lose their open websockets on every instance', async (
   assert.equal(watcher.closed, null);
   assert.equal(again.closed, null);
   assert.equal((await h.api(sB, 'GET', '/api/v1/auth/me', { headers: k.bearer(T.tok.adminB) })).status, 401);
+
+  // A session token that ends 3 s from now (signed with the servers' key): its
+  // socket closes with 4401 within 2 s of the end and gets nothing after it.
+  const adminAId = db.one("SELECT id FROM users WHERE email = 'admin@alpha.test'").id;
+  const exp = Math.floor(Date.now() / 1000) + 3;
+  const short = k.signToken(Buffer.from(secret, 'base64'), { bid: null, cid: T.A.companyId,
+    role: 'admin', sub: adminAId, ver: 1, exp });
+  const ending = await connect(sB, { token: short });
+  assert.equal(ending.welcome.role, 'admin');
+  await h.waitFor(() => ending.closed, { timeout: 6000, interval: 20, what: 'the expired session closed' });
+  assert.equal(ending.closed.code, 4401);
+  assert.ok(Date.now() / 1000 < exp + 2, 'closed within 2 s of the end');
+  const at = maxEvent();
+  await w.rename(sA, T.tok.adminA, T.printers.a1, 'after expiry');
+  await watcher.next((m) => m.type === 'event' && m.data.printer && m.data.printer.displayName === 'after expiry');
+  assert.ok(ending.events().every((e) => e.id <= at));
 });
