@@ -6,6 +6,7 @@
 // Started by bench/compare.sh (`make bench`), which raises `ulimit -n` first.
 // Settings (environment):
 //   BENCH_DURATION=10     seconds of each wrk run
+//   BENCH_WARMUP=5        seconds of warm-up load before scenario 1 is measured (each side)
 //   BENCH_WS_CLIENTS=10000 websocket clients in scenario 6
 //   BENCH_ROUNDS=3        rounds of the bulk scenario (median)
 //   BENCH_SEQ=50          sequential requests per case in scenario 4 (median)
@@ -33,6 +34,7 @@ const ROOT = path.resolve(__dirname, '..');
 const num = (name, def) => Number(process.env[name] || def);
 const CFG = {
   duration: num('BENCH_DURATION', 10),
+  warmup: num('BENCH_WARMUP', 5),
   wsClients: num('BENCH_WS_CLIENTS', 10000),
   rounds: num('BENCH_ROUNDS', 3),
   seq: num('BENCH_SEQ', 50),
@@ -179,11 +181,18 @@ async function smallBatches(env) {
   const br = companies.flatMap((c) => c.branchIds.map((b, i) => ({ c, b, key: c.agentKeys[i] })));
   fs.writeFileSync(oursFile, br.map((x) => `${x.key} ${x.b} ${x.c.companyId}\n`).join(''));
   fs.writeFileSync(peerFile, br.map((x) => `${peerToken(x.c.companyId, x.b)} ${x.b} ${x.c.companyId}\n`).join(''));
-  log(`1: small batches, ${br.length} branches, 8 connections, ${CFG.duration} s each`);
+  // The everyday load is agents reporting printers the server already knows
+  // (with a status change now and then): each side first gets the same
+  // warm-up, which registers the branches' pools of printers, then is measured.
+  log(`1: small batches, ${br.length} branches, 8 connections, ${CFG.warmup} s warm-up, ${CFG.duration} s each`);
+  if (CFG.warmup > 0) {
+    wrk({ url: ours.url, script: 'bulk.lua', conns: 8, args: [oursFile], duration: CFG.warmup });
+    wrk({ url: peer.url, script: 'bulk.lua', conns: 8, args: [peerFile], duration: CFG.warmup });
+  }
   const o = wrk({ url: ours.url, script: 'bulk.lua', conns: 8, args: [oursFile] });
   const p = wrk({ url: peer.url, script: 'bulk.lua', conns: 8, args: [peerFile] });
   fs.rmSync(dir, { recursive: true, force: true });
-  const S = '1 small batches (5 printers, 8 branches / 4 companies, 8 conns)';
+  const S = '1 small batches (5 printers, 8 branches / 4 companies, 8 conns, after a warm-up)';
   row(S, 'batches/s', o.rps, p.rps, { ratio: o.rps / p.rps });
   row(S, 'printers/s', o.rps * 5, p.rps * 5, { ratio: o.rps / p.rps, target: '>= 5x peer', pass: o.rps >= 5 * p.rps });
   row(S, 'p50 latency', o.p50_us / 1000, p.p50_us / 1000, { unit: 'ms', ratio: o.p50_us / p.p50_us });
@@ -605,7 +614,7 @@ function markdown(m, seconds) {
     `* date ${m.date}; commit ${m.commit}${m.dirty ? ' (with uncommitted changes)' : ''} on ${m.branch}; the run took ${seconds.toFixed(0)} s`,
     `* load average (1 min) when the run started: ${LOAD_AT_START.toFixed(2)}; as each scenario started: ${loadAt.join(', ')}`,
     '  (the bench itself adds about 2 from scenario 2 on; much more means something else was using the cores)',
-    `* settings: BENCH_DURATION=${CFG.duration} BENCH_WS_CLIENTS=${CFG.wsClients} BENCH_ROUNDS=${CFG.rounds} BENCH_SEQ=${CFG.seq} BENCH_BIG=${CFG.big} BENCH_THREADS=${THREADS}`,
+    `* settings: BENCH_DURATION=${CFG.duration} BENCH_WARMUP=${CFG.warmup} BENCH_WS_CLIENTS=${CFG.wsClients} BENCH_ROUNDS=${CFG.rounds} BENCH_SEQ=${CFG.seq} BENCH_BIG=${CFG.big} BENCH_THREADS=${THREADS}`,
     `* the server ran with its defaults (${THREADS} HTTP threads) except max_printers_per_request 10000,`,
     '  max_body_bytes 32 MiB and log_level warn; load generators (wrk -t2, one Node process for',
     '  the websocket clients) share the 2 cores with the server and PostgreSQL.', '',

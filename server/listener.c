@@ -46,7 +46,7 @@ static atomic_ulong lis_events_read, lis_reconnects, lis_pruned;
  * the table had then (as far as this instance knows). */
 static atomic_long lis_new_printers;
 static long lis_analyzed_base;
-#define LISTENER_ANALYZE_EVERY_MS 10000
+#define LISTENER_ANALYZE_EVERY_MS 2000
 #define LISTENER_ANALYZE_MIN_NEW 200
 
 void
@@ -61,7 +61,8 @@ listener_note_new_printers(long n)
  * statements run generic plans, made from the statistics of their first use;
  * a table that grew from empty would otherwise keep plans that take every
  * branch for empty (scans instead of index lookups) until autovacuum gets to
- * it. ANALYZE invalidates those plans. At most every 10 s.
+ * it. ANALYZE invalidates those plans. At most every 2 s (growth by a tenth
+ * each time bounds how often that can be).
  */
 static void
 lis_maybe_analyze(PGconn *c, long long *next)

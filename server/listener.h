@@ -35,7 +35,7 @@ int listener_publish_command(PGconn *c, const json_t *payload);
 
 /* Start the thread; hooks (copied) must be set. 0 or -1. */
 /* Any thread: a bulk inserted n printers. When the table has grown enough,
- * the listener thread refreshes its statistics (at most every 10 s), so the
+ * the listener thread refreshes its statistics (at most every 2 s), so the
  * planner stops taking a filled branch for empty. */
 void listener_note_new_printers(long n);
 
