@@ -23,10 +23,12 @@
 #include "server/metrics.h"
 #include "server/scope.h"
 #include "server/store_batches.h"
+#include "server/store_credentials.h"
 #include "server/store_events.h"
 #include "server/store_printers.h"
 
 #define BULK_IDEM_MAX 200
+#define BULK_LOCK_FIRST 64	/* larger batches take the branch lock at once */
 #define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
@@ -78,6 +80,7 @@ struct bulk {
 	char now[40];
 	char req_hash[65];
 	int counts[6];
+	int check_branch;	/* a company-wide credential named the branch */
 };
 
 static void
@@ -93,6 +96,37 @@ bulk_free(struct bulk *b)
 	json_decref(b->keys);
 	free(b->items);
 	free(b->cands);
+}
+
+/* Forget a decision (and the candidates it was made on), to decide again on
+ * a fresh read. Validation results stay. */
+static void
+bulk_undecide(struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct bulk_item *it = &b->items[i];
+
+		if (it->in) {
+			json_decref(it->errors);
+			it->errors = NULL;
+		}
+		json_decref(it->row);
+		it->row = NULL;
+		it->status = BS_NEW;
+		it->matched = PIDENT_NONE;
+		it->dup_of = -1;
+		it->cand = -1;
+		it->row_id[0] = '\0';
+		it->event = NULL;
+	}
+	for (size_t i = 0; i < b->ncand; i++)
+		json_decref(b->cands[i].p);
+	free(b->cands);
+	b->cands = NULL;
+	b->ncand = 0;
+	json_decref(b->keys);
+	b->keys = NULL;
+	memset(b->counts, 0, sizeof(b->counts));
 }
 
 /* The identity arrays the candidate query filters on, as one JSON parameter. */
@@ -519,37 +553,48 @@ bulk_replay(struct bulk *b, const char *response, const char *request_hash)
 }
 
 /*
- * Round trip 1: BEGIN, the branch lock, the stored response for the key, the
- * candidates. 1 replayed (*rc set; the transaction is rolled back), 0 go on,
- * -1 database error.
+ * A read round trip: with `first`, BEGIN, the named branch's check (for a
+ * company-wide credential) and the stored response for the key; with `lock`,
+ * the branch's writer lock; then the candidates. 1 answered (a replay or 403:
+ * *rc set, the transaction rolled back), 0 go on, -1 database error.
  */
 static int
-bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
+bulk_read(struct bulk *b, PGconn *c, const char *idem, int first, int lock, int *rc)
 {
 	char *resp = NULL, *hash = NULL;
 	json_t *lk = bulk_lookup_keys(b);
 	PGresult *res = NULL;
-	int found = 0, ok;
+	int found = 0, live = 1, ok;
 
 	if (!lk || db_pipe_begin(c) < 0) {
 		json_decref(lk);
 		return -1;
 	}
-	ok = db_pipe_send_cmd(c, "BEGIN") == 0 &&
-	    store_printers_lock_send(c, b->sc.branch_id, b->n) == 0 &&
-	    (!idem || store_batches_find_send(c, b->sc.company_id, b->sc.branch_id,
+	ok = (!first || db_pipe_send_cmd(c, "BEGIN") == 0) &&
+	    (!first || !b->check_branch || store_credentials_branch_live_send(c,
+	    b->sc.company_id, b->sc.branch_id) == 0) &&
+	    (!lock || store_printers_lock_send(c, b->sc.branch_id, b->n) == 0) &&
+	    (!first || !idem || store_batches_find_send(c, b->sc.company_id, b->sc.branch_id,
 	    b->agent_id, idem) == 0) &&
 	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk) == 0 &&
 	    db_pipe_flush(c) == 0;
 	json_decref(lk);
-	ok = ok && db_pipe_done(c, PGRES_COMMAND_OK) == 0;	/* BEGIN */
-	ok = ok && store_printers_lock_recv(c) == 0;
-	if (ok && idem)
+	ok = ok && (!first || db_pipe_done(c, PGRES_COMMAND_OK) == 0);	/* BEGIN */
+	if (ok && first && b->check_branch)
+		ok = (live = store_credentials_branch_live_recv(c)) >= 0;
+	ok = ok && (!lock || store_printers_lock_recv(c) == 0);
+	if (ok && first && idem)
 		ok = (found = store_batches_find_recv(c, &resp, &hash)) >= 0;
 	ok = ok && (res = store_printers_candidates_recv(c)) != NULL;
 	if (db_pipe_end(c) < 0)
 		ok = 0;
-	if (ok && found) {
+	if (ok && !live) {
+		/* A company-wide credential named a branch that is not its own. */
+		db_rollback(c);
+		*rc = http_error(b->r, 403, "forbidden",
+		    "the credential does not cover that company or branch", NULL);
+		found = 1;
+	} else if (ok && found) {
 		db_rollback(c);
 		*rc = bulk_replay(b, resp, hash);
 	} else if (ok && bulk_take_candidates(b, res) < 0) {
@@ -561,6 +606,47 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int *rc)
 	if (!ok)
 		return -1;
 	return found ? 1 : 0;
+}
+
+/* Does the decision insert a row? */
+static int
+bulk_inserts(const struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].in && b->items[i].status == BS_NEW)
+			return 1;
+	return 0;
+}
+
+/*
+ * Read and decide. Rows that exist are locked by the candidate read (FOR
+ * UPDATE), which is all a batch that only refreshes known printers (the
+ * everyday heartbeat) needs. A batch that inserts must also exclude other
+ * writers of the branch, so that two agents reporting one new printer at once
+ * make one row: it takes the branch lock and decides again on what it reads
+ * under the lock (one more round trip, in the same transaction). A large
+ * batch takes the lock at once. 1 replayed, 0 go on, -1 database error.
+ */
+static int
+bulk_read_decide(struct bulk *b, PGconn *c, const char *idem, int *rc)
+{
+	int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	int lock = b->n > BULK_LOCK_FIRST, found;
+
+	if ((found = bulk_read(b, c, idem, 1, lock, rc)) < 0 &&
+	    (!db_retry_after_loss(c, idle) ||
+	    (found = bulk_read(b, c, idem, 1, lock, rc)) < 0))
+		return -1;
+	if (found)
+		return 1;
+	if (bulk_decide(b) < 0)
+		return -1;
+	if (lock || !bulk_inserts(b))
+		return 0;
+	bulk_undecide(b);
+	if (bulk_read(b, c, idem, 0, 1, rc) < 0 || bulk_decide(b) < 0)
+		return -1;
+	return 0;
 }
 
 /* Round trip 2: the rows, the events, the batch record (with `resp`, the
@@ -658,7 +744,7 @@ api_bulk_post(struct http_req *r)
 	unsigned long stmts0, trips0;
 	unsigned char hash[32];
 	PGconn *c = NULL;
-	int rc, found, idle;
+	int rc, found;
 	double ms;
 
 	t0 = clock_ms_precise();
@@ -701,23 +787,22 @@ api_bulk_post(struct http_req *r)
 		rc = scope_db_unavailable(r);
 		goto out;
 	}
+	/* A branch named by a company-wide credential is checked in the first
+	 * round trip, not by a statement of its own. */
 	if (scope_resolve(r, c, json_string_value(json_object_get(body, "companyId")),
-	    json_string_value(json_object_get(body, "branchId")), SCOPE_NEED_BRANCH,
-	    &b.sc, &rc) < 0)
+	    json_string_value(json_object_get(body, "branchId")),
+	    SCOPE_NEED_BRANCH | SCOPE_NO_LOOKUP, &b.sc, &rc) < 0)
 		goto out;
+	b.check_branch = r->auth.branch_id[0] == '\0';
 	uuid_new(b.batch_id);
 	clock_iso8601(time(NULL), b.now);
 
 	t_read = clock_ms_precise();
-	idle = PQtransactionStatus(c) == PQTRANS_IDLE;
-	if ((found = bulk_read(&b, c, idem, &rc)) < 0 &&
-	    (!db_retry_after_loss(c, idle) || (found = bulk_read(&b, c, idem, &rc)) < 0))
+	if ((found = bulk_read_decide(&b, c, idem, &rc)) < 0)
 		goto dberr;
 	t_decide = clock_ms_precise();
 	if (found)
 		goto out;
-	if (bulk_decide(&b) < 0)
-		goto dberr;
 	for (size_t i = 0; i < b.n; i++)
 		b.counts[b.items[i].status]++;
 	ms = (clock_ms_precise() - t0);
@@ -736,7 +821,7 @@ api_bulk_post(struct http_req *r)
 	metrics_bulk_request();
 	log_info("[API] %s bulk batch=%s branch=%s agent=%s total=%zu new=%d updated=%d "
 	    "unchanged=%d skipped=%d duplicate=%d failed=%d statements=%lu round_trips=%lu "
-	    "%.1fms (check %.1f, read %.1f, decide %.1f, write %.1f)", r->id,
+	    "%.1fms (check %.1f, read %.1f, build %.1f, write %.1f)", r->id,
 	    b.batch_id, b.sc.branch_id, b.agent_id ? b.agent_id : "-", b.n,
 	    b.counts[BS_NEW], b.counts[BS_CHANGED], b.counts[BS_UNCHANGED],
 	    b.counts[BS_SKIPPED], b.counts[BS_DUPLICATE], b.counts[BS_FAILED],

@@ -3,6 +3,7 @@
  * starts the HTTP side (and the modules hooked into it), then waits in
  * sigwait() for SIGINT or SIGTERM and shuts down in order.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +97,13 @@ main(int argc, char **argv)
 	int sig, rc = 1;
 
 	/* Signals first, before any library starts a thread. */
+	/*
+	 * No glibc fastbins: a request frees many small JSON nodes and then asks
+	 * for a large buffer (a serialized body, a libpq result), and every such
+	 * request first consolidated the fastbins: 7% of the server's CPU on
+	 * small bulk batches (perf). The thread caches still serve small sizes.
+	 */
+	mallopt(M_MXFAST, 0);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);

@@ -99,6 +99,27 @@ store_credentials_user(PGconn *c, const char *user_id, long long version,
 }
 
 int
+store_credentials_branch_live_send(PGconn *c, const char *company_id, const char *branch_id)
+{
+	const char *p[2] = { company_id, branch_id };
+
+	return db_pipe_send(c, &st_branch, p);
+}
+
+int
+store_credentials_branch_live_recv(PGconn *c)
+{
+	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
+	int found;
+
+	if (!r)
+		return -1;
+	found = PQntuples(r) == 1;
+	PQclear(r);
+	return found;
+}
+
+int
 store_credentials_branch_live(PGconn *c, const char *company_id, const char *branch_id)
 {
 	const char *p[2] = { company_id, branch_id };

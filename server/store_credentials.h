@@ -21,6 +21,10 @@ int store_credentials_user(PGconn *c, const char *user_id, long long version,
     struct auth *out);
 /* 1 when branch is a live branch of a live company, 0 not, -1 error. */
 int store_credentials_branch_live(PGconn *c, const char *company_id, const char *branch_id);
+/* The same as a pipelined pair (the bulk checks it in its first round trip). */
+int store_credentials_branch_live_send(PGconn *c, const char *company_id,
+    const char *branch_id);
+int store_credentials_branch_live_recv(PGconn *c);
 
 /* 1 when every one of the n branch ids is a branch of the company, 0 not,
  * -1 error (a websocket subscribe's rooms). */

@@ -222,9 +222,11 @@ test('a 1000-item batch is written with as many statements as a 1-item batch', a
   assert.equal(r.status, 200);
   assert.equal(r.json.summary.new, 1000);
   assert.equal(db.count('printers', `branch_id = '${t.branchIds[1]}'`), 1002);
-  assert.equal(large, small, `statements for 1000 items (${large}) equal those for 1 (${small})`);
-  assert.equal(logged(r.json.batchId), smallLogged);
-  assert.ok(smallLogged <= 8, `at most 8 statements per batch, saw ${smallLogged}`);
+  // A small batch that inserts reads twice (the second time under the branch
+  // lock); a large one takes the lock at once: the count never grows with size.
+  assert.ok(large <= small, `statements for 1000 items (${large}) at most those for 1 (${small})`);
+  assert.ok(logged(r.json.batchId) <= smallLogged);
+  assert.ok(smallLogged <= 9, `at most 9 statements per batch, saw ${smallLogged}`);
 
   // Past refresh_threshold the per-printer events collapse into one refresh-required.
   const ev = db.query(`SELECT type, payload FROM printer_events WHERE id > ${maxId} ORDER BY id`);
@@ -234,7 +236,7 @@ test('a 1000-item batch is written with as many statements as a 1-item batch', a
   // The same 1000 again: all unchanged, in one go.
   r = await bulk(big, { branchId: t.branchIds[1] });
   assert.equal(r.json.summary.unchanged, 1000);
-  assert.equal(logged(r.json.batchId), smallLogged);
+  assert.ok(logged(r.json.batchId) <= smallLogged);
 });
 
 test('branches are isolated: the same printer in another branch is another row', async () => {
