@@ -333,6 +333,22 @@ test('agents: the key names the branch; two agents seeing one printer make one r
   assert.equal(db.one(`SELECT type FROM printer_events WHERE printer_id = '${id}' ORDER BY id DESC LIMIT 1`).type,
     'printer:lost');
 
+  // Two agents reporting one new printer at the same moment make one row: the
+  // batches that insert take the branch's lock and decide on what they read
+  // under it. Some pairs also carry a printer each already knows (that part
+  // needs no lock), so locked and lock-free batches meet too.
+  for (let i = 0; i < 20; i++) {
+    const race = { name: `Race ${i}`, address: `10.9.0.${i}`, port: 9100, sources: ['netscan'] };
+    const [ra, rb] = await Promise.all([
+      post(agentA, i % 2 ? [race, p] : [race]),
+      post(agentB, i % 3 ? [race] : [p, race])]);
+    assert.equal(ra.status, 200, ra.text);
+    assert.equal(rb.status, 200, rb.text);
+    const st = [...statuses(ra), ...statuses(rb)].sort();
+    assert.equal(st.filter((x) => x === 'new').length, 1, `race ${i}: one new (${st})`);
+  }
+  assert.equal(db.count('printers', "name LIKE 'Race %'"), 20);
+
   // The batch is recorded against the agent that sent it.
   const agentOf = db.one(`SELECT agent_id FROM sync_batches WHERE response->>'batchId' = '${r.json.batchId}'`);
   assert.ok(ids.includes(agentOf.agent_id));
