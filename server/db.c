@@ -567,6 +567,20 @@ db_pipe_recv(PGconn *c, int want)
 }
 
 int
+db_first(PGresult *r, char *out, size_t len)
+{
+	int n;
+
+	if (!r)
+		return -1;
+	n = PQntuples(r) > 0;
+	if (n && out)
+		snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+int
 db_pipe_done(PGconn *c, int want)
 {
 	PGresult *r = db_pipe_recv(c, want);
@@ -620,27 +634,21 @@ db_pipe_end(PGconn *c)
 }
 
 char *
-db_text_array(const json_t *strings)
+db_text_array_of(const char *const *v, size_t n)
 {
-	size_t len = 3, off = 0, i;
-	const json_t *v;
+	size_t len = 3, off = 0;
 	char *buf;
 
-	json_array_foreach(strings, i, v)
-		if (json_is_string(v))
-			len += json_string_length(v) * 2 + 3;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) * 2 + 3;
 	if ((buf = malloc(len)) == NULL)
 		return NULL;
 	buf[off++] = '{';
-	json_array_foreach(strings, i, v) {
-		const char *s = json_string_value(v);
-
-		if (!s)
-			continue;
-		if (off > 1)
+	for (size_t i = 0; i < n; i++) {
+		if (i)
 			buf[off++] = ',';
 		buf[off++] = '"';
-		for (; *s; s++) {
+		for (const char *s = v[i]; *s; s++) {
 			if (*s == '"' || *s == '\\')
 				buf[off++] = '\\';
 			buf[off++] = *s;
@@ -650,6 +658,24 @@ db_text_array(const json_t *strings)
 	buf[off++] = '}';
 	buf[off] = '\0';
 	return buf;
+}
+
+char *
+db_text_array(const json_t *strings)
+{
+	size_t n = 0, i;
+	const json_t *v;
+	const char **vec = malloc((json_array_size(strings) + 1) * sizeof(*vec));
+	char *out;
+
+	if (!vec)
+		return NULL;
+	json_array_foreach(strings, i, v)
+		if (json_is_string(v))
+			vec[n++] = json_string_value(v);
+	out = db_text_array_of(vec, n);
+	free(vec);
+	return out;
 }
 
 int

@@ -67,6 +67,10 @@ int db_pipe_send(PGconn *c, const struct db_stmt *s, const char *const *params);
 int db_pipe_send_cmd(PGconn *c, const char *cmd);
 int db_pipe_flush(PGconn *c);
 PGresult *db_pipe_recv(PGconn *c, int want);
+/* Whether a result (NULL: the statement failed) has a row, its first value
+ * copied to out (len bytes, when out is given); clears the result.
+ * 1 a row, 0 none, -1 failed. For db_run(...) and db_pipe_recv(...) alike. */
+int db_first(PGresult *r, char *out, size_t len);
 /* db_pipe_recv for a statement whose rows nobody reads: 0 or -1. */
 int db_pipe_done(PGconn *c, int want);
 /* db_pipe_send with params[json_at] set to j serialized (compact). */
@@ -80,6 +84,8 @@ PGresult *db_exec(PGconn *c, int want, const char *sql, int n, const char *const
 /* A PostgreSQL array literal ("{\"a\",\"b\"}") of the strings in a JSON
  * array (other values are skipped), for a text[] parameter. Caller frees. */
 char *db_text_array(const json_t *strings);
+/* The same from n C strings. Caller frees. */
+char *db_text_array_of(const char *const *v, size_t n);
 
 /* BEGIN/COMMIT/ROLLBACK helpers: 0 or -1. */
 int db_begin(PGconn *c);

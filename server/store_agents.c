@@ -133,16 +133,7 @@ static const struct db_stmt st_heartbeat = { "agents_heartbeat",
 static int
 st_first(PGconn *c, const struct db_stmt *s, const char *const *p, char *out, size_t len)
 {
-	PGresult *r = db_run(c, s, PGRES_TUPLES_OK, p);
-	int n;
-
-	if (!r)
-		return -1;
-	n = PQntuples(r) > 0;
-	if (n && out)
-		snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return n;
+	return db_first(db_run(c, s, PGRES_TUPLES_OK, p), out, len);
 }
 
 /* The one text value of a statement, parsed as JSON; NULL on failure. */

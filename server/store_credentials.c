@@ -109,47 +109,28 @@ store_credentials_branch_live_send(PGconn *c, const char *company_id, const char
 int
 store_credentials_branch_live_recv(PGconn *c)
 {
-	PGresult *r = db_pipe_recv(c, PGRES_TUPLES_OK);
-	int found;
-
-	if (!r)
-		return -1;
-	found = PQntuples(r) == 1;
-	PQclear(r);
-	return found;
+	return db_first(db_pipe_recv(c, PGRES_TUPLES_OK), NULL, 0);
 }
 
 int
 store_credentials_branch_live(PGconn *c, const char *company_id, const char *branch_id)
 {
 	const char *p[2] = { company_id, branch_id };
-	PGresult *r = db_run(c, &st_branch, PGRES_TUPLES_OK, p);
-	int found;
 
-	if (!r)
-		return -1;
-	found = PQntuples(r) == 1;
-	PQclear(r);
-	return found;
+	return db_first(db_run(c, &st_branch, PGRES_TUPLES_OK, p), NULL, 0);
 }
 
 int
 store_credentials_branches_in(PGconn *c, const char *company_id,
     const char *const *branch_ids, int n)
 {
-	json_t *ids = json_array();
-	char num[16], *arr;
-	const char *p[3] = { company_id, NULL, num };
+	char num[16], *arr = db_text_array_of(branch_ids, (size_t)n);
+	const char *p[3] = { company_id, arr, num };
 	PGresult *r;
 	int ok;
 
-	for (int i = 0; i < n; i++)
-		json_array_append_new(ids, json_string(branch_ids[i]));
-	arr = db_text_array(ids);
-	json_decref(ids);
 	if (!arr)
 		return -1;
-	p[1] = arr;
 	snprintf(num, sizeof(num), "%d", n);
 	r = db_run(c, &st_branches_in, PGRES_TUPLES_OK, p);
 	free(arr);

@@ -144,22 +144,18 @@ store_events_parse_notice(const char *payload, char company[37], long long *firs
 	return 0;
 }
 
-/* "{a,b,...}" for an array parameter; the values are uuids or numbers. */
+/* "{1,2,...}" for a bigint[] parameter. Caller frees. */
 static char *
-store_events_array(int n, const char *const *s, const long long *v)
+store_events_numbers(int n, const long long *v)
 {
-	size_t len = 3 + (size_t)n * 40, off = 0;
+	size_t len = 3 + (size_t)n * 22, off = 0;
 	char *buf = malloc(len);
 
 	if (!buf)
 		return NULL;
 	buf[off++] = '{';
-	for (int i = 0; i < n; i++) {
-		if (s)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", s[i]);
-		else
-			off += (size_t)snprintf(buf + off, len - off, "%s%lld", i ? "," : "", v[i]);
-	}
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%lld", i ? "," : "", v[i]);
 	buf[off++] = '}';
 	buf[off] = '\0';
 	return buf;
@@ -169,9 +165,9 @@ PGresult *
 store_events_read(PGconn *c, int n, const char *const *company, const long long *after,
     const long long *upto, int limit)
 {
-	char *a = store_events_array(n, company, NULL);
-	char *b = store_events_array(n, NULL, after);
-	char *u = store_events_array(n, NULL, upto);
+	char *a = db_text_array_of(company, (size_t)n);
+	char *b = store_events_numbers(n, after);
+	char *u = store_events_numbers(n, upto);
 	char lim[16];
 	const char *p[4] = { a, b, u, lim };
 	PGresult *r = NULL;
@@ -216,7 +212,7 @@ store_events_replay(PGconn *c, const char *company_id, long long since,
 	snprintf(sb, sizeof(sb), "%lld", since);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	if (branches) {
-		if ((arr = store_events_array(nbranches, branches, NULL)) == NULL)
+		if ((arr = db_text_array_of(branches, (size_t)nbranches)) == NULL)
 			return NULL;
 		p[3] = arr;
 		r = db_run(c, &st_replay_branches, PGRES_TUPLES_OK, p);
@@ -253,12 +249,8 @@ store_events_prune(PGconn *c, long hours, long batch)
 
 	snprintf(h, sizeof(h), "%ld", hours);
 	snprintf(b, sizeof(b), "%ld", batch);
-	if ((r = db_run(c, &st_prune_any, PGRES_TUPLES_OK, p)) == NULL)
-		return -1;
-	n = PQntuples(r);
-	PQclear(r);
-	if (n == 0)
-		return 0;
+	if ((n = db_first(db_run(c, &st_prune_any, PGRES_TUPLES_OK, p), NULL, 0)) <= 0)
+		return n;
 	if ((r = db_run(c, &st_prune, PGRES_COMMAND_OK, p)) == NULL)
 		return -1;
 	n = strtol(PQcmdTuples(r), NULL, 10);

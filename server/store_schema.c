@@ -35,14 +35,12 @@ store_schema_migrate(PGconn *c)
 	PQclear(r);
 	for (m = migrations; m->name; m++) {
 		const char *p[1] = { m->name };
+		int done = db_first(db_run(c, &st_applied, PGRES_TUPLES_OK, p), NULL, 0);
 
-		if ((r = db_run(c, &st_applied, PGRES_TUPLES_OK, p)) == NULL)
+		if (done < 0)
 			goto err;
-		if (PQntuples(r) > 0) {
-			PQclear(r);
+		if (done)
 			continue;
-		}
-		PQclear(r);
 		r = PQexec(c, m->sql);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
 		    PQresultStatus(r) != PGRES_TUPLES_OK) {

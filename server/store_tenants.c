@@ -95,16 +95,7 @@ static int
 st_one_id(PGconn *c, const struct db_stmt *s, const char *const *p,
     char id[STORE_ID_LEN + 1])
 {
-	PGresult *r = db_run(c, s, PGRES_TUPLES_OK, p);
-	int n;
-
-	if (!r)
-		return -1;
-	n = PQntuples(r) > 0;
-	if (n && id)
-		snprintf(id, STORE_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return n;
+	return db_first(db_run(c, s, PGRES_TUPLES_OK, p), id, id ? STORE_ID_LEN + 1 : 0);
 }
 
 int
