@@ -633,31 +633,78 @@ db_pipe_end(PGconn *c)
 	return rc;
 }
 
+/* Room for `more` bytes; 0, or -1 (and the array marked failed). */
+static int
+db_array_reserve(struct db_array *a, size_t more)
+{
+	char *nb;
+	size_t cap;
+
+	if (a->failed)
+		return -1;
+	if (a->len + more + 3 <= a->cap)
+		return 0;
+	cap = a->cap ? a->cap : 256;
+	while (cap < a->len + more + 3)
+		cap *= 2;
+	if ((nb = realloc(a->buf, cap)) == NULL) {
+		a->failed = 1;
+		return -1;
+	}
+	a->buf = nb;
+	a->cap = cap;
+	return 0;
+}
+
+void
+db_array_add(struct db_array *a, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (db_array_reserve(a, n * 2 + 8) < 0)
+		return;
+	a->buf[a->len++] = a->n++ ? ',' : '{';
+	if (!s) {
+		memcpy(a->buf + a->len, "NULL", 4);
+		a->len += 4;
+		return;
+	}
+	a->buf[a->len++] = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			a->buf[a->len++] = '\\';
+		a->buf[a->len++] = *s;
+	}
+	a->buf[a->len++] = '"';
+}
+
+char *
+db_array_finish(struct db_array *a)
+{
+	char *out;
+
+	if (db_array_reserve(a, 2) < 0) {
+		free(a->buf);
+		*a = (struct db_array){ 0 };
+		return NULL;
+	}
+	if (a->n == 0)
+		a->buf[a->len++] = '{';
+	a->buf[a->len++] = '}';
+	a->buf[a->len] = '\0';
+	out = a->buf;
+	*a = (struct db_array){ 0 };
+	return out;
+}
+
 char *
 db_text_array_of(const char *const *v, size_t n)
 {
-	size_t len = 3, off = 0;
-	char *buf;
+	struct db_array a = { 0 };
 
 	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) * 2 + 3;
-	if ((buf = malloc(len)) == NULL)
-		return NULL;
-	buf[off++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf[off++] = ',';
-		buf[off++] = '"';
-		for (const char *s = v[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				buf[off++] = '\\';
-			buf[off++] = *s;
-		}
-		buf[off++] = '"';
-	}
-	buf[off++] = '}';
-	buf[off] = '\0';
-	return buf;
+		db_array_add(&a, v[i]);
+	return db_array_finish(&a);
 }
 
 char *

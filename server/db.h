@@ -86,6 +86,21 @@ PGresult *db_exec(PGconn *c, int want, const char *sql, int n, const char *const
 char *db_text_array(const json_t *strings);
 /* The same from n C strings. Caller frees. */
 char *db_text_array_of(const char *const *v, size_t n);
+/*
+ * An array literal built one element at a time, for a column of a set of rows
+ * sent as arrays (`unnest($1::uuid[], $2::text[], ...)`: PostgreSQL parses
+ * array literals several times faster than json_to_recordset parses JSON).
+ * Start from `struct db_array a = { 0 }`; db_array_add(&a, NULL) adds a NULL;
+ * db_array_finish() returns the literal (caller frees; NULL when out of
+ * memory) and resets a.
+ */
+struct db_array {
+	char *buf;
+	size_t len, cap;
+	int n, failed;
+};
+void db_array_add(struct db_array *a, const char *s);
+char *db_array_finish(struct db_array *a);
 
 /* BEGIN/COMMIT/ROLLBACK helpers: 0 or -1. */
 int db_begin(PGconn *c);
