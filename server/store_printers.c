@@ -98,8 +98,11 @@ static const struct db_stmt st_candidates = { "printers_candidates",
  * The bulk's rows go as one array per column (unnest): PostgreSQL reads
  * 1,000 rows of array literals in about a third of the time json_to_recordset
  * takes for the same rows as JSON (measured: 10 against 30 ms), and the
- * server builds them without serializing a JSON tree. The columns, in
- * parameter order from $3: the row's JSON field and its element type.
+ * server builds them without serializing a JSON tree. The rows to update
+ * are also named by `p.id = ANY($4)`, a primary-key probe: joined on
+ * `p.id = x.id` alone, a large batch (hash join, no nested loops) read the
+ * whole table to find its branch's rows. The columns, in parameter order from
+ * $3: the row's JSON field and its element type.
  */
 static const struct {
 	const char *field;
@@ -144,7 +147,7 @@ static const struct db_stmt st_write = { "printers_write",
 	"  capabilities = coalesce(x.capabilities, '{}'), location = x.location,"
 	"  sources = coalesce(x.sources, '{}'), last_seen = now(),"
 	"  updated_at = CASE WHEN x.op = 'update' THEN now() ELSE p.updated_at END"
-	"  FROM x WHERE x.op IN ('update', 'touch') AND p.id = x.id"
+	"  FROM x WHERE x.op IN ('update', 'touch') AND p.id = x.id AND p.id = ANY($4::uuid[])"
 	"  AND p.company_id = $1 AND p.branch_id = $2 RETURNING 1)"
 	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
 	2 + (int)STORE_PRINTERS_NCOLS };
