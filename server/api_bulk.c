@@ -158,7 +158,7 @@ bulk_lookup_keys(const struct bulk *b)
 	    "serials", serials, "macs", macs, "addrs", addrs, "names", names);
 }
 
-/* Rows of the candidate lookup (printer_json text) into b->cands. */
+/* Rows of the candidate lookup into b->cands. */
 static int
 bulk_take_candidates(struct bulk *b, PGresult *res)
 {
@@ -170,8 +170,8 @@ bulk_take_candidates(struct bulk *b, PGresult *res)
 	for (int i = 0; i < n; i++) {
 		struct bulk_cand *cd = &b->cands[b->ncand];
 
-		if ((cd->p = json_loads(PQgetvalue(res, i, 0), 0, NULL)) == NULL)
-			continue;
+		if ((cd->p = store_printers_candidate(res, i)) == NULL)
+			return -1;
 		identity_from_json(&cd->id, cd->p);
 		cd->claimed_by = -1;
 		b->ncand++;

@@ -77,6 +77,18 @@ static const struct db_stmt st_lock = { "printers_branch_lock",
 static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers", 0 };
 
 /*
+ * A candidate's columns, in the order of store_printers_cols after "op" (a
+ * candidate is read as columns, not as its `doc`: building the few fields
+ * the decision needs from column text costs the server a fraction of parsing
+ * the whole document).
+ */
+#define STORE_PRINTERS_CAND_COLS \
+	"p.id, p.device_key, p.name, p.name_key, p.connection_type, p.protocol, p.address," \
+	" p.addr_key, p.port, p.uri, p.manufacturer, p.model, p.make_and_model," \
+	" p.serial_number, p.mac_address, p.uuid, p.status, array_to_json(p.state_reasons)," \
+	" p.capabilities, p.location, p.sources"
+
+/*
  * A superset of what identity_match() accepts; C makes the decision. One
  * index lookup per identity kind, their ids united, then the rows by primary
  * key: written as one OR over the branch, a generic plan takes an average
@@ -87,7 +99,7 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
 	"SELECT id FROM printers WHERE company_id = $1 AND branch_id = $2 AND " col \
 	" = ANY($" n "::text[])"
 static const struct db_stmt st_candidates = { "printers_candidates",
-	"SELECT p.doc::text FROM printers p WHERE p.id = ANY(ARRAY("
+	"SELECT " STORE_PRINTERS_CAND_COLS " FROM printers p WHERE p.id = ANY(ARRAY("
 	STORE_PRINTERS_BY("device_key", "3") " UNION " STORE_PRINTERS_BY("uuid", "4")
 	" UNION " STORE_PRINTERS_BY("serial_number", "5") " UNION "
 	STORE_PRINTERS_BY("mac_address", "6") " UNION " STORE_PRINTERS_BY("addr_key", "7")
@@ -107,14 +119,16 @@ static const struct db_stmt st_candidates = { "printers_candidates",
 static const struct {
 	const char *field;
 	const char *type;
+	int json;		/* read back as JSON text (candidates) */
 } store_printers_cols[] = {
-	{ "op", "text" }, { "id", "uuid" }, { "deviceKey", "text" }, { "name", "text" },
-	{ "nameKey", "text" }, { "connectionType", "text" }, { "protocol", "text" },
-	{ "address", "text" }, { "addrKey", "text" }, { "port", "int" }, { "uri", "text" },
-	{ "manufacturer", "text" }, { "model", "text" }, { "makeAndModel", "text" },
-	{ "serialNumber", "text" }, { "macAddress", "text" }, { "uuid", "text" },
-	{ "status", "text" }, { "stateReasons", "text" /* a text[] literal */ },
-	{ "capabilities", "jsonb" }, { "location", "text" }, { "sources", "jsonb" },
+	{ "op", "text", 0 }, { "id", "uuid", 0 }, { "deviceKey", "text", 0 },
+	{ "name", "text", 0 }, { "nameKey", "text", 0 }, { "connectionType", "text", 0 },
+	{ "protocol", "text", 0 }, { "address", "text", 0 }, { "addrKey", "text", 0 },
+	{ "port", "int", 0 }, { "uri", "text", 0 }, { "manufacturer", "text", 0 },
+	{ "model", "text", 0 }, { "makeAndModel", "text", 0 }, { "serialNumber", "text", 0 },
+	{ "macAddress", "text", 0 }, { "uuid", "text", 0 }, { "status", "text", 0 },
+	{ "stateReasons", "text", 1 /* written as a text[] literal */ },
+	{ "capabilities", "jsonb", 1 }, { "location", "text", 0 }, { "sources", "jsonb", 1 },
 };
 #define STORE_PRINTERS_NCOLS (sizeof(store_printers_cols) / sizeof(store_printers_cols[0]))
 
@@ -266,6 +280,34 @@ PGresult *
 store_printers_candidates_recv(PGconn *c)
 {
 	return db_pipe_recv(c, PGRES_TUPLES_OK);
+}
+
+json_t *
+store_printers_candidate(const PGresult *r, int row)
+{
+	json_t *o = json_object(), *v;
+
+	if (!o || PQnfields(r) != (int)STORE_PRINTERS_NCOLS - 1) {
+		json_decref(o);
+		return NULL;
+	}
+	for (int k = 1; k < (int)STORE_PRINTERS_NCOLS; k++) {
+		const char *s = PQgetvalue(r, row, k - 1);
+
+		if (PQgetisnull(r, row, k - 1))
+			v = json_null();
+		else if (store_printers_cols[k].json)
+			v = json_loads(s, JSON_DECODE_ANY, NULL);
+		else if (strcmp(store_printers_cols[k].type, "int") == 0)
+			v = json_integer(strtoll(s, NULL, 10));
+		else	/* text from a UTF8 database: valid UTF-8 */
+			v = json_stringn_nocheck(s, (size_t)PQgetlength(r, row, k - 1));
+		if (!v || json_object_set_new_nocheck(o, store_printers_cols[k].field, v) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 /* One row's value of a column as array element text (*out NULL for SQL

@@ -64,6 +64,10 @@ int store_printers_lock_recv(PGconn *c);
 int store_printers_candidates_send(PGconn *c, const char *company_id,
     const char *branch_id, const json_t *lookup);
 PGresult *store_printers_candidates_recv(PGconn *c);
+/* Row `row` of the candidates' result as a printer object with the fields
+ * the bulk decides on (id, deviceKey, the discovered fields, nameKey,
+ * addrKey, status, stateReasons, sources); NULL when out of memory. */
+json_t *store_printers_candidate(const PGresult *r, int row);
 
 /*
  * Write every decided row with one statement: `rows` is an array of printer
