@@ -5,7 +5,7 @@
 #include "jsonlimit.h"
 
 int
-json_nesting_depth(const char *buf, size_t len, int max)
+jsonlimit_depth(const char *buf, size_t len, int max)
 {
 	int depth = 0, deepest = 0, in_str = 0;
 	size_t i;

@@ -152,12 +152,6 @@ gateway_set_authenticator(gateway_authenticator fn)
 	gw_auth = fn;
 }
 
-gateway_authenticator
-gateway_get_authenticator(void)
-{
-	return gw_auth;
-}
-
 int
 gateway_post(struct gw_item *it)
 {
@@ -1204,7 +1198,7 @@ gw_message(struct gw_conn *c, const char *buf, size_t len)
 		gw_error(c, "not_ready", "wait for the welcome message");
 		return;
 	}
-	if (json_nesting_depth(buf, len, GW_MAX_DEPTH) < 0 ||
+	if (jsonlimit_depth(buf, len, GW_MAX_DEPTH) < 0 ||
 	    (msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
 		gw_error(c, "bad_request", "messages are JSON objects");
 		return;

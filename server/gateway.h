@@ -68,7 +68,6 @@ struct gw_item {
 
 /* Install before gateway_start; without one every /ws credential is refused. */
 void gateway_set_authenticator(gateway_authenticator fn);
-gateway_authenticator gateway_get_authenticator(void);
 
 /* Start the lws context, its thread, the worker and the listener; register
  * the acceptor hand-off. Call before http_start. 0 or -1. */

@@ -226,7 +226,7 @@ http_body_json(struct http_req *r, int *rc)
 		*rc = http_error(r, 400, "malformed_json", "the request body is empty", NULL);
 		return NULL;
 	}
-	if (json_nesting_depth(r->body, r->body_len, HTTP_JSON_MAX_DEPTH) < 0) {
+	if (jsonlimit_depth(r->body, r->body_len, HTTP_JSON_MAX_DEPTH) < 0) {
 		*rc = http_error(r, 400, "malformed_json", "JSON nested too deeply", NULL);
 		return NULL;
 	}
