@@ -369,14 +369,11 @@ static void
 gw_refresh_required(struct gw_conn *c, const char *reason, long long count,
     long long id)
 {
-	char ts[32], room[64];
-	time_t now = time(NULL);
-	struct tm tm;
+	char ts[CLOCK_ISO_MS_LEN], room[64];
 	struct gw_msg *m;
 	json_t *j;
 
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	clock_iso8601_ms(time(NULL), 0, ts);
 	if (c->company_room || c->nbranches == 0)
 		snprintf(room, sizeof(room), "company:%s", c->auth.company_id);
 	else
