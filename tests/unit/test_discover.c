@@ -12,6 +12,7 @@
 #include "log.h"
 #include "agent/discover.h"
 #include "agent/discover_source.h"
+#include "common/printer.h"
 
 #define U1 "396e5045-4262-34f4-6b20-e44441759748"
 #define U2 "11111111-2222-3333-4444-555555555555"
@@ -210,6 +211,30 @@ test_sources_and_clean_text(void **state)
 	assert_string_equal(buf, "???x");	/* overlong form */
 }
 
+static void
+test_cups_reasons(void **state)
+{
+	json_t *r;
+	char many[40 * 3 + 1] = "";
+
+	(void)state;
+	r = discover_cups_reasons(" media-low-warning ,,toner-low-report,none, \x01x");
+	assert_int_equal(json_array_size(r), 3);
+	assert_string_equal(json_string_value(json_array_get(r, 0)), "media-low-warning");
+	assert_string_equal(json_string_value(json_array_get(r, 1)), "toner-low-report");
+	assert_string_equal(json_string_value(json_array_get(r, 2)), "x");
+	json_decref(r);
+	r = discover_cups_reasons("");
+	assert_int_equal(json_array_size(r), 0);
+	json_decref(r);
+	/* At most PRINTER_REASONS_MAX, however many the queue lists. */
+	for (int i = 0; i < 40; i++)
+		strcat(many, "a,");
+	r = discover_cups_reasons(many);
+	assert_int_equal(json_array_size(r), PRINTER_REASONS_MAX);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -220,6 +245,7 @@ main(void)
 		cmocka_unit_test(test_local_keys),
 		cmocka_unit_test(test_fields_and_invalid),
 		cmocka_unit_test(test_sources_and_clean_text),
+		cmocka_unit_test(test_cups_reasons),
 	};
 
 	log_init("test_discover", "error", "text");
