@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_source.h"
 
 #define CUPS_MAX_QUEUES 256
@@ -70,7 +71,7 @@ cups_uri_uuid(const char *uri, char *out, size_t outlen)
 			return -1;
 		memcpy(val, u + 5, n);
 		val[n] = '\0';
-		return printer_norm_uuid(val, out, outlen);
+		return uuid_norm(val, out, outlen);
 	}
 	return -1;
 }
@@ -132,7 +133,7 @@ cups_item(struct discover_ctx *ctx, const cups_dest_t *d)
 		cups_device_endpoint(ctx, it, duri);
 	}
 	if ((duri && cups_uri_uuid(duri, uuid, sizeof(uuid)) == 0) ||
-	    ((v = cups_opt(d, "printer-uuid")) && printer_norm_uuid(v, uuid, sizeof(uuid)) == 0))
+	    ((v = cups_opt(d, "printer-uuid")) && uuid_norm(v, uuid, sizeof(uuid)) == 0))
 		json_object_set_new(it, "uuid", json_string(uuid));
 	else {
 		snprintf(key, sizeof(key), "cups:%s:%s", ctx->hostname, d->name);

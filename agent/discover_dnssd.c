@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_dnssd.h"
 #include "agent/discover_source.h"
 
@@ -74,7 +75,7 @@ dnssd_txt_parse(const char *const *recs, const size_t *lens, int n, struct dnssd
 #define KEY(k) (klen == sizeof(k) - 1 && strncasecmp(r, k, klen) == 0)
 		if (KEY("UUID")) {
 			dnssd_copy(tmp, v, vlen);
-			if (printer_norm_uuid(tmp, out->uuid, sizeof(out->uuid)) < 0) {
+			if (uuid_norm(tmp, out->uuid, sizeof(out->uuid)) < 0) {
 				out->uuid[0] = '\0';
 				out->bad++;
 			}

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_source.h"
 #include "agent/ieee1284.h"
 
@@ -148,7 +149,7 @@ ipp_identity(json_t *it, ipp_t *resp, const char *host)
 	const char *s, *mm;
 
 	if (ipp_text(ippFindAttribute(resp, "printer-uuid", IPP_TAG_URI), 0, buf,
-	    sizeof(buf)) && printer_norm_uuid(buf, uuid, sizeof(uuid)) == 0)
+	    sizeof(buf)) && uuid_norm(buf, uuid, sizeof(uuid)) == 0)
 		json_object_set_new(it, "uuid", json_string(uuid));
 	ipp_set_text(it, "makeAndModel", resp, "printer-make-and-model");
 	ipp_set_text(it, "location", resp, "printer-location");

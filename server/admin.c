@@ -132,9 +132,9 @@ admin_parse(int argc, char **argv, struct admin_args *a)
 
 /* A UUID argument in canonical form; prints why not. */
 static int
-admin_id(const char *what, const char *s, char out[HTTP_ID_LEN + 1])
+admin_id(const char *what, const char *s, char out[UUID_TEXT_LEN + 1])
 {
-	if (s && scope_uuid(s, out))
+	if (s && uuid_norm(s, out, UUID_TEXT_LEN + 1) == 0)
 		return 0;
 	fprintf(stderr, "admin: %s must be an id (a UUID), got '%s'\n", what, s ? s : "");
 	return -1;
@@ -298,7 +298,7 @@ admin_company_create(PGconn *c, const struct admin_args *a)
 static int
 admin_branch_create(PGconn *c, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1], id[STORE_ID_LEN + 1];
+	char cid[UUID_TEXT_LEN + 1], id[STORE_ID_LEN + 1];
 
 	if (a->npos != 1 || !a->company || a->branch || a->email || a->role) {
 		fprintf(stderr, "admin: usage: admin branch create --company ID NAME\n");
@@ -313,7 +313,7 @@ admin_branch_create(PGconn *c, const struct admin_args *a)
 static int
 admin_user_create(PGconn *c, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1], bid[HTTP_ID_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
+	char cid[UUID_TEXT_LEN + 1], bid[UUID_TEXT_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
 	char pw[AUTH_PASSWORD_MAX + 2], id[STORE_ID_LEN + 1];
 	int rc = 1;
 
@@ -355,7 +355,7 @@ out:
 static int
 admin_agent_create(PGconn *c, const struct admin_args *a)
 {
-	char bid[HTTP_ID_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
+	char bid[UUID_TEXT_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
 	char id[STORE_ID_LEN + 1];
 	int rc;
 
@@ -386,7 +386,7 @@ admin_agent_create(PGconn *c, const struct admin_args *a)
 static int
 admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1] = "", bid[HTTP_ID_LEN + 1] = "";
+	char cid[UUID_TEXT_LEN + 1] = "", bid[UUID_TEXT_LEN + 1] = "";
 	PGresult *res;
 
 	if (a->npos != 0 || a->email || a->role ||
@@ -410,7 +410,7 @@ admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 static int
 admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	int n;
 
 	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {

@@ -395,7 +395,7 @@ auth_http(struct http_req *r, int *answered)
 	rc = auth_lookup(tok, &r->auth);
 	if (rc == AUTH_DB) {
 		*answered = 1;
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	}
 	if (rc == AUTH_OK)
 		return 0;

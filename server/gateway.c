@@ -64,9 +64,9 @@ enum gw_state {
 struct gw_ident {
 	enum auth_kind kind;
 	enum auth_role role;
-	char company_id[HTTP_ID_LEN + 1];
-	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
-	char principal_id[HTTP_ID_LEN + 1];
+	char company_id[UUID_TEXT_LEN + 1];
+	char branch_id[UUID_TEXT_LEN + 1];	/* "" = every branch of the company */
+	char principal_id[UUID_TEXT_LEN + 1];
 	long long expires;		/* a session's end, Unix seconds; 0 = none */
 };
 
@@ -86,11 +86,11 @@ struct gw_conn {
 	const char *close_reason;
 	struct gw_ident auth;
 	int company_room, nbranches;
-	char (*branches)[HTTP_ID_LEN + 1];	/* nbranches ids, owned */
+	char (*branches)[UUID_TEXT_LEN + 1];	/* nbranches ids, owned */
 	/* A subscribe waiting for the worker's room check; once answered, the
 	 * rooms it replaced, for the replay that follows (see gw_on_subscribed). */
 	int sub_pending, sub_company_room, sub_nbranches, sub_has_since;
-	char (*sub_branches)[HTTP_ID_LEN + 1];	/* owned, GW_MAX_ROOMS while parsing */
+	char (*sub_branches)[UUID_TEXT_LEN + 1];	/* owned, GW_MAX_ROOMS while parsing */
 	long long sub_since;
 	long long last_sent;	/* highest event id queued (or skipped) for us */
 	long long live_from;	/* every event in our rooms after this has been sent */
@@ -317,7 +317,7 @@ gw_covers(const struct gw_conn *c, const char *what)
 
 /* Copy n room ids into a job's fixed array. */
 static void
-gw_job_branches(struct gw_job *j, int n, char (*branches)[HTTP_ID_LEN + 1])
+gw_job_branches(struct gw_job *j, int n, char (*branches)[UUID_TEXT_LEN + 1])
 {
 	j->nbranches = n;
 	if (n > 0)
@@ -475,7 +475,7 @@ gw_in_branch(const struct gw_conn *c, const char *branch)
  * company and either the company room or the event's branch. */
 static int
 gw_rooms_cover(const struct gw_conn *c, int company_room, int n,
-    char (*branches)[HTTP_ID_LEN + 1], const struct gw_event *ev)
+    char (*branches)[UUID_TEXT_LEN + 1], const struct gw_event *ev)
 {
 	if (strcmp(c->auth.company_id, ev->company_id) != 0)
 		return 0;
@@ -786,7 +786,7 @@ gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
 	/* Swap: the new rooms become ours, the old ones stay in sub_* so the
 	 * replay can skip what they already delivered live. */
 	{
-		char (*old)[HTTP_ID_LEN + 1] = c->branches, (*fit)[HTTP_ID_LEN + 1];
+		char (*old)[UUID_TEXT_LEN + 1] = c->branches, (*fit)[UUID_TEXT_LEN + 1];
 		int oc = c->company_room, on = c->nbranches;
 
 		c->company_room = c->sub_company_room;
@@ -1050,7 +1050,7 @@ gw_closed(struct gw_conn *c)
 static int
 gw_parse_room(struct gw_conn *c, const char *room)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	int kind = gateway_room_parse(room, id);
 
 	if (kind == GW_ROOM_COMPANY) {
@@ -1065,7 +1065,7 @@ gw_parse_room(struct gw_conn *c, const char *room)
 		for (int i = 0; i < c->sub_nbranches; i++)
 			if (strcmp(c->sub_branches[i], id) == 0)
 				return 0;
-		snprintf(c->sub_branches[c->sub_nbranches++], HTTP_ID_LEN + 1, "%s", id);
+		snprintf(c->sub_branches[c->sub_nbranches++], UUID_TEXT_LEN + 1, "%s", id);
 		return 0;
 	}
 	return -1;

@@ -10,7 +10,7 @@
 #include <libwebsockets.h>
 
 #include "server/gateway.h"
-#include "server/scope.h"
+#include "common/uuid.h"
 
 struct gw_msg *
 gw_msg_new(const char *s, size_t len, int is_event)
@@ -98,13 +98,13 @@ gateway_origin_allowed(const char *origin, const char *host, const char *list)
 }
 
 int
-gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1])
+gateway_room_parse(const char *room, char id[UUID_TEXT_LEN + 1])
 {
-	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= HTTP_ID_LEN &&
-	    scope_uuid(room + 8, id))
+	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= UUID_TEXT_LEN &&
+	    uuid_norm(room + 8, id, UUID_TEXT_LEN + 1) == 0)
 		return GW_ROOM_COMPANY;
-	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= HTTP_ID_LEN &&
-	    scope_uuid(room + 7, id))
+	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= UUID_TEXT_LEN &&
+	    uuid_norm(room + 7, id, UUID_TEXT_LEN + 1) == 0)
 		return GW_ROOM_BRANCH;
 	return -1;
 }

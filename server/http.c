@@ -2,6 +2,8 @@
  * http.c: libmicrohttpd daemon (thread pool, no listen socket: the acceptor
  * hands connections over), request lifecycle, routing and replies. A request is
  * answered on its last access-handler call, never the first, so keep-alive works.
+ * Owns every reply's shape, the database-error answers (503 or 500) included;
+ * not credentials (auth.c) or tenants (scope.c).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "jsonlimit.h"
 #include "server/acceptor.h"
+#include "server/db.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -189,6 +192,23 @@ http_error(struct http_req *r, unsigned status, const char *code,
 		log_warnx("[API] %s %s %s -> %u %s", r->id, r->method, r->path, status, message);
 	return http_queue(r, status, MHD_create_response_from_buffer(strlen(s), s,
 	    MHD_RESPMEM_MUST_FREE), "application/json");
+}
+
+int
+http_db_unavailable(struct http_req *r)
+{
+	http_add_header(r, "Retry-After", "1");
+	return http_error(r, 503, "database_unavailable",
+	    "the database is unavailable; nothing was changed, retry later", NULL);
+}
+
+int
+http_db_failed(struct http_req *r, PGconn *c)
+{
+	if (db_check_broken(c) || db_last_error_transient())
+		return http_db_unavailable(r);
+	return http_error(r, 500, "internal",
+	    "the request failed in the database; nothing was changed", NULL);
 }
 
 const char *

@@ -13,14 +13,14 @@
 #include "log.h"
 #include "server/db.h"
 #include "server/store_events.h"
-#include "server/http.h"
+#include "server/auth.h"
 #include "server/presence.h"
 #include "server/store_agents.h"
 
 #define PRESENCE_MAX_KEYS 32
 
 struct presence_slot {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	int count;
 };
 

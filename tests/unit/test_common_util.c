@@ -22,7 +22,7 @@ test_shape(void **state)
 		uuid_new(b);
 		assert_int_equal(strlen(a), UUID_TEXT_LEN);
 		assert_string_not_equal(a, b);
-		assert_int_equal(printer_norm_uuid(a, norm, sizeof(norm)), 0);
+		assert_int_equal(uuid_norm(a, norm, sizeof(norm)), 0);
 		assert_string_equal(a, norm);	/* already canonical: lower case */
 		assert_int_equal(a[14], '4');	/* version */
 		assert_non_null(strchr("89ab", a[19]));	/* RFC 4122 variant */
