@@ -152,9 +152,10 @@ printers_load(PGconn *c, const struct scope *sc, const char *id, json_t **out)
 
 /* Common start of the {id} handlers: connection, scope, id check. */
 static int
-printers_prepare(struct http_req *r, PGconn **c, struct scope *sc, char *id, int *rc)
+printers_prepare(struct http_req *r, PGconn **c, struct scope *sc,
+    char id[UUID_TEXT_LEN + 1], int *rc)
 {
-	if (uuid_norm(r->params[0], id, sizeof(id)) < 0) {
+	if (uuid_norm(r->params[0], id, UUID_TEXT_LEN + 1) < 0) {
 		*rc = http_error(r, 404, "not_found", "no such printer", NULL);
 		return -1;
 	}
