@@ -2,7 +2,9 @@
  * discover.c: one discovery pass. Runs the configured sources in order (usb,
  * cups, dnssd, netscan, then ipp on every IPP endpoint the others found),
  * merges what they saw by device identity (DESIGN 2.2), and implements the
- * `discover` command that prints the result.
+ * `discover` command that prints the result. Not here: the sources themselves
+ * (discover_<source>.c) and the identity rule the merge follows
+ * (common/identity.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

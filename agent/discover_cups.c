@@ -2,7 +2,8 @@
  * discover_cups.c: the local CUPS queues, read with libcups (cupsGetDests2 on
  * a connection with a time limit, so a hung or absent cupsd costs at most
  * ipp_timeout_ms). A queue whose device URI points at a network printer also
- * hands that endpoint to the merge and, for IPP, to the ipp source.
+ * hands that endpoint to the merge and, for IPP, to the ipp source. Not here:
+ * IPP requests (discover_ipp.c) or merging (discover.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

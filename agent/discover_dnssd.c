@@ -3,7 +3,8 @@
  * _ipps._tcp, _pdl-datastream._tcp and _printer._tcp for a bounded window
  * (dnssd_browse_ms, ended early once avahi has reported everything and every
  * resolve is in), then one printer per service name and host, with the
- * identity its TXT record gives (UUID, ty, product, usb_MFG, usb_MDL).
+ * identity its TXT record gives (UUID, ty, product, usb_MFG, usb_MDL). Not
+ * here: IPP requests on what it finds (discover_ipp.c) or merging (discover.c).
  */
 #include <ctype.h>
 #include <stdio.h>

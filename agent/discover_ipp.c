@@ -2,7 +2,8 @@
  * discover_ipp.c: IPP Get-Printer-Attributes, through libcups, on every IPP
  * endpoint the other sources found plus the configured ipp_uris. It gives the
  * strongest identity (printer-uuid) and the live state. Each request has its
- * own time limit and every attribute copied out is bounded.
+ * own time limit and every attribute copied out is bounded. Not here: finding
+ * endpoints (the other sources) or merging (discover.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

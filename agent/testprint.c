@@ -2,7 +2,8 @@
  * testprint.c: test pages (see testprint.h). IPP goes through libcups
  * (cupsSendRequest / cupsWriteRequestData / cupsGetResponse), so no IPP is
  * encoded here; the raw path writes a few ESC/POS bytes to the printer's
- * socket, which is only done because a person asked for a test print.
+ * socket, which is only done because a person asked for a test print. Not here:
+ * receiving the command (ws_client.c).
  */
 #include <errno.h>
 #include <fcntl.h>

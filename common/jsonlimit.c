@@ -1,6 +1,7 @@
 /*
  * jsonlimit.c: a one-pass scan for nesting depth. jansson's own limit is 2048
- * levels; ours is much lower and checked before any allocation happens.
+ * levels; ours is much lower and checked before any allocation happens. Not
+ * here: parsing (jansson).
  */
 #include "jsonlimit.h"
 

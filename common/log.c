@@ -1,6 +1,7 @@
 /*
  * log.c: the process-wide logger. A line is formatted into one buffer and
- * written with a single write(2), so lines from several threads never mix.
+ * written with a single write(2), so lines from several threads never mix. Not
+ * here: time formatting (clock.c).
  */
 #include <errno.h>
 #include <stdio.h>

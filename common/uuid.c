@@ -1,7 +1,8 @@
 /*
  * uuid.c: version 4 UUIDs (RFC 4122: 122 random bits, version and variant set),
  * and the one check and canonical form of a UUID given as text (ids in URLs,
- * bodies, room names, IPP and DNS-SD attributes).
+ * bodies, room names, IPP and DNS-SD attributes). Not here: which ids a request
+ * may use (server/scope.c).
  */
 #include <ctype.h>
 #include <stdio.h>

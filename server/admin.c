@@ -2,7 +2,8 @@
  * admin.c: the admin CLI. `create` prints only the new id (or the agent key,
  * shown this once) on stdout; `list` prints one tab-separated line per row;
  * messages go to stderr. Passwords come from stdin or a no-echo prompt, never
- * from argv, and are only ever stored as Argon2id hashes.
+ * from argv, and are only ever stored as Argon2id hashes. Not here: SQL
+ * (store_tenants.c, store_agents.c) or key hashing (auth.c).
  */
 #include <pthread.h>
 #include <signal.h>

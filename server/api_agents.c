@@ -2,7 +2,8 @@
  * api_agents.c: GET agents and sync stats, POST stats (agents), and the scan /
  * test-print commands. A command is published with NOTIFY on the commands
  * channel; every instance's listener delivers it to the agents it holds, so
- * the answer here depends only on who the database says is online.
+ * the answer here depends only on who the database says is online. Not here:
+ * SQL (store_agents.c, store_events.c) or delivery to the agent (gateway).
  */
 #include <stdio.h>
 #include <stdlib.h>

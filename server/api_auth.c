@@ -1,7 +1,8 @@
 /*
  * api_auth.c: login (Argon2id check, rate limited per address and per email,
  * one answer for every kind of failure), logout (optionally of every session),
- * who-am-I, and the branches a credential may see.
+ * who-am-I, and the branches a credential may see. Not here: token signing and
+ * checks (auth.c, session.c) or SQL (store_tenants.c).
  */
 #include <ctype.h>
 #include <stdio.h>

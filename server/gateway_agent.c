@@ -2,7 +2,8 @@
  * gateway_agent.c: the agent messages of gateway_agent.h. Each row of
  * gw_agent_types is one message type and its handler; the handler validates
  * the message, queues a worker job (database work never runs on the lws
- * thread) and fills the call's answers.
+ * thread) and fills the call's answers. Not here: ping and subscribe
+ * (gateway_state.c).
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /*
  * gateway_fanout.c: the fan-out pump of gateway_fanout.h. Event order is per
- * company (store_events.h), so the heads are too.
+ * company (store_events.h), so the heads are too. Not here: a connection's
+ * queue (gateway_conn.c).
  */
 #include <stdlib.h>
 #include <string.h>

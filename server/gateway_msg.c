@@ -2,7 +2,7 @@
  * gateway_msg.c: the gateway's plain data: shared outgoing messages, the items
  * handed to the lws thread, and the pure checks on what a client sends (its
  * Origin, room names). No lws calls here, so any thread and the unit tests
- * may use it.
+ * may use it. Not here: queues (gw_queue.c, gateway_conn.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /*
  * gateway_state.c: the connection state machine of gateway_state.h. Pure: no
  * lws, no locks, no clock; every effect leaves as an action, so the unit test
- * can drive each transition and read exactly what the client would get.
+ * can drive each transition and read exactly what the client would get. Not
+ * here: queues, sockets, threads (gateway_conn.c, gateway.c).
  */
 #include <assert.h>
 #include <stdio.h>

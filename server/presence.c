@@ -2,7 +2,8 @@
  * presence.c: the per-instance set of connected agents and the agents-table
  * updates that go with a connection's life (online, hello, stats, offline),
  * each with its event in one transaction; the SQL is in store_agents.c.
- * The set is tiny and touched rarely, so one mutex and a linear array do.
+ * The set is tiny and touched rarely, so one mutex and a linear array do. Not
+ * here: the websocket itself (gateway*.c).
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /*
- * store_schema.c: the migration runner and the readiness ping.
+ * store_schema.c: the migration runner and the readiness ping. Not here: the
+ * migrations' SQL (sql/, embedded at build time).
  */
 #include "log.h"
 #include "migrations.h"
