@@ -13,12 +13,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/uuid.h"
 #include "log.h"
 #include "server/admin.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/store_schema.h"
-#include "server/scope.h"
 #include "server/store_agents.h"
 #include "server/store_tenants.h"
 
