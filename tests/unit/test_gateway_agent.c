@@ -37,34 +37,40 @@ call_with(struct gw_agent_call *call, const struct gw_ident *who, const char *te
 static void
 test_agent_messages(void **state)
 {
-	struct gw_ident agent = { .kind = AUTH_AGENT, .role = ROLE_AGENT };
-	struct gw_ident user = { .kind = AUTH_USER, .role = ROLE_ADMIN };
+	static const struct gw_ident agent = { .kind = AUTH_AGENT, .role = ROLE_AGENT };
+	static const struct gw_ident user = { .kind = AUTH_USER, .role = ROLE_ADMIN };
+	static const struct {
+		const struct gw_ident *who;
+		const char *text;
+		int rc;
+		const char *err;	/* the refusal's code, NULL for none */
+	} rows[] = {
+		/* Not an agent message type at all: the caller says "unknown". */
+		{ &agent, "{\"type\":\"dance\"}", -1, NULL },
+		/* Only agents send these. */
+		{ &user, "{\"type\":\"hello\"}", 0, "forbidden" },
+		{ &user, "{\"type\":\"command-result\"}", 0, "forbidden" },
+		/* Checked before any work is queued. */
+		{ &agent, "{\"type\":\"hello\",\"hostname\":7}", 0, "bad_request" },
+		{ &agent, "{\"type\":\"stats\",\"stats\":{\"a\":{}}}", 0, "bad_request" },
+		{ &agent, "{\"type\":\"stats\"}", 0, "bad_request" },
+		/* Valid, but no worker runs here: the agent is told to try again. */
+		{ &agent, "{\"type\":\"hello\",\"hostname\":\"till\"}", 0, "unavailable" },
+		{ &agent, "{\"type\":\"stats\",\"stats\":{\"queue\":1}}", 0, "unavailable" },
+		/* A command's result is logged only. */
+		{ &agent, "{\"type\":\"command-result\",\"requestId\":\"r\",\"ok\":true}", 0, NULL },
+	};
 	struct gw_agent_call c;
 
 	(void)state;
-	/* Not an agent message type at all: the caller says "unknown". */
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"dance\"}"), -1);
-	/* Only agents send these. */
-	assert_int_equal(call_with(&c, &user, "{\"type\":\"hello\"}"), 0);
-	assert_string_equal(c.err_code, "forbidden");
-	assert_int_equal(call_with(&c, &user, "{\"type\":\"command-result\"}"), 0);
-	assert_string_equal(c.err_code, "forbidden");
-	/* Checked before any work is queued. */
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"hello\",\"hostname\":7}"), 0);
-	assert_string_equal(c.err_code, "bad_request");
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"stats\",\"stats\":{\"a\":{}}}"), 0);
-	assert_string_equal(c.err_code, "bad_request");
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"stats\"}"), 0);
-	assert_string_equal(c.err_code, "bad_request");
-	/* Valid, but no worker runs here: the agent is told to try again. */
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"hello\",\"hostname\":\"till\"}"), 0);
-	assert_string_equal(c.err_code, "unavailable");
-	assert_int_equal(call_with(&c, &agent, "{\"type\":\"stats\",\"stats\":{\"queue\":1}}"), 0);
-	assert_string_equal(c.err_code, "unavailable");
-	/* A command's result is logged only. */
-	assert_int_equal(call_with(&c, &agent,
-	    "{\"type\":\"command-result\",\"requestId\":\"r\",\"ok\":true}"), 0);
-	assert_null(c.err_code);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("%s\n", rows[i].text);
+		assert_int_equal(call_with(&c, rows[i].who, rows[i].text), rows[i].rc);
+		if (rows[i].err)
+			assert_string_equal(c.err_code, rows[i].err);
+		else
+			assert_null(c.err_code);
+	}
 }
 
 int
