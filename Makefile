@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_ARGS ?=
 FUZZ_DIR := $(BUILD)/fuzz
 # Only the pure modules under test, compiled with coverage for libFuzzer.
-FUZZ_LIB_SRC := $(COMMON_SRC) server/identity.c server/session.c server/acceptor.c \
+FUZZ_LIB_SRC := $(COMMON_SRC) server/session.c server/acceptor.c \
 	server/config.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -1,6 +1,7 @@
 /*
  * agent_config.c: the one table of agent settings. Defaults follow the product
- * this replaces (batch 5, 3 retries, 1000 ms, x2, 30000 ms cap).
+ * this replaces (batch 5, 3 retries, 1000 ms, x2, 30000 ms cap). Not here:
+ * parsing and layering (common/cfg.c), what the settings do.
  */
 #include <stddef.h>
 

@@ -1,7 +1,8 @@
 /*
  * backoff.c: exponential backoff with full jitter (see backoff.h), and the
  * Retry-After parser. The growth is computed step by step and stops at the
- * cap, so large attempt numbers or multipliers cannot overflow.
+ * cap, so large attempt numbers or multipliers cannot overflow. Not here: when
+ * to retry (sync.c) or sleeping.
  */
 #include <ctype.h>
 #include <stdint.h>

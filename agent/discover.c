@@ -2,7 +2,9 @@
  * discover.c: one discovery pass. Runs the configured sources in order (usb,
  * cups, dnssd, netscan, then ipp on every IPP endpoint the others found),
  * merges what they saw by device identity (DESIGN 2.2), and implements the
- * `discover` command that prints the result.
+ * `discover` command that prints the result. Not here: the sources themselves
+ * (discover_<source>.c) and the identity rule the merge follows
+ * (common/identity.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,10 @@
 
 #include "common/clock.h"
 #include "log.h"
+#include "identity.h"
 #include "printer.h"
 #include "agent/discover.h"
 #include "agent/discover_source.h"
-
-#define MERGE_MAX_ALIASES 32		/* host:port aliases on one merged device */
 
 static const struct {
 	const char *name;
@@ -243,15 +244,16 @@ discover_parse_sources(const char *list, unsigned *bits, char *err, size_t errle
 	return 0;
 }
 
-/* The merge. An entry is one device: its fields so far and its identities. */
+/*
+ * The merge. An entry is one device: its fields so far, its identity document
+ * (identity.h: the same rule the server decides by, so agent and server agree
+ * on which sightings are one printer), and the keys its members brought.
+ */
 struct merge_ent {
 	json_t *p;			/* normalised fields, first giver wins */
-	json_t *aliases;		/* "host:port" strings */
+	json_t *idoc;			/* identity_doc_new / identity_doc_fold */
 	json_t *keys;			/* members' deviceKeys, candidates for the final one */
-	char uuid[40];
-	char sn[2 * PRINTER_TEXT_MAX + 2];
-	char mac[20];
-	char xkey[PRINTER_KEY_MAX + 1];	/* an agent-local key (usb:, cups:) */
+	struct identity id;		/* points into idoc */
 };
 
 static int
@@ -273,40 +275,6 @@ merge_str(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-/* Fill an entry's identities from one normalised item and its raw form. */
-static void
-merge_ident(struct merge_ent *e, const json_t *n, const json_t *raw)
-{
-	const char *mf = merge_str(n, "manufacturer"), *sn = merge_str(n, "serialNumber");
-	const char *addr = merge_str(n, "address");
-	json_int_t port = json_integer_value(json_object_get(n, "port"));
-	json_t *a = json_object_get(raw, "_aliases"), *v;
-	char buf[300];
-	size_t i;
-
-	snprintf(e->uuid, sizeof(e->uuid), "%s", merge_str(n, "uuid"));
-	snprintf(e->mac, sizeof(e->mac), "%s", merge_str(n, "macAddress"));
-	e->sn[0] = '\0';
-	if (*mf && *sn) {
-		printer_norm_name(mf, buf, sizeof(buf));
-		snprintf(e->sn, sizeof(e->sn), "%s:%s", buf, sn);
-	}
-	e->xkey[0] = '\0';
-	if (json_object_get(raw, "deviceKey"))
-		snprintf(e->xkey, sizeof(e->xkey), "%s", merge_str(n, "deviceKey"));
-	e->aliases = json_array();
-	if (*addr && port > 0) {
-		char low[PRINTER_TEXT_MAX + 1];
-
-		printer_norm_name(addr, low, sizeof(low));
-		snprintf(buf, sizeof(buf), "%s:%d", low, (int)port);
-		json_array_append_new(e->aliases, json_string(buf));
-	}
-	json_array_foreach(a, i, v)
-		if (json_is_string(v) && json_array_size(e->aliases) < MERGE_MAX_ALIASES)
-			json_array_append(e->aliases, v);
-}
-
 static int
 merge_str_in(const json_t *arr, const char *s)
 {
@@ -316,31 +284,6 @@ merge_str_in(const json_t *arr, const char *s)
 	json_array_foreach(arr, i, v)
 		if (strcmp(json_string_value(v), s) == 0)
 			return 1;
-	return 0;
-}
-
-/* Is `b` the same device as entry `a`? The strongest identity both carry
- * decides, whether it agrees or not. */
-static int
-merge_same(const struct merge_ent *a, const struct merge_ent *b)
-{
-	size_t i;
-	json_t *v;
-
-	if (a->uuid[0] && b->uuid[0])
-		return strcmp(a->uuid, b->uuid) == 0;
-	if (a->sn[0] && b->sn[0])
-		return strcmp(a->sn, b->sn) == 0;
-	if (a->mac[0] && b->mac[0])
-		return strcmp(a->mac, b->mac) == 0;
-	if (json_array_size(a->aliases) && json_array_size(b->aliases)) {
-		json_array_foreach(b->aliases, i, v)
-			if (merge_str_in(a->aliases, json_string_value(v)))
-				return 1;
-		return 0;
-	}
-	if (a->xkey[0] && b->xkey[0])
-		return strcmp(a->xkey, b->xkey) == 0;
 	return 0;
 }
 
@@ -384,15 +327,8 @@ merge_fold(struct merge_ent *e, struct merge_ent *m)
 			json_object_set(e->p, k, v);
 		}
 	}
-	if (!e->uuid[0])
-		memcpy(e->uuid, m->uuid, sizeof(e->uuid));
-	if (!e->sn[0])
-		memcpy(e->sn, m->sn, sizeof(e->sn));
-	if (!e->mac[0])
-		memcpy(e->mac, m->mac, sizeof(e->mac));
-	if (!e->xkey[0])
-		memcpy(e->xkey, m->xkey, sizeof(e->xkey));
-	merge_union(e->aliases, m->aliases, MERGE_MAX_ALIASES);
+	identity_doc_fold(e->idoc, m->idoc);
+	identity_from_doc(&e->id, e->idoc);
 	merge_union(e->keys, m->keys, 16);
 }
 
@@ -402,36 +338,27 @@ static void
 merge_final_key(struct merge_ent *e)
 {
 	char k[PRINTER_KEY_MAX + 8];
-	enum printer_ident r, best_r = PIDENT_NONE;
 	const char *best = NULL;
 	size_t i;
 	json_t *v;
 
 	json_object_del(e->p, "deviceKey");
-	r = printer_device_key(e->p, k, sizeof(k));
-	if (r <= PIDENT_MAC) {
+	if (identity_device_key(e->p, k, sizeof(k)) <= PIDENT_MAC) {
 		json_object_set_new(e->p, "deviceKey", json_string(k));
 		return;
 	}
-	json_array_foreach(e->keys, i, v) {
-		enum printer_ident vr = printer_key_rank(json_string_value(v));
-
-		if (vr < best_r) {
-			best_r = vr;
+	json_array_foreach(e->keys, i, v)
+		if (!best || identity_key_stronger(json_string_value(v), best))
 			best = json_string_value(v);
-		}
-	}
-	if (best && best_r < r)
-		json_object_set_new(e->p, "deviceKey", json_string(best));
-	else
-		json_object_set_new(e->p, "deviceKey", json_string(k));
+	json_object_set_new(e->p, "deviceKey",
+	    json_string(identity_key_stronger(best, k) ? best : k));
 }
 
 static void
 merge_ent_clear(struct merge_ent *e)
 {
 	json_decref(e->p);
-	json_decref(e->aliases);
+	json_decref(e->idoc);
 	json_decref(e->keys);
 	memset(e, 0, sizeof(*e));
 }
@@ -485,12 +412,17 @@ discover_merge(const json_t *raw)
 		json_decref(norm);
 		if (!m.p)
 			continue;
-		merge_ident(&m, m.p, r);
 		m.keys = json_array();
-		if (printer_key_rank(merge_str(m.p, "deviceKey")) != PIDENT_NAME)
+		if ((m.idoc = identity_doc_new(m.p, json_object_get(r, "_aliases"))) == NULL ||
+		    !m.keys) {
+			merge_ent_clear(&m);
+			continue;
+		}
+		identity_from_doc(&m.id, m.idoc);
+		if (identity_key_rank(merge_str(m.p, "deviceKey")) != PIDENT_NAME)
 			json_array_append(m.keys, json_object_get(m.p, "deviceKey"));
 		for (e = 0; e < nent; e++)
-			if (merge_same(&ents[e], &m))
+			if (identity_match(&ents[e].id, &m.id) != PIDENT_NONE)
 				break;
 		if (e == nent) {
 			ents[nent++] = m;

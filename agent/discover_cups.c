@@ -2,7 +2,8 @@
  * discover_cups.c: the local CUPS queues, read with libcups (cupsGetDests2 on
  * a connection with a time limit, so a hung or absent cupsd costs at most
  * ipp_timeout_ms). A queue whose device URI points at a network printer also
- * hands that endpoint to the merge and, for IPP, to the ipp source.
+ * hands that endpoint to the merge and, for IPP, to the ipp source. Not here:
+ * IPP requests (discover_ipp.c) or merging (discover.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_source.h"
 
 #define CUPS_MAX_QUEUES 256
@@ -32,6 +34,26 @@ cups_set_text(json_t *it, const char *key, const char *v)
 		json_object_set_new(it, key, json_string(buf));
 }
 
+json_t *
+discover_cups_reasons(const char *list)
+{
+	json_t *r = json_array();
+	char clean[101];
+
+	/* IPP keywords: no quoting, no escapes; white space around a comma is
+	 * dropped by discover_clean_text's trim. */
+	while (r && *list && json_array_size(r) < PRINTER_REASONS_MAX) {
+		size_t n = strcspn(list, ",");
+
+		if (discover_clean_text(list, n, clean, sizeof(clean)) > 0 &&
+		    strcmp(clean, "none") != 0)
+			json_array_append_new(r, json_string(clean));
+		list += n;
+		list += *list == ',';
+	}
+	return r;
+}
+
 /* The uuid carried by dnssd:// and ipp:// device URIs ("...?uuid=..."). */
 static int
 cups_uri_uuid(const char *uri, char *out, size_t outlen)
@@ -50,7 +72,7 @@ cups_uri_uuid(const char *uri, char *out, size_t outlen)
 			return -1;
 		memcpy(val, u + 5, n);
 		val[n] = '\0';
-		return printer_norm_uuid(val, out, outlen);
+		return uuid_norm(val, out, outlen);
 	}
 	return -1;
 }
@@ -112,7 +134,7 @@ cups_item(struct discover_ctx *ctx, const cups_dest_t *d)
 		cups_device_endpoint(ctx, it, duri);
 	}
 	if ((duri && cups_uri_uuid(duri, uuid, sizeof(uuid)) == 0) ||
-	    ((v = cups_opt(d, "printer-uuid")) && printer_norm_uuid(v, uuid, sizeof(uuid)) == 0))
+	    ((v = cups_opt(d, "printer-uuid")) && uuid_norm(v, uuid, sizeof(uuid)) == 0))
 		json_object_set_new(it, "uuid", json_string(uuid));
 	else {
 		snprintf(key, sizeof(key), "cups:%s:%s", ctx->hostname, d->name);
@@ -121,18 +143,9 @@ cups_item(struct discover_ctx *ctx, const cups_dest_t *d)
 	/* printer-state: 3 idle, 4 processing, 5 stopped. */
 	json_object_set_new(it, "status", json_string(!state ? "unknown" :
 	    atoi(state) == 5 ? "error" : "online"));
-	if (reasons && strcmp(reasons, "none") != 0) {
-		char *buf, *items[PRINTER_REASONS_MAX];
-		int n = cfg_split_list(reasons, &buf, items, PRINTER_REASONS_MAX);
-		char clean[101];
-
-		r = json_array();
-		for (int i = 0; i < n; i++)
-			if (discover_clean_text(items[i], strlen(items[i]), clean, sizeof(clean)))
-				json_array_append_new(r, json_string(clean));
-		free(buf);
+	if (reasons && strcmp(reasons, "none") != 0 &&
+	    (r = discover_cups_reasons(reasons)) != NULL)
 		json_object_set_new(it, "stateReasons", r);
-	}
 	json_object_set_new(caps, "cupsQueue", json_string(json_string_value(
 	    json_object_get(it, "name"))));
 	if ((v = cups_opt(d, "printer-info")) != NULL) {

@@ -3,7 +3,8 @@
  * _ipps._tcp, _pdl-datastream._tcp and _printer._tcp for a bounded window
  * (dnssd_browse_ms, ended early once avahi has reported everything and every
  * resolve is in), then one printer per service name and host, with the
- * identity its TXT record gives (UUID, ty, product, usb_MFG, usb_MDL).
+ * identity its TXT record gives (UUID, ty, product, usb_MFG, usb_MDL). Not
+ * here: IPP requests on what it finds (discover_ipp.c) or merging (discover.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/clock.h"
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_dnssd.h"
 #include "agent/discover_source.h"
 
@@ -74,7 +76,7 @@ dnssd_txt_parse(const char *const *recs, const size_t *lens, int n, struct dnssd
 #define KEY(k) (klen == sizeof(k) - 1 && strncasecmp(r, k, klen) == 0)
 		if (KEY("UUID")) {
 			dnssd_copy(tmp, v, vlen);
-			if (printer_norm_uuid(tmp, out->uuid, sizeof(out->uuid)) < 0) {
+			if (uuid_norm(tmp, out->uuid, sizeof(out->uuid)) < 0) {
 				out->uuid[0] = '\0';
 				out->bad++;
 			}

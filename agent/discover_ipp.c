@@ -2,7 +2,8 @@
  * discover_ipp.c: IPP Get-Printer-Attributes, through libcups, on every IPP
  * endpoint the other sources found plus the configured ipp_uris. It gives the
  * strongest identity (printer-uuid) and the live state. Each request has its
- * own time limit and every attribute copied out is bounded.
+ * own time limit and every attribute copied out is bounded. Not here: finding
+ * endpoints (the other sources) or merging (discover.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "log.h"
 #include "printer.h"
+#include "uuid.h"
 #include "agent/discover_source.h"
 #include "agent/ieee1284.h"
 
@@ -148,7 +150,7 @@ ipp_identity(json_t *it, ipp_t *resp, const char *host)
 	const char *s, *mm;
 
 	if (ipp_text(ippFindAttribute(resp, "printer-uuid", IPP_TAG_URI), 0, buf,
-	    sizeof(buf)) && printer_norm_uuid(buf, uuid, sizeof(uuid)) == 0)
+	    sizeof(buf)) && uuid_norm(buf, uuid, sizeof(uuid)) == 0)
 		json_object_set_new(it, "uuid", json_string(uuid));
 	ipp_set_text(it, "makeAndModel", resp, "printer-make-and-model");
 	ipp_set_text(it, "location", resp, "printer-location");

@@ -2,7 +2,8 @@
  * discover_netscan.c: TCP connect scan of the configured CIDRs only. One
  * poll() loop drives at most netscan_concurrency non-blocking connects, each
  * with its own deadline; nothing is ever written to a port (connections are
- * reset on close), except the opt-in ESC/POS status query (escpos.c).
+ * reset on close), except the opt-in ESC/POS status query (escpos.c). Not here:
+ * the ESC/POS bytes (escpos.c) or merging (discover.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -66,6 +66,10 @@ size_t discover_clean_text(const char *in, size_t len, char *out, size_t outlen)
 
 /* The sources. Each returns 0, or -1 after logging one line saying why. */
 int discover_cups(struct discover_ctx *ctx);
+/* Pure: a queue's printer-state-reasons option (IPP keywords joined by commas)
+ * as a new array of cleaned keywords, "none" and empty ones left out, at most
+ * PRINTER_REASONS_MAX. NULL on allocation failure. */
+json_t *discover_cups_reasons(const char *list);
 int discover_ipp(struct discover_ctx *ctx);
 int discover_dnssd(struct discover_ctx *ctx);
 int discover_netscan(struct discover_ctx *ctx);

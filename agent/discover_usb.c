@@ -1,7 +1,8 @@
 /*
  * discover_usb.c: USB printers from sysfs. Each usblp device exposes its IEEE
  * 1284 device id at <sysfs_root>/class/usbmisc/lp* /device/ieee1284_id; the
- * root is configurable so tests can lay out a fake tree.
+ * root is configurable so tests can lay out a fake tree. Not here: parsing the
+ * device id (ieee1284.c) or merging (discover.c).
  */
 #include <dirent.h>
 #include <errno.h>

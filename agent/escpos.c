@@ -2,6 +2,8 @@
  * escpos.c: ESC/POS real-time status (DLE EOT). Raw ports print whatever they
  * receive, so this is the only place the agent writes to one, and it writes
  * nothing but the 6 query bytes, on its own connection with a short deadline.
+ * Not here: which printers are asked (discover_netscan.c, the escpos_status
+ * setting).
  */
 #include <arpa/inet.h>
 #include <errno.h>

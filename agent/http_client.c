@@ -1,7 +1,8 @@
 /*
  * http_client.c: libcurl easy interface, one handle kept for keep-alive (see
  * http_client.h). Replies are read into memory up to HTTP_CLIENT_BODY_MAX;
- * Retry-After is picked out of the headers.
+ * Retry-After is picked out of the headers. Not here: what is sent or retried
+ * (sync.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /*
  * main.c: printmaster-agent. Reads the configuration and runs one of its
- * commands: run (daemon), discover (one shot, prints), sync --once, status.
+ * commands: run (daemon), discover (one shot, prints), sync --once, status. Not
+ * here: the work of any command (discover.c, sync.c, stats.c).
  */
 #include <signal.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * snapshot.c: the last scans' view and the diff that turns scans into
  * changes (see snapshot.h). A printer is "changed" when any field the agent
  * reports differs from what it last reported; the server decides what that
- * means for the row.
+ * means for the row. Not here: discovery (discover.c) or sending (sync.c).
  */
 #include <fcntl.h>
 #include <stdio.h>

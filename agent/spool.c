@@ -5,7 +5,7 @@
  * batch (changes taken into a batch with its key), done (batch confirmed),
  * resync (whether a resend of every current printer is owed).
  * Replaying them in order rebuilds the queue; compaction writes the same
- * state in the fewest records.
+ * state in the fewest records. Not here: batching and sending (sync.c).
  */
 #include <errno.h>
 #include <fcntl.h>

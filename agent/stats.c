@@ -1,7 +1,8 @@
 /*
  * stats.c: sync statistics (see stats.h). Response times are a ring of the
  * last STATS_SAMPLES requests, so the average and p95 follow recent
- * behaviour rather than the whole life of the process.
+ * behaviour rather than the whole life of the process. Not here: sending them
+ * (sync.c, ws_client.c).
  */
 #include <fcntl.h>
 #include <stdarg.h>

@@ -2,7 +2,8 @@
  * testprint.c: test pages (see testprint.h). IPP goes through libcups
  * (cupsSendRequest / cupsWriteRequestData / cupsGetResponse), so no IPP is
  * encoded here; the raw path writes a few ESC/POS bytes to the printer's
- * socket, which is only done because a person asked for a test print.
+ * socket, which is only done because a person asked for a test print. Not here:
+ * receiving the command (ws_client.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,18 +17,9 @@
 
 #include <cups/cups.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/testprint.h"
-
-static void
-testprint_clock(char *buf, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
 
 /* Printable ASCII only: a receipt printer's code page is unknown. */
 static void
@@ -43,10 +35,10 @@ testprint_ascii(const char *in, char *out, size_t len)
 size_t
 testprint_escpos_ticket(const char *name, const char *origin, char *buf, size_t len)
 {
-	char when[64], n[64], o[64];
+	char when[CLOCK_ISO_LEN], n[64], o[64];
 	int w;
 
-	testprint_clock(when, sizeof(when));
+	clock_iso8601(time(NULL), when);
 	testprint_ascii(name, n, sizeof(n));
 	testprint_ascii(origin, o, sizeof(o));
 	/* ESC @ (reset), ESC a 1 (centre), ESC E 1/0 (bold), text, ESC d 4 (feed),
@@ -128,7 +120,8 @@ static int
 testprint_ipp(const char *uri, const char *name, const char *origin, long timeout_ms,
     char *msg, size_t msglen)
 {
-	char scheme[16], userpass[256], host[256], resource[1024], when[64], page[1024];
+	char scheme[16], userpass[256], host[256], resource[1024], when[CLOCK_ISO_LEN],
+	    page[1024];
 	ipp_t *req, *resp = NULL;
 	http_t *http = NULL;
 	ipp_attribute_t *job;
@@ -147,7 +140,7 @@ testprint_ipp(const char *uri, const char *name, const char *origin, long timeou
 		return -1;
 	}
 	httpSetTimeout(http, (double)timeout_ms / 1000.0, NULL, NULL);
-	testprint_clock(when, sizeof(when));
+	clock_iso8601(time(NULL), when);
 	plen = snprintf(page, sizeof(page), "printmaster test print\n\nPrinter: %s\nTime: %s\n"
 	    "From: %s\n", name ? name : "", when, origin);
 	if (plen < 0 || (size_t)plen >= sizeof(page))

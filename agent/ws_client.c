@@ -2,7 +2,9 @@
  * ws_client.c: libwebsockets client for the gateway (see ws_client.h). The
  * service thread owns the context and the one connection; it drains the
  * outgoing queue in WRITEABLE, parses whole messages in RECEIVE, and
- * reschedules connects with a sorted-usec-list timer after every close.
+ * reschedules connects with a sorted-usec-list timer after every close. Not
+ * here: what a command does (discover.c, testprint.c) or the REST sync
+ * (sync.c).
  */
 #include <errno.h>
 #include <pthread.h>

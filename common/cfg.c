@@ -2,6 +2,7 @@
  * cfg.c: configuration from one table. Each layer (defaults, file, environment,
  * flags) goes through cfg_set, so every value is validated the same way whatever
  * its origin, and errors name the origin ("file.conf:3", "PRINTMASTER_PORT").
+ * Not here: the tables themselves (server/config.c, agent/agent_config.c).
  */
 #include <ctype.h>
 #include <errno.h>

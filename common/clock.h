@@ -8,6 +8,7 @@
 #include <time.h>
 
 #define CLOCK_ISO_LEN 21	/* "2026-11-28T12:00:00Z" + NUL */
+#define CLOCK_ISO_MS_LEN 25	/* "2026-11-28T12:00:00.000Z" + NUL */
 
 /* Milliseconds on the monotonic clock (not wall time); any thread. */
 long long clock_ms(void);
@@ -15,5 +16,8 @@ long long clock_ms(void);
 double clock_ms_precise(void);
 /* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 void clock_iso8601(time_t t, char out[CLOCK_ISO_LEN]);
+/* t plus ms (0-999) milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC): the
+ * form of log lines and of event envelopes (the database writes the same). */
+void clock_iso8601_ms(time_t t, int ms, char out[CLOCK_ISO_MS_LEN]);
 
 #endif

@@ -1,11 +1,12 @@
 /*
  * jsonlimit.c: a one-pass scan for nesting depth. jansson's own limit is 2048
- * levels; ours is much lower and checked before any allocation happens.
+ * levels; ours is much lower and checked before any allocation happens. Not
+ * here: parsing (jansson).
  */
 #include "jsonlimit.h"
 
 int
-json_nesting_depth(const char *buf, size_t len, int max)
+jsonlimit_depth(const char *buf, size_t len, int max)
 {
 	int depth = 0, deepest = 0, in_str = 0;
 	size_t i;

@@ -8,6 +8,6 @@
 
 /* Deepest nesting of arrays and objects in buf (strings are skipped), or -1
  * once it passes max (so a hostile body costs one pass and no recursion). */
-int json_nesting_depth(const char *buf, size_t len, int max);
+int jsonlimit_depth(const char *buf, size_t len, int max);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * log.c: the process-wide logger. A line is formatted into one buffer and
- * written with a single write(2), so lines from several threads never mix.
+ * written with a single write(2), so lines from several threads never mix. Not
+ * here: time formatting (clock.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "log.h"
 
 static const char *log_prog = "printmaster";
@@ -70,15 +72,12 @@ log_clean(char *s, int ascii_only)
 static void
 log_emit(enum log_level level, char *msg)
 {
-	char ts[40], line[4096];
+	char ts[CLOCK_ISO_MS_LEN], line[4096];
 	struct timespec now;
-	struct tm tm;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
+	clock_iso8601_ms(now.tv_sec, (int)(now.tv_nsec / 1000000), ts);
 
 	if (log_json) {
 		const char *text = msg, *end;

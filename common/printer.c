@@ -1,13 +1,16 @@
 /*
- * printer.c: PrinterData validation and the identity rules. Everything here is
+ * printer.c: PrinterData validation and normalisation. Everything here is
  * pure so both the server's bulk handler and the agent's merge use one copy,
- * and the unit tests can feed it anything.
+ * and the unit tests can feed it anything. The identity rules (keys,
+ * matching) are identity.c's; this file only asks it for a missing deviceKey.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
+#include "uuid.h"
 #include "printer.h"
 
 static const char *const printer_ident_names[] = {
@@ -110,33 +113,6 @@ printer_norm_mac(const char *in, char *out, size_t outlen)
 		return -1;
 	snprintf(out, outlen, "%.2s:%.2s:%.2s:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4,
 	    hex + 6, hex + 8, hex + 10);
-	return 0;
-}
-
-int
-printer_norm_uuid(const char *in, char *out, size_t outlen)
-{
-	static const int dash[] = { 8, 13, 18, 23 };
-	size_t i;
-	int d = 0;
-
-	if (strncasecmp(in, "urn:uuid:", 9) == 0)
-		in += 9;
-	if (strlen(in) != 36 || outlen < 37)
-		return -1;
-	for (i = 0; i < 36; i++) {
-		if (d < 4 && (int)i == dash[d]) {
-			if (in[i] != '-')
-				return -1;
-			out[i] = '-';
-			d++;
-			continue;
-		}
-		if (!isxdigit((unsigned char)in[i]))
-			return -1;
-		out[i] = (char)tolower((unsigned char)in[i]);
-	}
-	out[36] = '\0';
 	return 0;
 }
 
@@ -247,7 +223,7 @@ printer_check_field(const struct printer_field *f, const json_t *v, json_t *out,
 			json_object_set_new(out, f->key, json_string(buf));
 		break;
 	case PF_UUID:
-		if (printer_norm_uuid(t, buf, sizeof(buf)) < 0)
+		if (uuid_norm(t, buf, sizeof(buf)) < 0)
 			printer_err(errs, f->key, "must be a UUID");
 		else
 			json_object_set_new(out, f->key, json_string(buf));
@@ -377,7 +353,7 @@ printer_normalize(const json_t *in, json_t **errors)
 	if (!json_object_get(out, "status"))
 		json_object_set_new(out, "status", json_string("online"));
 	if (!json_object_get(out, "deviceKey")) {
-		printer_device_key(out, key, sizeof(key));
+		identity_device_key(out, key, sizeof(key));
 		json_object_set_new(out, "deviceKey", json_string(key));
 	}
 	json_decref(errs);
@@ -386,63 +362,4 @@ fail:
 	json_decref(out);
 	*errors = errs;
 	return NULL;
-}
-
-static const char *
-printer_str(const json_t *p, const char *k)
-{
-	const char *s = json_string_value(json_object_get(p, k));
-
-	return s && *s ? s : NULL;
-}
-
-enum printer_ident
-printer_device_key(const json_t *p, char *out, size_t outlen)
-{
-	const char *u = printer_str(p, "uuid"), *mf = printer_str(p, "manufacturer");
-	const char *sn = printer_str(p, "serialNumber"), *mac = printer_str(p, "macAddress");
-	const char *addr = printer_str(p, "address"), *name = printer_str(p, "name");
-	json_int_t port = json_integer_value(json_object_get(p, "port"));
-	char buf[PRINTER_NAME_MAX * 4 + 1];	/* a whole name, so keys never collide */
-
-	if (u) {
-		snprintf(out, outlen, "uuid:%s", u);
-		return PIDENT_UUID;
-	}
-	if (mf && sn) {
-		printer_norm_name(mf, buf, sizeof(buf));
-		snprintf(out, outlen, "sn:%s:%s", buf, sn);
-		return PIDENT_SERIAL;
-	}
-	if (mac) {
-		snprintf(out, outlen, "mac:%s", mac);
-		return PIDENT_MAC;
-	}
-	if (addr && port > 0) {
-		printer_norm_name(addr, buf, sizeof(buf));
-		snprintf(out, outlen, "net:%s:%d", buf, (int)port);
-		return PIDENT_ADDRESS;
-	}
-	printer_norm_name(name ? name : "", buf, sizeof(buf));
-	snprintf(out, outlen, "name:%s", buf);
-	return PIDENT_NAME;
-}
-
-enum printer_ident
-printer_key_rank(const char *key)
-{
-	if (!key)
-		return PIDENT_NONE;
-	if (strncmp(key, "uuid:", 5) == 0)
-		return PIDENT_UUID;
-	if (strncmp(key, "sn:", 3) == 0)
-		return PIDENT_SERIAL;
-	if (strncmp(key, "mac:", 4) == 0)
-		return PIDENT_MAC;
-	if (strncmp(key, "net:", 4) == 0)
-		return PIDENT_ADDRESS;
-	if (strncmp(key, "name:", 5) == 0)
-		return PIDENT_NAME;
-	/* usb:, cups: and other agent-local keys sit between address and name. */
-	return PIDENT_DEVICE_KEY;
 }

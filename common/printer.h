@@ -1,7 +1,8 @@
 /*
  * printer.h: the PrinterData model shared by server and agent: validation and
  * normalisation of one item (pure: JSON in, JSON or field errors out), and the
- * device identity rules of DESIGN 2.2.
+ * names of the identity kinds. The identity rules themselves (deviceKey,
+ * ranks, matching) are in identity.h.
  */
 #ifndef PM_PRINTER_H
 #define PM_PRINTER_H
@@ -39,17 +40,6 @@ json_t *printer_normalize(const json_t *in, json_t **errors);
 
 /* Canonical forms; return 0 and write into out, or -1 when not valid. */
 int printer_norm_mac(const char *in, char *out, size_t outlen);
-int printer_norm_uuid(const char *in, char *out, size_t outlen);
-
-/*
- * The strongest deviceKey available from the identity fields of a normalised
- * object: uuid:, sn:<manufacturer>:<serial>, mac:, net:<host>:<port>, else
- * name:<lower(trimmed name)>. Writes into out; returns the identity used.
- */
-enum printer_ident printer_device_key(const json_t *p, char *out, size_t outlen);
-
-/* Rank of a deviceKey by its prefix (uuid: strongest ... name: weakest). */
-enum printer_ident printer_key_rank(const char *key);
 
 /* Lower-cased, trimmed, inner white space folded: the name rule's key. */
 void printer_norm_name(const char *in, char *out, size_t outlen);

@@ -1,7 +1,13 @@
 /*
- * uuid.c: version 4 UUIDs (RFC 4122: 122 random bits, version and variant set).
+ * uuid.c: version 4 UUIDs (RFC 4122: 122 random bits, version and variant set),
+ * and the one check and canonical form of a UUID given as text (ids in URLs,
+ * bodies, room names, IPP and DNS-SD attributes). Not here: which ids a request
+ * may use (server/scope.c).
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <sodium.h>
 
 #include "uuid.h"
@@ -18,4 +24,33 @@ uuid_new(char out[UUID_TEXT_LEN + 1])
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
 	    b[13], b[14], b[15]);
+}
+
+int
+uuid_norm(const char *in, char *out, size_t outlen)
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+	size_t i;
+	int d = 0;
+
+	if (!in)
+		return -1;
+	if (strncasecmp(in, "urn:uuid:", 9) == 0)
+		in += 9;
+	if (strlen(in) != 36 || outlen < 37)
+		return -1;
+	for (i = 0; i < 36; i++) {
+		if (d < 4 && (int)i == dash[d]) {
+			if (in[i] != '-')
+				return -1;
+			out[i] = '-';
+			d++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)in[i]))
+			return -1;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[36] = '\0';
+	return 0;
 }

@@ -2,7 +2,8 @@
  * admin.c: the admin CLI. `create` prints only the new id (or the agent key,
  * shown this once) on stdout; `list` prints one tab-separated line per row;
  * messages go to stderr. Passwords come from stdin or a no-echo prompt, never
- * from argv, and are only ever stored as Argon2id hashes.
+ * from argv, and are only ever stored as Argon2id hashes. Not here: SQL
+ * (store_tenants.c, store_agents.c) or key hashing (auth.c).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -12,12 +13,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/uuid.h"
 #include "log.h"
 #include "server/admin.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/store_schema.h"
-#include "server/scope.h"
 #include "server/store_agents.h"
 #include "server/store_tenants.h"
 
@@ -132,9 +133,9 @@ admin_parse(int argc, char **argv, struct admin_args *a)
 
 /* A UUID argument in canonical form; prints why not. */
 static int
-admin_id(const char *what, const char *s, char out[HTTP_ID_LEN + 1])
+admin_id(const char *what, const char *s, char out[UUID_TEXT_LEN + 1])
 {
-	if (s && scope_uuid(s, out))
+	if (s && uuid_norm(s, out, UUID_TEXT_LEN + 1) == 0)
 		return 0;
 	fprintf(stderr, "admin: %s must be an id (a UUID), got '%s'\n", what, s ? s : "");
 	return -1;
@@ -298,7 +299,7 @@ admin_company_create(PGconn *c, const struct admin_args *a)
 static int
 admin_branch_create(PGconn *c, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1], id[STORE_ID_LEN + 1];
+	char cid[UUID_TEXT_LEN + 1], id[STORE_ID_LEN + 1];
 
 	if (a->npos != 1 || !a->company || a->branch || a->email || a->role) {
 		fprintf(stderr, "admin: usage: admin branch create --company ID NAME\n");
@@ -313,7 +314,7 @@ admin_branch_create(PGconn *c, const struct admin_args *a)
 static int
 admin_user_create(PGconn *c, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1], bid[HTTP_ID_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
+	char cid[UUID_TEXT_LEN + 1], bid[UUID_TEXT_LEN + 1] = "", hash[crypto_pwhash_STRBYTES];
 	char pw[AUTH_PASSWORD_MAX + 2], id[STORE_ID_LEN + 1];
 	int rc = 1;
 
@@ -355,7 +356,7 @@ out:
 static int
 admin_agent_create(PGconn *c, const struct admin_args *a)
 {
-	char bid[HTTP_ID_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
+	char bid[UUID_TEXT_LEN + 1], key[AUTH_KEY_LEN + 1], hash[AUTH_KEY_HASH_LEN + 1];
 	char id[STORE_ID_LEN + 1];
 	int rc;
 
@@ -386,7 +387,7 @@ admin_agent_create(PGconn *c, const struct admin_args *a)
 static int
 admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
-	char cid[HTTP_ID_LEN + 1] = "", bid[HTTP_ID_LEN + 1] = "";
+	char cid[UUID_TEXT_LEN + 1] = "", bid[UUID_TEXT_LEN + 1] = "";
 	PGresult *res;
 
 	if (a->npos != 0 || a->email || a->role ||
@@ -410,7 +411,7 @@ admin_list(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 static int
 admin_revoke(PGconn *c, const struct admin_kind *k, const struct admin_args *a)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	int n;
 
 	if (a->npos != 1 || a->company || a->branch || a->email || a->role) {

@@ -2,7 +2,8 @@
  * api_agents.c: GET agents and sync stats, POST stats (agents), and the scan /
  * test-print commands. A command is published with NOTIFY on the commands
  * channel; every instance's listener delivers it to the agents it holds, so
- * the answer here depends only on who the database says is online.
+ * the answer here depends only on who the database says is online. Not here:
+ * SQL (store_agents.c, store_events.c) or delivery to the agent (gateway).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,12 @@ agents_scoped_json(struct http_req *r, agents_query_fn query)
 	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
 		return rc;
 	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"), 0,
 	    &sc, &rc) < 0)
 		return rc;
 	if ((body = query(c, sc.company_id, sc.branch_id[0] ? sc.branch_id : NULL)) == NULL)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	return http_reply_json(r, 200, body);
 }
 
@@ -78,12 +79,12 @@ agents_post_stats(struct http_req *r)
 	}
 	if ((c = db_conn()) == NULL) {
 		json_decref(body);
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	}
 	rc = presence_db_stats(c, r->auth.principal_id, stats);
 	json_decref(body);
 	if (rc < 0)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	if (rc > 0)	/* revoked since the credential was checked */
 		return http_error(r, 401, "unauthorized", "the credential was revoked", NULL);
 	return http_reply_data(r, 204, "application/json", "", 0);
@@ -105,7 +106,7 @@ agents_command(struct http_req *r, PGconn *c, const struct scope *sc,
 	int rc;
 
 	if (!ids)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	if ((count = json_array_size(ids)) == 0) {
 		json_decref(ids);
 		return http_error(r, 409, "no_agent",
@@ -118,7 +119,7 @@ agents_command(struct http_req *r, PGconn *c, const struct scope *sc,
 	rc = msg ? listener_publish_command(c, msg) : -1;
 	json_decref(msg);
 	if (rc < 0)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	return http_reply_json(r, 202, json_pack("{s:s,s:i}", "requestId", req, "agents",
 	    (int)count));
 }
@@ -131,7 +132,7 @@ agents_command_prepare(struct http_req *r, PGconn **c, const char *branch,
 	if (auth_require_role(r, AUTH_ALLOW_ADMIN | AUTH_ALLOW_AGENT, rc) < 0)
 		return -1;
 	if ((*c = db_conn()) == NULL) {
-		*rc = scope_db_unavailable(r);
+		*rc = http_db_unavailable(r);
 		return -1;
 	}
 	return scope_resolve(r, *c, http_query(r, "companyId"), branch, flags, sc, rc);
@@ -140,19 +141,19 @@ agents_command_prepare(struct http_req *r, PGconn **c, const char *branch,
 static int
 agents_test_print(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	const char *branch;
 	struct scope sc;
 	PGconn *c;
 	int rc;
 
-	if (!scope_uuid(r->params[0], id))
+	if (uuid_norm(r->params[0], id, sizeof(id)) < 0)
 		return http_error(r, 404, "not_found", "no such printer", NULL);
 	if (agents_command_prepare(r, &c, NULL, 0, &sc, &rc) < 0)
 		return rc;
 	branch = sc.branch_id[0] ? sc.branch_id : NULL;
 	if ((rc = store_agents_printer_in_scope(c, sc.company_id, branch, id)) < 0)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	if (rc == 0)
 		return http_error(r, 404, "not_found", "no such printer", NULL);
 	return agents_command(r, c, &sc, "test-print", id,
@@ -163,19 +164,19 @@ agents_test_print(struct http_req *r)
 static int
 agents_scan_one(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	const char *branch;
 	struct scope sc;
 	PGconn *c;
 	int rc;
 
-	if (!scope_uuid(r->params[0], id))
+	if (uuid_norm(r->params[0], id, sizeof(id)) < 0)
 		return http_error(r, 404, "not_found", "no such agent", NULL);
 	if (agents_command_prepare(r, &c, NULL, 0, &sc, &rc) < 0)
 		return rc;
 	branch = sc.branch_id[0] ? sc.branch_id : NULL;
 	if ((rc = store_agents_active_in_scope(c, sc.company_id, branch, id)) < 0)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	if (rc == 0)
 		return http_error(r, 404, "not_found", "no such agent", NULL);
 	return agents_command(r, c, &sc, "scan", NULL,

@@ -1,7 +1,8 @@
 /*
  * api_auth.c: login (Argon2id check, rate limited per address and per email,
  * one answer for every kind of failure), logout (optionally of every session),
- * who-am-I, and the branches a credential may see.
+ * who-am-I, and the branches a credential may see. Not here: token signing and
+ * checks (auth.c, session.c) or SQL (store_tenants.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -134,11 +135,11 @@ api_auth_login(struct http_req *r)
 	}
 	if ((c = db_conn()) == NULL) {
 		json_decref(body);
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	}
 	if ((found = api_auth_find_user(c, email, &a, hash, &version)) < 0) {
 		json_decref(body);
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	}
 	/* Unknown users pay for a dummy verification: the answer and its timing
 	 * are the same as for a wrong password. */
@@ -197,7 +198,7 @@ api_auth_logout(struct http_req *r)
 		json_decref(body);
 		if (!c || store_tenants_user_logout_all(c, r->auth.principal_id,
 		    r->auth.company_id) < 0)
-			return scope_db_failed(r, c);
+			return http_db_failed(r, c);
 		/* Here at once; other instances (and this one's sockets) when the
 		 * announcement of the change reaches their listeners. */
 		snprintf(what, sizeof(what), "user:%s", r->auth.principal_id);
@@ -223,10 +224,10 @@ api_auth_me(struct http_req *r)
 	if (r->auth.kind != AUTH_AGENT)
 		return http_error(r, 401, "unauthorized", "a credential is required", NULL);
 	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	if (store_agents_name(c, r->auth.principal_id, r->auth.company_id, name,
 	    sizeof(name)) < 0)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	agent = json_pack("{s:s,s:s,s:s,s:s}", "id", r->auth.principal_id, "name", name,
 	    "companyId", r->auth.company_id, "branchId", r->auth.branch_id);
 	return http_reply_json(r, 200, json_pack("{s:o,s:s}", "agent", agent, "kind",
@@ -243,10 +244,10 @@ api_auth_branches(struct http_req *r)
 	if (auth_require_role(r, AUTH_ALLOW_USERS | AUTH_ALLOW_AGENT, &rc) < 0)
 		return rc;
 	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	if ((list = store_tenants_branches(c, r->auth.company_id,
 	    r->auth.branch_id[0] ? r->auth.branch_id : NULL)) == NULL)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	return http_reply_json(r, 200, json_pack("{s:o}", "branches", list));
 }
 

@@ -18,7 +18,7 @@
 #include "common/uuid.h"
 #include "server/api_bulk.h"
 #include "server/db.h"
-#include "server/identity.h"
+#include "common/identity.h"
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/scope.h"
@@ -272,7 +272,7 @@ bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
 	old_key = json_string_value(json_object_get(row, "deviceKey"));
-	if (key && old_key && printer_key_rank(key) < printer_key_rank(old_key) &&
+	if (identity_key_stronger(key, old_key) &&
 	    !json_object_get(b->keys, key)) {
 		/* The old key stays reserved too: PostgreSQL checks the unique key
 		 * row by row, so no two rows may trade keys in one statement. */
@@ -793,7 +793,7 @@ api_bulk_post(struct http_req *r)
 	}
 
 	if ((c = db_conn()) == NULL) {
-		rc = scope_db_unavailable(r);
+		rc = http_db_unavailable(r);
 		goto out;
 	}
 	/* A branch named by a company-wide credential is checked in the first
@@ -840,7 +840,7 @@ api_bulk_post(struct http_req *r)
 	goto out;
 dberr:
 	db_rollback(c);
-	rc = scope_db_failed(r, c);
+	rc = http_db_failed(r, c);
 out:
 	free(resp_text);
 	json_decref(response);

@@ -63,7 +63,7 @@ printers_list(struct http_req *r)
 {
 	const char *status = http_query(r, "status"), *q = http_query(r, "q");
 	const char *after = http_query(r, "after"), *lim = http_query(r, "limit");
-	char after_id[HTTP_ID_LEN + 1] = "", *body = NULL;
+	char after_id[UUID_TEXT_LEN + 1] = "", *body = NULL;
 	struct store_printer_filter f = { 0 };
 	struct scope sc;
 	PGconn *c;
@@ -85,7 +85,7 @@ printers_list(struct http_req *r)
 		if (*end || limit < 1 || limit > LIST_MAX)
 			return http_error(r, 400, "bad_request", "limit must be 1 to 500", NULL);
 	}
-	if (after && !scope_uuid(after, after_id))
+	if (after && uuid_norm(after, after_id, sizeof(after_id)) < 0)
 		return http_error(r, 400, "bad_request", "after must be a cursor from next",
 		    NULL);
 	if (q && strlen(q) > 200)
@@ -93,7 +93,7 @@ printers_list(struct http_req *r)
 	if (q && !printers_utf8_ok(q))
 		return http_error(r, 400, "bad_request", "q must be UTF-8 text", NULL);
 	if ((c = db_conn()) == NULL)
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	/* The branch is checked by the list statement itself (SCOPE_NO_LOOKUP). */
 	if (scope_resolve(r, c, http_query(r, "companyId"), http_query(r, "branchId"),
 	    SCOPE_NO_LOOKUP, &sc, &rc) < 0)
@@ -105,7 +105,7 @@ printers_list(struct http_req *r)
 	f.after = after_id[0] ? after_id : NULL;
 	f.limit = limit;
 	if ((res = store_printers_list(c, &f, &branch_ok)) == NULL)
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	if (!branch_ok) {
 		PQclear(res);
 		return http_error(r, 403, "forbidden",
@@ -152,14 +152,15 @@ printers_load(PGconn *c, const struct scope *sc, const char *id, json_t **out)
 
 /* Common start of the {id} handlers: connection, scope, id check. */
 static int
-printers_prepare(struct http_req *r, PGconn **c, struct scope *sc, char *id, int *rc)
+printers_prepare(struct http_req *r, PGconn **c, struct scope *sc,
+    char id[UUID_TEXT_LEN + 1], int *rc)
 {
-	if (!scope_uuid(r->params[0], id)) {
+	if (uuid_norm(r->params[0], id, UUID_TEXT_LEN + 1) < 0) {
 		*rc = http_error(r, 404, "not_found", "no such printer", NULL);
 		return -1;
 	}
 	if ((*c = db_conn()) == NULL) {
-		*rc = scope_db_unavailable(r);
+		*rc = http_db_unavailable(r);
 		return -1;
 	}
 	return scope_resolve(r, *c, http_query(r, "companyId"), NULL, 0, sc, rc);
@@ -168,7 +169,7 @@ printers_prepare(struct http_req *r, PGconn **c, struct scope *sc, char *id, int
 static int
 printers_get(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	struct scope sc;
 	json_t *p;
 	PGconn *c;
@@ -179,7 +180,7 @@ printers_get(struct http_req *r)
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;
 	if ((found = printers_load(c, &sc, id, &p)) < 0) {
-		return scope_db_failed(r, c);
+		return http_db_failed(r, c);
 	}
 	if (!found)
 		return http_error(r, 404, "not_found", "no such printer", NULL);
@@ -199,7 +200,7 @@ printers_role_ok(const char *s)
 static int
 printers_patch(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	json_t *body, *v, *errs, *p = NULL, *ev;
 	const char *dn = NULL, *role = NULL, *en = NULL;
 	int set_dn = 0, set_role = 0, rc, found;
@@ -270,13 +271,13 @@ dberr:
 	db_rollback(c);
 	json_decref(body);
 	json_decref(p);
-	return scope_db_failed(r, c);
+	return http_db_failed(r, c);
 }
 
 static int
 printers_delete(struct http_req *r)
 {
-	char id[HTTP_ID_LEN + 1], branch[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1], branch[UUID_TEXT_LEN + 1];
 	struct scope sc;
 	PGconn *c;
 	json_t *ev, *name;
@@ -305,7 +306,7 @@ printers_delete(struct http_req *r)
 	return http_reply_data(r, 204, "application/json", "", 0);
 dberr:
 	db_rollback(c);
-	return scope_db_failed(r, c);
+	return http_db_failed(r, c);
 }
 
 /* Only admins and agents register printers; api_bulk.c does the rest. */

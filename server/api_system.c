@@ -1,6 +1,7 @@
 /*
  * api_system.c: /healthz (process up), /readyz (database reachable),
- * /metrics (Prometheus text) and /api/v1/printing/test-public.
+ * /metrics (Prometheus text) and /api/v1/printing/test-public. Not here: the
+ * metric sources (metrics.c and each module's own).
  */
 #include <stdlib.h>
 

@@ -2,7 +2,9 @@
  * auth.c: who is asking. Agent keys are looked up by their BLAKE2b hash; session
  * tokens are checked by MAC and expiry (session.c), then against the user row
  * in one indexed query, so revoking a user or bumping its token version ends
- * every session at once. Nothing here logs a key, token or password.
+ * every session at once. Nothing here logs a key, token or password. Not here:
+ * tenant resolution (scope.c), the cache (auth_cache.c), SQL
+ * (store_credentials.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -395,7 +397,7 @@ auth_http(struct http_req *r, int *answered)
 	rc = auth_lookup(tok, &r->auth);
 	if (rc == AUTH_DB) {
 		*answered = 1;
-		return scope_db_unavailable(r);
+		return http_db_unavailable(r);
 	}
 	if (rc == AUTH_OK)
 		return 0;

@@ -1,7 +1,11 @@
 /*
- * auth.h: credentials. The HTTP authenticator (agent keys and session tokens
- * from "Authorization: Bearer" or the pm_session cookie), the role checks the
- * handlers call, the session signing key, agent keys and password hashing.
+ * auth.h: credentials. The credential types every part of the server shares
+ * (struct auth: who is asking, for the REST side, the gateway, presence, the
+ * listener and the admin CLI alike); the HTTP authenticator (agent keys and
+ * session tokens from "Authorization: Bearer" or the pm_session cookie), the
+ * role checks the handlers call, the session signing key, agent keys and
+ * password hashing. Not here: tenant resolution (scope.h), the credential
+ * cache (auth_cache.h), SQL (store_credentials.h).
  */
 #ifndef PM_AUTH_H
 #define PM_AUTH_H
@@ -9,8 +13,35 @@
 #include <stddef.h>
 #include <sodium.h>
 
+#include "common/uuid.h"
 #include "server/config.h"
-#include "server/http.h"
+
+enum auth_kind {
+	AUTH_NONE = 0,
+	AUTH_AGENT,
+	AUTH_USER,
+};
+
+enum auth_role {
+	ROLE_NONE = 0,
+	ROLE_VIEWER,
+	ROLE_ADMIN,
+	ROLE_AGENT,
+};
+
+/* Who is asking: filled by the HTTP authenticator before a handler runs, and
+ * by auth_from_token for a websocket. */
+struct auth {
+	enum auth_kind kind;
+	enum auth_role role;
+	char company_id[UUID_TEXT_LEN + 1];
+	char branch_id[UUID_TEXT_LEN + 1];	/* "" = every branch of the company */
+	char principal_id[UUID_TEXT_LEN + 1];	/* agent or user id */
+	char email[256];			/* users only */
+	long long expires;			/* session's end, Unix seconds; 0 = none */
+};
+
+struct http_req;
 
 #define AUTH_COOKIE "pm_session"
 #define AUTH_KEY_PREFIX "pmk_"

@@ -1,7 +1,8 @@
 /*
  * auth_cache.c: a small fixed-size hash table of checked credentials. Each key
  * may sit in one of AUTH_CACHE_PROBE slots after its hash; a full run evicts
- * the entry closest to expiry. Invalidation scans the table: it is rare.
+ * the entry closest to expiry. Invalidation scans the table: it is rare. Not
+ * here: checking a credential (auth.c) or hearing about changes (listener.c).
  */
 #include <pthread.h>
 #include <stdint.h>

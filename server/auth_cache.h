@@ -8,7 +8,7 @@
 #ifndef PM_AUTH_CACHE_H
 #define PM_AUTH_CACHE_H
 
-#include "server/http.h"
+#include "server/auth.h"
 
 #define AUTH_CACHE_TTL_MS 10000
 #define AUTH_CACHE_KEY_MAX 96

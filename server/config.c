@@ -1,6 +1,7 @@
 /*
  * config.c: the one table of server settings. Defaults, ranges and help text
- * live only here; docs/configuration.md is generated from it.
+ * live only here; docs/configuration.md is generated from it. Not here: parsing
+ * and layering (common/cfg.c).
  */
 #include <limits.h>
 #include <stddef.h>

@@ -1,9 +1,12 @@
 /*
- * gateway.c: the libwebsockets side of /ws. Only the lws service thread runs
- * this file's callback and touches connections; everything else arrives as a
- * gw_item in the inbox. Every outgoing frame goes through a connection's
- * bounded queue, so a client that does not read costs at most ws_queue_max
- * shared messages before it is told to refresh and is closed.
+ * gateway.c: the libwebsockets glue of /ws: the context and its service
+ * thread, the inbox other threads post to (drained in one place), the
+ * handshake (path, Origin, a credential present), receiving and writing
+ * frames, pings and session ends. Only the lws service thread runs this
+ * file's callback and touches connections. Not here: what a connection may
+ * do next (gateway_state.c), its queue and the actions (gateway_conn.c), live
+ * fan-out (gateway_fanout.c), agent messages (gateway_agent.c), database work
+ * (gateway_worker.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,14 +21,12 @@
 
 #include "common/clock.h"
 #include "log.h"
-#include "jsonlimit.h"
 #include "server/acceptor.h"
-#include "server/auth_cache.h"
 #include "server/gateway.h"
+#include "server/gateway_conn.h"
+#include "server/gateway_fanout.h"
 #include "server/gateway_worker.h"
-#include "server/gw_queue.h"
 #include "server/presence.h"
-#include "server/scope.h"
 
 #define GW_MAX_MSG 16384		/* largest client message, in bytes */
 /* lws allocates rx_buffer_size (+ LWS_PRE) for every connection and hands a
@@ -40,122 +41,33 @@
  * socket cannot take whole is kept by lws until written: at most this much
  * per client that stopped reading. */
 #define GW_WRITE_BATCH 16384
-#define GW_MAX_DEPTH 8
 #define GW_BACKLOG_MAX 1000		/* events not yet queued; the listener waits beyond */
-#define GW_STALL_MS 3000		/* a full queue without progress this long overflows */
-#define GW_HOLD_MS 1000			/* live events wait this long for a first subscribe */
 #define GW_AUTH_TIMEOUT_S 10
-#define GW_OVERFLOW_CLOSE_S 5
 #define GW_PING_MS 30000		/* ping a client silent this long */
 #define GW_HANGUP_MS 70000		/* drop a client silent this long */
 #define GW_SWEEP_MS 1000		/* how often gw_sweep looks (session ends too) */
-#define GW_CLOSE_UNAUTHORIZED 4401
-#define GW_CLOSE_TRY_LATER 1013
 
-enum gw_state {
-	GW_PENDING = 0,		/* waiting for the credential check */
-	GW_READY,		/* live events flow */
-	GW_REPLAYING,		/* catching up from since; live events wait in the log */
-	GW_CLOSING,		/* flush what is queued, then close */
-};
-
-/* What a connection keeps of its credential: struct auth without the e-mail,
- * which nothing here uses (and which is two thirds of struct auth). */
-struct gw_ident {
-	enum auth_kind kind;
-	enum auth_role role;
-	char company_id[HTTP_ID_LEN + 1];
-	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
-	char principal_id[HTTP_ID_LEN + 1];
-	long long expires;		/* a session's end, Unix seconds; 0 = none */
-};
-
-/*
- * Per-connection state, allocated by lws (per_session_data_size) for every
- * websocket, so it holds only what an idle connection needs: the credential
- * goes straight from the handshake headers into the worker's job, and room
- * lists, queue slots and receive buffers are allocated to their size.
- */
-struct gw_conn {
-	struct lws *wsi;
-	uint64_t serial;
-	struct gw_conn *prev, *next;
-	struct gw_conn *hnext;	/* gw_find's hash chain */
-	enum gw_state state;
-	int close_code;
-	const char *close_reason;
-	struct gw_ident auth;
-	int company_room, nbranches;
-	char (*branches)[HTTP_ID_LEN + 1];	/* nbranches ids, owned */
-	/* A subscribe waiting for the worker's room check; once answered, the
-	 * rooms it replaced, for the replay that follows (see gw_on_subscribed). */
-	int sub_pending, sub_company_room, sub_nbranches, sub_has_since;
-	char (*sub_branches)[HTTP_ID_LEN + 1];	/* owned, GW_MAX_ROOMS while parsing */
-	long long sub_since;
-	long long last_sent;	/* highest event id queued (or skipped) for us */
-	long long live_from;	/* every event in our rooms after this has been sent */
-	long long skip_from, skip_to;	/* replay: sent live already (old rooms in sub_*) */
-	long long stall_since;	/* ms: when its full queue held up the pump; 0 = not */
-	int replay_budget, replay_wait;
-	int held;		/* welcomed, waiting for its first message (see gw_release) */
-	int ping_due;		/* gw_sweep wants a ping written */
-	long long last_rx;	/* ms: the client's last data frame or pong */
-	long long ping_at;	/* ms: our last ping to it */
-	char *deferred;		/* a subscribe that came during a replay, run after it */
-	struct gw_queue q;	/* grows on demand, at most ws_queue_max */
-	char *rx;
-	size_t rxlen;
-};
+const struct server_config *gw_cfg;
 
 static struct lws_context *gw_ctx;
 static struct lws_vhost *gw_vhost;
 static pthread_t gw_thread;
 static int gw_thread_running;
 static atomic_int gw_stopping;
+/* The inbox: items from other threads, drained on the lws thread. */
 static pthread_mutex_t gw_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gw_cond = PTHREAD_COND_INITIALIZER;
 static struct gw_item *gw_in_head, *gw_in_tail;
 static size_t gw_backlog;	/* events posted and not yet queued to clients */
-/* Events taken from the inbox, queued to clients at the pace of the slowest
- * client still reading (lws thread only). */
-static struct gw_item *gw_pend_head, *gw_pend_tail;
-static size_t gw_pend_pos;
-static lws_sorted_usec_list_t gw_pump_sul, gw_sweep_sul;
 static int gw_accepting;
 static int gw_events_closed;	/* shutting down: the listener must not wait */
-static struct gw_conn *gw_conns;
-static uint64_t gw_next_serial;
-/* company id -> highest event id known to be committed (lws thread only).
- * Event order is per company (store_events.h), so the head is too. */
-static json_t *gw_heads;
-static const struct server_config *gw_cfg;
+static lws_sorted_usec_list_t gw_sweep_sul;
 static gateway_authenticator gw_auth;
-static atomic_long gw_nclients, gw_nqueued;
-static atomic_ulong gw_overflows, gw_delivered, gw_refused;
-
-static long long
-gw_head_of(const char *company_id)
-{
-	return json_integer_value(json_object_get(gw_heads, company_id));
-}
-
-static void
-gw_head_raise(const char *company_id, long long id)
-{
-	if (id > gw_head_of(company_id))
-		json_object_set_new(gw_heads, company_id, json_integer(id));
-}
 
 void
 gateway_set_authenticator(gateway_authenticator fn)
 {
 	gw_auth = fn;
-}
-
-gateway_authenticator
-gateway_get_authenticator(void)
-{
-	return gw_auth;
 }
 
 int
@@ -195,6 +107,15 @@ gateway_post(struct gw_item *it)
 	return 0;
 }
 
+void
+gw_inbox_release(size_t n)
+{
+	pthread_mutex_lock(&gw_lock);
+	gw_backlog -= n;
+	pthread_cond_broadcast(&gw_cond);
+	pthread_mutex_unlock(&gw_lock);
+}
+
 /* The acceptor's hand-off (acceptor thread): fd ownership passes to us. */
 static int
 gw_handoff(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
@@ -213,647 +134,13 @@ gw_handoff(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
 	return gateway_post(it);
 }
 
-/*
- * Worker answers name their connection by serial. With thousands of clients a
- * walk of gw_conns per answer made connecting quadratic, so connections are
- * also hashed by serial (sequential: the low bits spread them evenly). Without
- * a table (allocation failed) gw_find walks the list as before.
- */
-static struct gw_conn **gw_htab;
-static size_t gw_hsize, gw_hcount;	/* gw_hsize: 0 or a power of two */
-
-static void
-gw_hash_add(struct gw_conn *c)
-{
-	if (gw_hcount + 1 > gw_hsize) {
-		size_t n = gw_hsize ? gw_hsize * 2 : 256;
-		struct gw_conn **t = calloc(n, sizeof(*t));
-
-		if (t) {
-			for (size_t i = 0; i < gw_hsize; i++) {
-				struct gw_conn *e, *next;
-
-				for (e = gw_htab[i]; e; e = next) {
-					next = e->hnext;
-					e->hnext = t[e->serial & (n - 1)];
-					t[e->serial & (n - 1)] = e;
-				}
-			}
-			free(gw_htab);
-			gw_htab = t;
-			gw_hsize = n;
-		}
-	}
-	gw_hcount++;
-	if (!gw_htab)
-		return;
-	c->hnext = gw_htab[c->serial & (gw_hsize - 1)];
-	gw_htab[c->serial & (gw_hsize - 1)] = c;
-}
-
-static void
-gw_hash_del(struct gw_conn *c)
-{
-	gw_hcount--;
-	if (!gw_htab)
-		return;
-	for (struct gw_conn **p = &gw_htab[c->serial & (gw_hsize - 1)]; *p; p = &(*p)->hnext)
-		if (*p == c) {
-			*p = c->hnext;
-			break;
-		}
-	c->hnext = NULL;
-}
-
-static struct gw_conn *
-gw_find(uint64_t serial)
-{
-	struct gw_conn *c;
-
-	if (gw_htab) {
-		for (c = gw_htab[serial & (gw_hsize - 1)]; c; c = c->hnext)
-			if (c->serial == serial)
-				return c;
-		return NULL;
-	}
-	for (c = gw_conns; c; c = c->next)
-		if (c->serial == serial)
-			return c;
-	return NULL;
-}
-
-static void
-gw_ident_set(struct gw_ident *id, const struct auth *a)
-{
-	id->kind = a->kind;
-	id->role = a->role;
-	memcpy(id->company_id, a->company_id, sizeof(id->company_id));
-	memcpy(id->branch_id, a->branch_id, sizeof(id->branch_id));
-	memcpy(id->principal_id, a->principal_id, sizeof(id->principal_id));
-	id->expires = a->expires;
-}
-
-/* The credential back as a struct auth, its e-mail "". */
-static void
-gw_ident_get(const struct gw_ident *id, struct auth *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->kind = id->kind;
-	a->role = id->role;
-	memcpy(a->company_id, id->company_id, sizeof(a->company_id));
-	memcpy(a->branch_id, id->branch_id, sizeof(a->branch_id));
-	memcpy(a->principal_id, id->principal_id, sizeof(a->principal_id));
-}
-
-static void
-gw_job_auth(struct gw_job *j, const struct gw_conn *c)
-{
-	gw_ident_get(&c->auth, &j->auth);
-}
-
-/* auth_cache_covers for a connection's credential. */
-static int
-gw_covers(const struct gw_conn *c, const char *what)
-{
-	struct auth a;
-
-	gw_ident_get(&c->auth, &a);
-	return auth_cache_covers(&a, what);
-}
-
-/* Copy n room ids into a job's fixed array. */
-static void
-gw_job_branches(struct gw_job *j, int n, char (*branches)[HTTP_ID_LEN + 1])
-{
-	j->nbranches = n;
-	if (n > 0)
-		memcpy(j->branches, branches, (size_t)n * sizeof(*branches));
-}
-
-/* Forget the rooms of a subscribe (pending, refused, or replaced and no longer
- * needed by a replay). */
-static void
-gw_sub_clear(struct gw_conn *c)
-{
-	free(c->sub_branches);
-	c->sub_branches = NULL;
-	c->sub_company_room = c->sub_nbranches = 0;
-}
-
-static void
-gw_drop_queue(struct gw_conn *c)
-{
-	struct gw_msg *m;
-
-	while ((m = gw_queue_pop(&c->q)) != NULL) {
-		gw_msg_unref(m);
-		atomic_fetch_sub(&gw_nqueued, 1);
-	}
-}
-
-static json_t *
-gw_rooms_json(const struct gw_conn *c)
-{
-	json_t *a = json_array();
-	char room[64];
-
-	if (c->company_room) {
-		snprintf(room, sizeof(room), "company:%s", c->auth.company_id);
-		json_array_append_new(a, json_string(room));
-	}
-	for (int i = 0; i < c->nbranches; i++) {
-		snprintf(room, sizeof(room), "branch:%s", c->branches[i]);
-		json_array_append_new(a, json_string(room));
-	}
-	return a;
-}
-
-static void gw_enqueue(struct gw_conn *c, struct gw_msg *m);
-
-/* A server-made event (no row in the log): printer:refresh-required. */
-static void
-gw_refresh_required(struct gw_conn *c, const char *reason, long long count,
-    long long id)
-{
-	char ts[32], room[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	struct gw_msg *m;
-	json_t *j;
-
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-	if (c->company_room || c->nbranches == 0)
-		snprintf(room, sizeof(room), "company:%s", c->auth.company_id);
-	else
-		snprintf(room, sizeof(room), "branch:%s", c->branches[0]);
-	j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s?,s:s,s:{s:s,s:I}}", "type", "event",
-	    "id", (json_int_t)id, "event", "printer:refresh-required", "room", room,
-	    "companyId", c->auth.company_id,
-	    "branchId", c->nbranches == 1 && !c->company_room ? c->branches[0] : NULL,
-	    "ts", ts, "data", "reason", reason, "count", (json_int_t)count);
-	m = gw_msg_json(j);
-	json_decref(j);
-	if (m) {
-		m->is_event = 1;
-		gw_enqueue(c, m);
-		gw_msg_unref(m);
-	}
-}
-
-static void
-gw_close_after_flush(struct gw_conn *c, int code, const char *reason)
-{
-	c->state = GW_CLOSING;
-	c->close_code = code;
-	c->close_reason = reason;
-	lws_callback_on_writable(c->wsi);
-}
-
-/* The queue is full: forget it, say so, and close once that is written (or
- * after GW_OVERFLOW_CLOSE_S when the client reads nothing at all). */
-static void
-gw_overflow(struct gw_conn *c)
-{
-	unsigned dropped = c->q.len;
-
-	gw_drop_queue(c);
-	atomic_fetch_add(&gw_overflows, 1);
-	log_warnx("[GATEWAY] client %llu too slow: %u messages dropped, closing",
-	    (unsigned long long)c->serial, dropped);
-	gw_refresh_required(c, "slow-consumer", dropped, gw_head_of(c->auth.company_id));
-	gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "slow consumer");
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_OVERFLOW_CLOSE_S);
-}
-
-static void
-gw_enqueue(struct gw_conn *c, struct gw_msg *m)
-{
-	int rc;
-
-	if (c->state == GW_CLOSING)
-		return;		/* told already (or refused): nothing more is queued */
-	rc = gw_queue_push(&c->q, m, (uint32_t)gw_cfg->ws_queue_max);
-	if (rc == -2 && c->q.len == 0) {
-		/* Not even one slot: there is nothing to flush and no way to say
-		 * so (gw_overflow would come back here). */
-		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
-		return;
-	}
-	if (rc < 0) {
-		/* Full, or no memory to grow: the same remedy, a refresh. */
-		gw_overflow(c);
-		return;
-	}
-	m->refs++;
-	atomic_fetch_add(&gw_nqueued, 1);
-	/* Asked once per burst: gw_writeable asks again while any is left. */
-	if (c->q.len == 1)
-		lws_callback_on_writable(c->wsi);
-}
-
-static void
-gw_send_json(struct gw_conn *c, json_t *j)
-{
-	struct gw_msg *m = gw_msg_json(j);
-
-	json_decref(j);
-	if (m) {
-		gw_enqueue(c, m);
-		gw_msg_unref(m);
-	}
-}
-
-static void
-gw_error(struct gw_conn *c, const char *code, const char *message)
-{
-	gw_send_json(c, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
-	    "message", message));
-}
-
-static int
-gw_in_branch(const struct gw_conn *c, const char *branch)
-{
-	for (int i = 0; i < c->nbranches; i++)
-		if (strcmp(c->branches[i], branch) == 0)
-			return 1;
-	return 0;
-}
-
-/* Whether ev is in the room set (company_room, branches): the credential's
- * company and either the company room or the event's branch. */
-static int
-gw_rooms_cover(const struct gw_conn *c, int company_room, int n,
-    char (*branches)[HTTP_ID_LEN + 1], const struct gw_event *ev)
-{
-	if (strcmp(c->auth.company_id, ev->company_id) != 0)
-		return 0;
-	if (company_room)
-		return 1;
-	for (int i = 0; i < n && ev->branch_id[0]; i++)
-		if (strcmp(branches[i], ev->branch_id) == 0)
-			return 1;
-	return 0;
-}
-
-/* The envelope of ev for this connection (through the room it has it in), or
- * NULL when the event is not for it or was sent already. */
-static struct gw_msg *
-gw_pick(const struct gw_conn *c, const struct gw_event *ev)
-{
-	if (ev->id <= c->last_sent || strcmp(c->auth.company_id, ev->company_id) != 0)
-		return NULL;
-	if (ev->branch_id[0] && ev->as_branch && gw_in_branch(c, ev->branch_id))
-		return ev->as_branch;
-	return c->company_room ? ev->as_company : NULL;
-}
-
-static void
-gw_deliver(struct gw_conn *c, const struct gw_event *ev)
-{
-	struct gw_msg *m = gw_pick(c, ev);
-
-	if (m) {
-		c->last_sent = ev->id;
-		gw_enqueue(c, m);
-	}
-}
-
-/* Ms to wait before ev may be queued: 0 when every ready client it is for has
- * room. A client whose full queue has made no progress for GW_STALL_MS is
- * overflowed here, so one stalled reader holds the others up only that long. */
-static long long
-gw_blocked(const struct gw_event *ev, long long now)
-{
-	unsigned limit = (unsigned)gw_cfg->ws_queue_max - 1;	/* one slot for replies */
-	long long wait = 0;
-
-	for (struct gw_conn *c = gw_conns; c; c = c->next) {
-		if (c->q.len < limit)
-			continue;
-		/* A replay waiting on a client that reads nothing blocks no one, but
-		 * is cut by the same rule. */
-		if (c->state == GW_REPLAYING && c->replay_wait) {
-			if (!c->stall_since)
-				c->stall_since = now;
-			else if (now - c->stall_since >= GW_STALL_MS)
-				gw_overflow(c);
-			continue;
-		}
-		if (c->state != GW_READY || !gw_pick(c, ev))
-			continue;
-		if (!c->stall_since)
-			c->stall_since = now;
-		if (now - c->stall_since >= GW_STALL_MS) {
-			gw_overflow(c);
-			continue;
-		}
-		if (!wait || c->stall_since + GW_STALL_MS - now < wait)
-			wait = c->stall_since + GW_STALL_MS - now;
-	}
-	return wait;
-}
-
-static void gw_pump_cb(lws_sorted_usec_list_t *sul);
-
-/* Queue pending events to the ready clients, in id order, while they have room. */
-static void
-gw_pump(void)
-{
-	long long now = clock_ms();
-	size_t done = 0;
-
-	while (gw_pend_head) {
-		struct gw_item *it = gw_pend_head;
-
-		if (gw_pend_pos < it->nevents) {
-			struct gw_event *ev = &it->events[gw_pend_pos];
-			long long wait = gw_blocked(ev, now);
-
-			if (wait > 0) {
-				lws_sul_schedule(gw_ctx, 0, &gw_pump_sul, gw_pump_cb,
-				    (lws_usec_t)wait * 1000);
-				break;
-			}
-			for (struct gw_conn *c = gw_conns; c; c = c->next)
-				if (c->state == GW_READY)
-					gw_deliver(c, ev);
-			gw_head_raise(ev->company_id, ev->id);
-			gw_pend_pos++;
-			done++;
-			continue;
-		}
-		gw_pend_head = it->next;
-		if (!gw_pend_head)
-			gw_pend_tail = NULL;
-		gw_pend_pos = 0;
-		gw_item_free(it);
-	}
-	if (done) {
-		pthread_mutex_lock(&gw_lock);
-		gw_backlog -= done;
-		pthread_cond_broadcast(&gw_cond);
-		pthread_mutex_unlock(&gw_lock);
-	}
-}
-
-static void
-gw_pump_cb(lws_sorted_usec_list_t *sul)
-{
-	(void)sul;
-	gw_pump();
-}
-
-static void gw_subscribe(struct gw_conn *c, const json_t *msg);
-
-/* Live again: run the subscribe that waited for the replay, if any. */
-static void
-gw_ready(struct gw_conn *c)
-{
-	json_t *msg;
-
-	c->state = GW_READY;
-	gw_sub_clear(c);	/* the replay that skipped by them is over */
-	if (!c->deferred)
-		return;
-	msg = json_loads(c->deferred, 0, NULL);
-	free(c->deferred);
-	c->deferred = NULL;
-	if (msg)
-		gw_subscribe(c, msg);
-	json_decref(msg);
-}
-
-static void
-gw_replay_next(struct gw_conn *c)
-{
-	int room = (int)gw_cfg->ws_queue_max - (int)c->q.len - 1;
-	int n = room < c->replay_budget ? room : c->replay_budget;
-	struct gw_job *j;
-
-	/* Rounds of at least half a queue: wait for the queue to drain first. */
-	if (n <= 0 || (n < c->replay_budget && room < (int)gw_cfg->ws_queue_max / 2)) {
-		c->replay_wait = 1;	/* resumed from WRITEABLE once the queue drains */
-		return;
-	}
-	c->replay_wait = 0;
-	log_debug("[GATEWAY] client %llu: replay after %lld, up to %d",
-	    (unsigned long long)c->serial, c->last_sent, n);
-	if ((j = gw_job_new(GW_JOB_REPLAY, c->serial)) == NULL)
-		goto err;
-	gw_job_auth(j, c);
-	j->company_room = c->company_room;
-	gw_job_branches(j, c->nbranches, c->branches);
-	j->since = c->last_sent;
-	j->limit = n;
-	if (gw_worker_post(j) < 0)
-		goto err;
-	return;
-err:
-	if (gw_head_of(c->auth.company_id) > c->last_sent)
-		c->last_sent = gw_head_of(c->auth.company_id);
-	c->live_from = c->last_sent;
-	gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
-	gw_ready(c);
-}
-
-static void
-gw_on_replay(struct gw_conn *c, struct gw_item *it)
-{
-	log_debug("[GATEWAY] client %llu: replayed %zu (more %d, head %lld, ours %lld, "
-	    "queued %u)", (unsigned long long)c->serial, it->nevents, it->more, it->head,
-	    gw_head_of(c->auth.company_id), c->q.len);
-	if (c->state != GW_REPLAYING)
-		return;
-	if (!it->ok) {
-		if (gw_head_of(c->auth.company_id) > c->last_sent)
-			c->last_sent = gw_head_of(c->auth.company_id);
-		c->live_from = c->last_sent;
-		gw_refresh_required(c, "replay-unavailable", 0, c->last_sent);
-		gw_ready(c);
-		return;
-	}
-	for (size_t i = 0; i < it->nevents && c->state == GW_REPLAYING; i++) {
-		struct gw_event *ev = &it->events[i];
-
-		/* Sent before this subscribe: once is enough, and in order. */
-		if (ev->id > c->skip_from && ev->id <= c->skip_to &&
-		    gw_rooms_cover(c, c->sub_company_room, c->sub_nbranches,
-		    c->sub_branches, ev)) {
-			if (ev->id > c->last_sent)
-				c->last_sent = ev->id;
-			continue;
-		}
-		gw_deliver(c, ev);
-	}
-	if (c->state != GW_REPLAYING)
-		return;		/* overflowed: the client was told to refresh */
-	c->replay_budget -= (int)it->nevents;
-	if (it->more || gw_head_of(c->auth.company_id) > it->head) {
-		/* More rows, or the listener is ahead of the snapshot: go on. */
-		long long head = gw_head_of(c->auth.company_id);
-		long long to = it->head > head ? it->head : head;
-
-		if (c->replay_budget > 0) {
-			gw_replay_next(c);
-			return;
-		}
-		/* Out of budget with events possibly left: live from here, after a
-		 * refresh-required that tells the client to reload. */
-		if (to > c->last_sent)
-			c->last_sent = to;
-		c->live_from = c->last_sent;
-		gw_refresh_required(c, "replay-limit", GW_REPLAY_MAX, c->last_sent);
-		gw_ready(c);
-		return;
-	}
-	/* A complete replay: everything in our rooms after since has been sent. */
-	c->live_from = c->sub_since;
-	gw_ready(c);
-}
-
-static void
-gw_start_replay(struct gw_conn *c, long long since)
-{
-	c->state = GW_REPLAYING;
-	c->skip_from = c->skip_to = 0;
-	c->last_sent = c->sub_since = since;
-	c->replay_budget = GW_REPLAY_MAX;
-	gw_replay_next(c);
-}
-
-/*
- * A welcomed connection is held (no live events) until its first message or
- * GW_HOLD_MS, then catches up by replay from its welcome. A page that
- * answers the welcome with subscribe+since therefore gets the missed events
- * before any newer live one: strictly in id order, each once.
- */
-static void
-gw_release(struct gw_conn *c)
-{
-	if (!c->held || c->sub_pending)
-		return;		/* the pending subscribe releases it */
-	c->held = 0;
-	lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-	gw_start_replay(c, c->last_sent);
-}
-
-static void
-gw_on_auth(struct gw_conn *c, struct gw_item *it)
-{
-	static const char *const roles[] = { "none", "viewer", "admin", "agent" };
-
-	if (!it->ok) {
-		atomic_fetch_add(&gw_refused, 1);
-		log_info("[GATEWAY] client %llu: credential refused",
-		    (unsigned long long)c->serial);
-		gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "unauthorized");
-		return;
-	}
-	gw_ident_set(&c->auth, &it->auth);
-	if (c->auth.branch_id[0]) {
-		if ((c->branches = malloc(sizeof(*c->branches))) == NULL) {
-			gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
-			return;
-		}
-		c->nbranches = 1;
-		snprintf(c->branches[0], sizeof(c->branches[0]), "%s", c->auth.branch_id);
-	} else {
-		c->company_room = 1;
-	}
-	/* A company whose events this instance has not yet seen starts from
-	 * the newest event the worker found for it. */
-	gw_head_raise(c->auth.company_id, it->head);
-	c->last_sent = c->live_from = gw_head_of(c->auth.company_id);
-	c->state = GW_REPLAYING;
-	c->held = 1;
-	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
-	lws_set_timer_usecs(c->wsi, (lws_usec_t)GW_HOLD_MS * 1000);
-	log_info("[GATEWAY] client %llu: %s %s joined %s:%s", (unsigned long long)c->serial,
-	    roles[c->auth.role], c->auth.principal_id, c->company_room ? "company" : "branch",
-	    c->company_room ? c->auth.company_id : c->auth.branch_id);
-	gw_send_json(c, json_pack("{s:s,s:o,s:I,s:s}", "type", "welcome", "rooms",
-	    gw_rooms_json(c), "lastEventId", (json_int_t)c->last_sent, "role",
-	    roles[c->auth.role]));
-}
-
-static void
-gw_on_subscribed(struct gw_conn *c, struct gw_item *it)
-{
-	c->sub_pending = 0;
-	if (it->ok <= 0)
-		gw_sub_clear(c);
-	if (it->ok <= 0 && c->held) {
-		gw_release(c);	/* refused, but live events must flow anyway */
-	}
-	if (it->ok <= 0) {
-		gw_error(c, it->ok < 0 ? "unavailable" : "forbidden", it->ok < 0 ?
-		    "the database is unavailable; try again" :
-		    "a room is outside the credential's scope");
-		return;
-	}
-	/* Swap: the new rooms become ours, the old ones stay in sub_* so the
-	 * replay can skip what they already delivered live. */
-	{
-		char (*old)[HTTP_ID_LEN + 1] = c->branches, (*fit)[HTTP_ID_LEN + 1];
-		int oc = c->company_room, on = c->nbranches;
-
-		c->company_room = c->sub_company_room;
-		c->nbranches = c->sub_nbranches;
-		c->branches = c->sub_branches;
-		c->sub_company_room = oc;
-		c->sub_nbranches = on;
-		c->sub_branches = old;
-		/* Parsed into GW_MAX_ROOMS slots: keep only what is used. */
-		if (c->nbranches == 0) {
-			free(c->branches);
-			c->branches = NULL;
-		} else if ((fit = realloc(c->branches,
-		    (size_t)c->nbranches * sizeof(*fit))) != NULL) {
-			c->branches = fit;
-		}
-	}
-	gw_send_json(c, json_pack("{s:s,s:o}", "type", "subscribed", "rooms",
-	    gw_rooms_json(c)));
-	if (c->held) {
-		/* Nothing sent yet: replay from since, or from the welcome. */
-		c->held = 0;
-		lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-		gw_start_replay(c, c->sub_has_since ? c->sub_since : c->last_sent);
-		return;
-	}
-	if (c->sub_has_since && c->sub_since < c->last_sent) {
-		c->state = GW_REPLAYING;
-		c->skip_from = c->live_from;
-		c->skip_to = c->last_sent;
-		c->last_sent = c->sub_since;
-		c->replay_budget = GW_REPLAY_MAX;
-		gw_replay_next(c);
-	} else {
-		/* Nothing to replay before what is live already; new rooms from here. */
-		if (c->sub_has_since && c->sub_since > c->last_sent)
-			c->last_sent = c->sub_since;
-		c->live_from = c->last_sent;
-		gw_sub_clear(c);
-	}
-}
-
-/* The connection's credential was revoked or its session ended: nothing more
- * is sent, not even what is queued; it is closed with 4401. */
-static void
-gw_revoke(struct gw_conn *c, const char *reason)
-{
-	log_info("[GATEWAY] client %llu: %s, closing", (unsigned long long)c->serial,
-	    reason);
-	gw_drop_queue(c);
-	c->held = 0;
-	gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, reason);
-}
-
+/* Every item other threads posted, in order (lws thread). */
 static void
 gw_drain(void)
 {
 	struct gw_item *it, *next;
+	struct gw_actions acts = { 0 };
+	struct gw_env env;
 
 	pthread_mutex_lock(&gw_lock);
 	it = gw_in_head;
@@ -870,52 +157,42 @@ gw_drain(void)
 				log_warnx("[GATEWAY] could not adopt a connection");
 			break;
 		case GW_ITEM_EVENTS:
-			/* Kept: gw_pump queues them and frees the item. */
-			it->next = NULL;
-			if (gw_pend_tail)
-				gw_pend_tail->next = it;
-			else
-				gw_pend_head = it;
-			gw_pend_tail = it;
+			gw_fanout_add(it);	/* queued by the pump, which frees it */
 			continue;
 		case GW_ITEM_AUTH:
-			if ((c = gw_find(it->serial)) != NULL && c->state == GW_PENDING)
-				gw_on_auth(c, it);
-			else if (it->ok && it->auth.kind == AUTH_AGENT) {
-				/* Gone before the answer: undo the presence it made. */
-				struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, 0);
-
-				if (j) {
-					j->auth = it->auth;
-					gw_worker_post(j);
-				}
-			}
+			if ((c = gw_conn_find(it->serial)) != NULL && c->st.phase == GW_PENDING)
+				gw_conn_on_auth(c, it);
+			else
+				gw_conn_agent_gone(it);	/* gone before the answer */
 			break;
 		case GW_ITEM_SUBSCRIBED:
-			if ((c = gw_find(it->serial)) != NULL)
-				gw_on_subscribed(c, it);
+			if ((c = gw_conn_find(it->serial)) != NULL) {
+				gw_conn_env(c, &env);
+				gw_state_subscribed(&c->st, it->ok, &env, &acts);
+				gw_conn_run(c, &acts);
+			}
 			break;
 		case GW_ITEM_REPLAY:
-			if ((c = gw_find(it->serial)) != NULL)
-				gw_on_replay(c, it);
+			if ((c = gw_conn_find(it->serial)) != NULL)
+				gw_conn_on_replay(c, it);
 			break;
 		case GW_ITEM_REVOKE:
-			for (c = gw_conns; c; c = c->next)
-				if (c->state != GW_PENDING && c->state != GW_CLOSING &&
-				    gw_covers(c, it->what))
-					gw_revoke(c, "credential revoked");
+			for (c = gw_conn_first(); c; c = c->next)
+				if (c->st.phase != GW_PENDING && c->st.phase != GW_CLOSING &&
+				    gw_conn_covered(c, it->what))
+					gw_conn_revoke(c, "credential revoked");
 			break;
 		case GW_ITEM_COMMAND:
-			for (c = gw_conns; c; c = c->next)
-				if ((c->state == GW_READY || c->state == GW_REPLAYING) &&
-				    c->auth.kind == AUTH_AGENT &&
-				    strcmp(c->auth.principal_id, it->agent_id) == 0)
-					gw_enqueue(c, it->msg);
+			for (c = gw_conn_first(); c; c = c->next)
+				if ((c->st.phase == GW_READY || c->st.phase == GW_REPLAYING) &&
+				    c->st.auth.kind == AUTH_AGENT &&
+				    strcmp(c->st.auth.principal_id, it->agent_id) == 0)
+					gw_conn_enqueue(c, it->msg);
 			break;
 		}
 		gw_item_free(it);
 	}
-	gw_pump();
+	gw_fanout_pump();
 }
 
 /*
@@ -971,7 +248,7 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 		    (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
 		    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0) ||
 		    !gateway_origin_allowed(origin, host, gw_cfg->allowed_origins)) {
-			atomic_fetch_add(&gw_refused, 1);
+			atomic_fetch_add(&gw_counters.refused, 1);
 			log_warnx("[GATEWAY] refused a websocket from origin '%.100s'", origin);
 			return -1;
 		}
@@ -979,7 +256,7 @@ gw_filter(struct lws *wsi, struct gw_conn *c)
 	rc = gw_credential(wsi, tok);
 	sodium_memzero(tok, sizeof(tok));
 	if (rc < 0) {
-		atomic_fetch_add(&gw_refused, 1);
+		atomic_fetch_add(&gw_counters.refused, 1);
 		log_info("[GATEWAY] refused a websocket without a credential");
 		return -1;
 	}
@@ -990,240 +267,57 @@ static void
 gw_established(struct lws *wsi, struct gw_conn *c)
 {
 	char tok[GW_TOKEN_MAX + 1];
+	struct gw_actions acts = { 0 };
 	struct gw_job *j = NULL;
 	int rc;
 
 	c->wsi = wsi;
-	c->serial = ++gw_next_serial;
-	c->state = GW_PENDING;
 	c->last_rx = clock_ms();
-	c->next = gw_conns;
-	if (gw_conns)
-		gw_conns->prev = c;
-	gw_conns = c;
-	gw_hash_add(c);
-	atomic_fetch_add(&gw_nclients, 1);
+	gw_conn_add(c);
 	rc = gw_credential(wsi, tok);
 	if (rc == 0 && (j = gw_job_new(GW_JOB_AUTH, c->serial)) != NULL)
 		memcpy(j->token, tok, sizeof(j->token));
 	sodium_memzero(tok, sizeof(tok));
-	if (rc < 0) {
-		/* The filter saw one: only a library change could get here. */
-		gw_close_after_flush(c, GW_CLOSE_UNAUTHORIZED, "unauthorized");
-		return;
-	}
-	if (!j || gw_worker_post(j) < 0) {
-		gw_close_after_flush(c, GW_CLOSE_TRY_LATER, "server busy");
-		return;
-	}
-	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, GW_AUTH_TIMEOUT_S);
+	if (rc < 0)	/* the filter saw one: only a library change could get here */
+		gw_state_close(&c->st, GW_CLOSE_UNAUTHORIZED, "unauthorized", &acts);
+	else if (!j || gw_worker_post(j) < 0)
+		gw_state_close(&c->st, GW_CLOSE_TRY_LATER, "server busy", &acts);
+	else
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, GW_AUTH_TIMEOUT_S);
+	gw_conn_run(c, &acts);
 }
 
 static void
 gw_closed(struct gw_conn *c)
 {
+	struct gw_job *j;
+
 	if (!c->serial)
 		return;		/* refused before it was established */
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		gw_conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	gw_hash_del(c);
-	gw_drop_queue(c);
+	gw_conn_remove(c);
+	gw_conn_drop_queue(c);
 	gw_queue_free(&c->q);
 	free(c->rx);
-	free(c->deferred);
-	free(c->branches);
-	gw_sub_clear(c);
 	c->rx = NULL;
-	c->deferred = NULL;
-	c->branches = NULL;
-	c->nbranches = 0;
-	atomic_fetch_sub(&gw_nclients, 1);
-	if (c->auth.kind == AUTH_AGENT) {
-		struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, c->serial);
-
-		if (j) {
-			gw_job_auth(j, c);
-			gw_worker_post(j);
-		}
+	if (c->st.auth.kind == AUTH_AGENT && (j = gw_job_new(GW_JOB_OFFLINE, c->serial))) {
+		gw_conn_auth(c, &j->auth);
+		gw_worker_post(j);
 	}
+	gw_state_free(&c->st);
 	log_debug("[GATEWAY] client %llu closed", (unsigned long long)c->serial);
 	c->serial = 0;
 }
 
-/* One room name against the credential: 0 ok (added to the pending set), -1
- * malformed, -2 outside the credential's scope. */
-static int
-gw_parse_room(struct gw_conn *c, const char *room)
-{
-	char id[HTTP_ID_LEN + 1];
-	int kind = gateway_room_parse(room, id);
-
-	if (kind == GW_ROOM_COMPANY) {
-		if (strcmp(id, c->auth.company_id) != 0 || c->auth.branch_id[0])
-			return -2;
-		c->sub_company_room = 1;
-		return 0;
-	}
-	if (kind == GW_ROOM_BRANCH) {
-		if (c->auth.branch_id[0] && strcmp(id, c->auth.branch_id) != 0)
-			return -2;
-		for (int i = 0; i < c->sub_nbranches; i++)
-			if (strcmp(c->sub_branches[i], id) == 0)
-				return 0;
-		snprintf(c->sub_branches[c->sub_nbranches++], HTTP_ID_LEN + 1, "%s", id);
-		return 0;
-	}
-	return -1;
-}
-
-static void
-gw_subscribe(struct gw_conn *c, const json_t *msg)
-{
-	json_t *rooms = json_object_get(msg, "rooms"), *since = json_object_get(msg, "since"), *v;
-	struct gw_job *j;
-	size_t i;
-
-	if (json_is_null(rooms) || (json_is_array(rooms) && json_array_size(rooms) == 0))
-		rooms = NULL;	/* the same as leaving it out: keep the rooms */
-
-	if (c->sub_pending) {
-		gw_error(c, "busy", "the previous subscribe is still being answered");
-		return;
-	}
-	if (c->state == GW_REPLAYING && !c->held) {
-		/* After the replay, in order; only the latest one waits. */
-		free(c->deferred);
-		c->deferred = json_dumps(msg, JSON_COMPACT);
-		return;
-	}
-	if ((rooms && (!json_is_array(rooms) || json_array_size(rooms) > GW_MAX_ROOMS)) ||
-	    (since && !json_is_null(since) &&
-	    (!json_is_integer(since) || json_integer_value(since) < 0))) {
-		gw_error(c, "bad_request", "rooms must be an array of at most 32 room "
-		    "names; since a non-negative event id");
-		return;
-	}
-	gw_sub_clear(c);
-	if ((c->sub_branches = malloc(GW_MAX_ROOMS * sizeof(*c->sub_branches))) == NULL)
-		goto busy;
-	c->sub_company_room = rooms ? 0 : c->company_room;
-	c->sub_nbranches = rooms ? 0 : c->nbranches;
-	if (c->nbranches > 0)
-		memcpy(c->sub_branches, c->branches, (size_t)c->nbranches * sizeof(*c->branches));
-	json_array_foreach(rooms, i, v) {
-		int rc = json_is_string(v) ? gw_parse_room(c, json_string_value(v)) : -1;
-
-		if (rc == -1) {
-			gw_sub_clear(c);
-			gw_error(c, "bad_request", "a room is company:<id> or branch:<id>");
-			return;
-		}
-		if (rc == -2) {
-			gw_sub_clear(c);
-			gw_error(c, "forbidden", "a room is outside the credential's scope");
-			return;
-		}
-	}
-	c->sub_has_since = since && json_is_integer(since);
-	c->sub_since = c->sub_has_since ? (long long)json_integer_value(since) : 0;
-	if ((j = gw_job_new(GW_JOB_SUBSCRIBE, c->serial)) == NULL)
-		goto busy;
-	gw_job_auth(j, c);
-	gw_job_branches(j, c->sub_nbranches, c->sub_branches);
-	if (gw_worker_post(j) < 0)
-		goto busy;
-	c->sub_pending = 1;
-	return;
-busy:
-	gw_sub_clear(c);
-	gw_error(c, "unavailable", "the server is busy; try again");
-}
-
-/* Agent messages: hello, stats, command-result. */
-static void
-gw_agent_message(struct gw_conn *c, const char *type, const json_t *msg)
-{
-	struct gw_job *j;
-
-	if (c->auth.kind != AUTH_AGENT) {
-		gw_error(c, "forbidden", "only agents send this message");
-		return;
-	}
-	if (strcmp(type, "command-result") == 0) {
-		const char *req = json_string_value(json_object_get(msg, "requestId"));
-		const char *txt = json_string_value(json_object_get(msg, "message"));
-
-		log_info("[GATEWAY] agent %s: command %.64s %s%s%.200s", c->auth.principal_id,
-		    req ? req : "?", json_is_true(json_object_get(msg, "ok")) ? "ok" : "failed",
-		    txt ? ": " : "", txt ? txt : "");
-		return;
-	}
-	if (strcmp(type, "hello") == 0) {
-		const json_t *h = json_object_get(msg, "hostname"), *v = json_object_get(msg, "version");
-
-		if ((h && (!json_is_string(h) || strlen(json_string_value(h)) > 255)) ||
-		    (v && (!json_is_string(v) || strlen(json_string_value(v)) > 63))) {
-			gw_error(c, "bad_request", "hostname (at most 255 bytes) and version "
-			    "(at most 63) must be strings");
-			return;
-		}
-		if ((j = gw_job_new(GW_JOB_HELLO, c->serial)) == NULL)
-			goto busy;
-		snprintf(j->hostname, sizeof(j->hostname), "%s", h ? json_string_value(h) : "");
-		snprintf(j->version, sizeof(j->version), "%s", v ? json_string_value(v) : "");
-	} else {
-		const json_t *s = json_object_get(msg, "stats");
-
-		if (!presence_stats_valid(s)) {
-			gw_error(c, "bad_request", "stats must be a flat object of at most 4 KB");
-			return;
-		}
-		if ((j = gw_job_new(GW_JOB_STATS, c->serial)) == NULL)
-			goto busy;
-		/* A copy of its own: the worker thread owns it from here. */
-		j->stats = json_deep_copy(s);
-	}
-	gw_job_auth(j, c);
-	if (gw_worker_post(j) == 0)
-		return;
-busy:
-	gw_error(c, "unavailable", "the server is busy; try again");
-}
-
+/* One whole client message. */
 static void
 gw_message(struct gw_conn *c, const char *buf, size_t len)
 {
-	json_t *msg;
-	const char *type;
+	struct gw_actions acts = { 0 };
+	struct gw_env env;
 
-	if (c->state == GW_PENDING) {
-		gw_error(c, "not_ready", "wait for the welcome message");
-		return;
-	}
-	if (json_nesting_depth(buf, len, GW_MAX_DEPTH) < 0 ||
-	    (msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
-		gw_error(c, "bad_request", "messages are JSON objects");
-		return;
-	}
-	type = json_string_value(json_object_get(msg, "type"));
-	if (!type || strcmp(type, "subscribe") != 0)
-		gw_release(c);
-	if (!type)
-		gw_error(c, "bad_request", "a message needs a type");
-	else if (strcmp(type, "ping") == 0)
-		gw_send_json(c, json_pack("{s:s}", "type", "pong"));
-	else if (strcmp(type, "subscribe") == 0)
-		gw_subscribe(c, msg);
-	else if (strcmp(type, "hello") == 0 || strcmp(type, "stats") == 0 ||
-	    strcmp(type, "command-result") == 0)
-		gw_agent_message(c, type, msg);
-	else
-		gw_error(c, "bad_request", "unknown message type");
-	json_decref(msg);
+	gw_conn_env(c, &env);
+	gw_state_message(&c->st, buf, len, &env, &acts);
+	gw_conn_run(c, &acts);
 }
 
 static int
@@ -1232,7 +326,7 @@ gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
 	char *p;
 
 	c->last_rx = clock_ms();
-	if (c->state == GW_CLOSING)
+	if (c->st.phase == GW_CLOSING)
 		return 0;
 	if (c->rxlen + len > GW_MAX_MSG) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
@@ -1276,7 +370,7 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 		memcpy(batch + LWS_PRE, "pm", 2);
 		if (lws_write(wsi, batch + LWS_PRE, 2, LWS_WRITE_PING) < 2)
 			return -1;
-		if (c->q.len || c->state == GW_CLOSING)
+		if (c->q.len || c->st.phase == GW_CLOSING)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -1302,23 +396,28 @@ gw_writeable(struct lws *wsi, struct gw_conn *c)
 			events += m->is_event != 0;
 			gw_msg_unref(m);
 		}
-		atomic_fetch_sub(&gw_nqueued, (long)n);
-		atomic_fetch_add(&gw_delivered, (unsigned long)events);
+		atomic_fetch_sub(&gw_counters.queued, (long)n);
+		atomic_fetch_add(&gw_counters.delivered, (unsigned long)events);
 		if (w < (int)len)
 			return -1;
 		c->stall_since = 0;
 		/* Only a client the pump waits for can let it go on. */
-		if (gw_pend_head && stalled)
-			gw_pump();
+		if (stalled && gw_fanout_pending())
+			gw_fanout_pump();
 	}
 	if (c->q.len) {
 		lws_callback_on_writable(wsi);
-	} else if (c->state == GW_CLOSING) {
-		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-		    (unsigned char *)c->close_reason, strlen(c->close_reason));
+	} else if (c->st.phase == GW_CLOSING) {
+		lws_close_reason(wsi, (enum lws_close_status)c->st.close_code,
+		    (unsigned char *)c->st.close_reason, strlen(c->st.close_reason));
 		return -1;
-	} else if (c->state == GW_REPLAYING && c->replay_wait) {
-		gw_replay_next(c);
+	} else {
+		struct gw_actions acts = { 0 };
+		struct gw_env env;
+
+		gw_conn_env(c, &env);
+		gw_state_drained(&c->st, &env, &acts);
+		gw_conn_run(c, &acts);
 	}
 	return 0;
 }
@@ -1348,9 +447,15 @@ gw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 	case LWS_CALLBACK_CLOSED:
 		gw_closed(c);
 		return 0;
-	case LWS_CALLBACK_TIMER:
-		gw_release(c);
+	case LWS_CALLBACK_TIMER: {
+		struct gw_actions acts = { 0 };
+		struct gw_env env;
+
+		gw_conn_env(c, &env);
+		gw_state_release(&c->st, &env, &acts);	/* the hold ended */
+		gw_conn_run(c, &acts);
 		return 0;
+	}
 	case LWS_CALLBACK_HTTP:
 		/* GET /ws without an upgrade. */
 		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
@@ -1389,10 +494,10 @@ gw_sweep(lws_sorted_usec_list_t *sul)
 {
 	long long now = clock_ms(), wall = (long long)time(NULL);
 
-	for (struct gw_conn *c = gw_conns; c; c = c->next) {
-		if (c->auth.expires && wall >= c->auth.expires && c->state != GW_PENDING &&
-		    c->state != GW_CLOSING) {
-			gw_revoke(c, "session expired");
+	for (struct gw_conn *c = gw_conn_first(); c; c = c->next) {
+		if (c->st.auth.expires && wall >= c->st.auth.expires &&
+		    c->st.phase != GW_PENDING && c->st.phase != GW_CLOSING) {
+			gw_conn_revoke(c, "session expired");
 		} else if (now - c->last_rx >= GW_HANGUP_MS) {
 			log_debug("[GATEWAY] client %llu silent for %lld s: dropped",
 			    (unsigned long long)c->serial, (now - c->last_rx) / 1000);
@@ -1436,8 +541,6 @@ gateway_start(const struct server_config *cfg)
 	struct lws_context_creation_info info;
 
 	gw_cfg = cfg;
-	if ((gw_heads = json_object()) == NULL)
-		return -1;
 	if (!gw_auth)
 		log_warnx("[GATEWAY] no authenticator installed: every /ws client is refused");
 	presence_init();
@@ -1454,6 +557,8 @@ gateway_start(const struct server_config *cfg)
 		log_error("[GATEWAY] could not create the libwebsockets context");
 		goto err;
 	}
+	if (gw_fanout_start(gw_ctx) < 0)
+		goto err;
 	/* Before the service thread starts: nothing else touches lws yet. */
 	lws_sul_schedule(gw_ctx, 0, &gw_sweep_sul, gw_sweep, (lws_usec_t)GW_SWEEP_MS * 1000);
 	if (gw_worker_start(gw_auth) < 0)
@@ -1498,29 +603,15 @@ gateway_stop(void)
 	gw_backlog = 0;
 	pthread_cond_broadcast(&gw_cond);
 	pthread_mutex_unlock(&gw_lock);
-	while (gw_pend_head) {
-		next = gw_pend_head->next;
-		gw_item_free(gw_pend_head);
-		gw_pend_head = next;
-	}
-	gw_pend_tail = NULL;
-	gw_pend_pos = 0;
-	if (gw_ctx) {
-		lws_sul_cancel(&gw_pump_sul);
+	gw_fanout_stop();
+	if (gw_ctx)
 		lws_sul_cancel(&gw_sweep_sul);
-	}
 	for (; it; it = next) {
 		next = it->next;
 		if (it->kind == GW_ITEM_ADOPT)
 			close(it->fd);
-		if (it->kind == GW_ITEM_AUTH && it->ok && it->auth.kind == AUTH_AGENT) {
-			struct gw_job *j = gw_job_new(GW_JOB_OFFLINE, 0);
-
-			if (j) {
-				j->auth = it->auth;
-				gw_worker_post(j);
-			}
-		}
+		if (it->kind == GW_ITEM_AUTH)
+			gw_conn_agent_gone(it);
 		gw_item_free(it);
 	}
 	/* Closes every connection: agents' OFFLINE jobs reach the worker. */
@@ -1528,12 +619,8 @@ gateway_stop(void)
 		lws_context_destroy(gw_ctx);
 	gw_ctx = NULL;
 	gw_vhost = NULL;
-	free(gw_htab);
-	gw_htab = NULL;
-	gw_hsize = gw_hcount = 0;
+	gw_conns_reset();
 	gw_worker_stop();
-	json_decref(gw_heads);
-	gw_heads = NULL;
 }
 
 void
@@ -1557,7 +644,7 @@ gateway_metrics(struct metrics_buf *m)
 	    "# HELP printmaster_ws_refused_total Websocket connections refused.\n"
 	    "# TYPE printmaster_ws_refused_total counter\n"
 	    "printmaster_ws_refused_total %lu\n",
-	    atomic_load(&gw_nclients), presence_count(), atomic_load(&gw_nqueued),
-	    atomic_load(&gw_overflows), atomic_load(&gw_delivered),
-	    atomic_load(&gw_refused));
+	    atomic_load(&gw_counters.clients), presence_count(),
+	    atomic_load(&gw_counters.queued), atomic_load(&gw_counters.overflows),
+	    atomic_load(&gw_counters.delivered), atomic_load(&gw_counters.refused));
 }

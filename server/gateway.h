@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <jansson.h>
 
 #include "server/config.h"
-#include "server/http.h"
+#include "server/auth.h"
 #include "server/metrics.h"
 
 #define GW_MAX_ROOMS 32		/* rooms named in one subscribe */
@@ -36,8 +37,8 @@ struct gw_msg {
  * branch room (NULL when the event has no branch) or the company room. */
 struct gw_event {
 	long long id;
-	char company_id[HTTP_ID_LEN + 1];
-	char branch_id[HTTP_ID_LEN + 1];	/* "" for company-level events */
+	char company_id[UUID_TEXT_LEN + 1];
+	char branch_id[UUID_TEXT_LEN + 1];	/* "" for company-level events */
 	struct gw_msg *as_branch, *as_company;
 };
 
@@ -62,13 +63,12 @@ struct gw_item {
 	struct gw_event *events;	/* owned array */
 	size_t nevents;
 	struct gw_msg *msg;
-	char agent_id[HTTP_ID_LEN + 1];
+	char agent_id[UUID_TEXT_LEN + 1];
 	char what[64];
 };
 
 /* Install before gateway_start; without one every /ws credential is refused. */
 void gateway_set_authenticator(gateway_authenticator fn);
-gateway_authenticator gateway_get_authenticator(void);
 
 /* Start the lws context, its thread, the worker and the listener; register
  * the acceptor hand-off. Call before http_start. 0 or -1. */
@@ -98,7 +98,7 @@ int gateway_origin_allowed(const char *origin, const char *host, const char *all
 enum gw_room_kind { GW_ROOM_COMPANY = 1, GW_ROOM_BRANCH = 2 };
 /* Pure: "company:<uuid>" or "branch:<uuid>" -> its kind, with the canonical
  * id written to id; -1 when malformed. */
-int gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1]);
+int gateway_room_parse(const char *room, char id[UUID_TEXT_LEN + 1]);
 
 /* Prometheus lines: clients, queued messages, overflows, deliveries. */
 void gateway_metrics(struct metrics_buf *m);

@@ -1,5 +1,6 @@
 /*
- * gateway_feed.c: the listener's rows and commands as gateway items.
+ * gateway_feed.c: the listener's rows and commands as gateway items. Not here:
+ * reading rows (listener.c) or delivering them (gateway_fanout.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

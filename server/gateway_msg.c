@@ -2,7 +2,7 @@
  * gateway_msg.c: the gateway's plain data: shared outgoing messages, the items
  * handed to the lws thread, and the pure checks on what a client sends (its
  * Origin, room names). No lws calls here, so any thread and the unit tests
- * may use it.
+ * may use it. Not here: queues (gw_queue.c, gateway_conn.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include <libwebsockets.h>
 
 #include "server/gateway.h"
-#include "server/scope.h"
+#include "common/uuid.h"
 
 struct gw_msg *
 gw_msg_new(const char *s, size_t len, int is_event)
@@ -98,13 +98,13 @@ gateway_origin_allowed(const char *origin, const char *host, const char *list)
 }
 
 int
-gateway_room_parse(const char *room, char id[HTTP_ID_LEN + 1])
+gateway_room_parse(const char *room, char id[UUID_TEXT_LEN + 1])
 {
-	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= HTTP_ID_LEN &&
-	    scope_uuid(room + 8, id))
+	if (strncmp(room, "company:", 8) == 0 && strlen(room + 8) <= UUID_TEXT_LEN &&
+	    uuid_norm(room + 8, id, UUID_TEXT_LEN + 1) == 0)
 		return GW_ROOM_COMPANY;
-	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= HTTP_ID_LEN &&
-	    scope_uuid(room + 7, id))
+	if (strncmp(room, "branch:", 7) == 0 && strlen(room + 7) <= UUID_TEXT_LEN &&
+	    uuid_norm(room + 7, id, UUID_TEXT_LEN + 1) == 0)
 		return GW_ROOM_BRANCH;
 	return -1;
 }

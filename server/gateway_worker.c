@@ -1,7 +1,8 @@
 /*
  * gateway_worker.c: one thread with its own db_conn() doing the gateway's
  * database work in arrival order (so an agent's "connected" is always written
- * before its "disconnected"), plus the presence heartbeat every 30 s.
+ * before its "disconnected"), plus the presence heartbeat every 30 s. Not here:
+ * SQL (store_*.c, presence.c) or anything of lws (gateway.c).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -26,7 +26,7 @@ struct gw_job {
 	uint64_t serial;
 	struct auth auth;
 	char token[GW_TOKEN_MAX + 1];		/* wiped after use */
-	char branches[GW_MAX_ROOMS][HTTP_ID_LEN + 1];
+	char branches[GW_MAX_ROOMS][UUID_TEXT_LEN + 1];
 	int nbranches;
 	int company_room;			/* replay: every branch of the company */
 	long long since;

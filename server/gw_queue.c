@@ -4,6 +4,7 @@
  * once the client has read everything the ring goes back to GW_QUEUE_MIN
  * slots, so ten thousand idle connections cost 48 bytes of queue each.
  * gw_queue_pack frames what a burst queued, for one send instead of one each.
+ * Not here: references or overflow (gateway_conn.c).
  */
 #include <stdlib.h>
 #include <string.h>

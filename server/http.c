@@ -2,6 +2,8 @@
  * http.c: libmicrohttpd daemon (thread pool, no listen socket: the acceptor
  * hands connections over), request lifecycle, routing and replies. A request is
  * answered on its last access-handler call, never the first, so keep-alive works.
+ * Owns every reply's shape, the database-error answers (503 or 500) included;
+ * not credentials (auth.c) or tenants (scope.c).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "jsonlimit.h"
 #include "server/acceptor.h"
+#include "server/db.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -191,6 +194,23 @@ http_error(struct http_req *r, unsigned status, const char *code,
 	    MHD_RESPMEM_MUST_FREE), "application/json");
 }
 
+int
+http_db_unavailable(struct http_req *r)
+{
+	http_add_header(r, "Retry-After", "1");
+	return http_error(r, 503, "database_unavailable",
+	    "the database is unavailable; nothing was changed, retry later", NULL);
+}
+
+int
+http_db_failed(struct http_req *r, PGconn *c)
+{
+	if (db_check_broken(c) || db_last_error_transient())
+		return http_db_unavailable(r);
+	return http_error(r, 500, "internal",
+	    "the request failed in the database; nothing was changed", NULL);
+}
+
 const char *
 http_header(struct http_req *r, const char *name)
 {
@@ -226,7 +246,7 @@ http_body_json(struct http_req *r, int *rc)
 		*rc = http_error(r, 400, "malformed_json", "the request body is empty", NULL);
 		return NULL;
 	}
-	if (json_nesting_depth(r->body, r->body_len, HTTP_JSON_MAX_DEPTH) < 0) {
+	if (jsonlimit_depth(r->body, r->body_len, HTTP_JSON_MAX_DEPTH) < 0) {
 		*rc = http_error(r, 400, "malformed_json", "JSON nested too deeply", NULL);
 		return NULL;
 	}

@@ -8,37 +8,17 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <microhttpd.h>
 
+#include "common/uuid.h"
+#include "server/auth.h"
 #include "server/config.h"
 
-#define HTTP_ID_LEN 36		/* a UUID in text */
+/* Ids in paths and bodies are UUIDs. */
+#define HTTP_ID_LEN UUID_TEXT_LEN
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
-
-enum auth_kind {
-	AUTH_NONE = 0,
-	AUTH_AGENT,
-	AUTH_USER,
-};
-
-enum auth_role {
-	ROLE_NONE = 0,
-	ROLE_VIEWER,
-	ROLE_ADMIN,
-	ROLE_AGENT,
-};
-
-/* Who is asking. Filled by the authenticator before the handler runs. */
-struct auth {
-	enum auth_kind kind;
-	enum auth_role role;
-	char company_id[HTTP_ID_LEN + 1];
-	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
-	char principal_id[HTTP_ID_LEN + 1];	/* agent or user id */
-	char email[256];			/* users only */
-	long long expires;			/* session's end, Unix seconds; 0 = none */
-};
 
 struct http_req {
 	struct MHD_Connection *conn;
@@ -104,6 +84,14 @@ int http_reply_static(struct http_req *r, unsigned status, const char *ctype,
 int http_error(struct http_req *r, unsigned status, const char *code,
     const char *message, json_t *details);
 void http_add_header(struct http_req *r, const char *name, const char *value);
+
+/* The one mapping of database errors to answers. http_db_unavailable: 503
+ * with Retry-After, "database unreachable: nothing was changed". After a
+ * failed statement on c (which may be NULL), http_db_failed: that 503 when the
+ * connection is gone or the error is transient, else 500, since retrying a
+ * statement that fails on a healthy connection would fail again. */
+int http_db_unavailable(struct http_req *r);
+int http_db_failed(struct http_req *r, PGconn *c);
 
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);

@@ -1,7 +1,8 @@
 /*
  * main.c: printmaster-server. Parses the configuration, migrates the database,
  * starts the HTTP side (and the modules hooked into it), then waits in
- * sigwait() for SIGINT or SIGTERM and shuts down in order.
+ * sigwait() for SIGINT or SIGTERM and shuts down in order. Not here: the work
+ * of any module it starts.
  */
 #include <malloc.h>
 #include <pthread.h>

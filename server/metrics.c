@@ -1,6 +1,7 @@
 /*
  * metrics.c: a growable text buffer and the list of metric sources. The
- * counters owned here are the ones no other module is a better home for.
+ * counters owned here are the ones no other module is a better home for. Not
+ * here: serving /metrics (api_system.c).
  */
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -2,7 +2,8 @@
  * presence.c: the per-instance set of connected agents and the agents-table
  * updates that go with a connection's life (online, hello, stats, offline),
  * each with its event in one transaction; the SQL is in store_agents.c.
- * The set is tiny and touched rarely, so one mutex and a linear array do.
+ * The set is tiny and touched rarely, so one mutex and a linear array do. Not
+ * here: the websocket itself (gateway*.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,14 +14,14 @@
 #include "log.h"
 #include "server/db.h"
 #include "server/store_events.h"
-#include "server/http.h"
+#include "server/auth.h"
 #include "server/presence.h"
 #include "server/store_agents.h"
 
 #define PRESENCE_MAX_KEYS 32
 
 struct presence_slot {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 	int count;
 };
 

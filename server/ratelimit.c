@@ -1,7 +1,8 @@
 /*
  * ratelimit.c: the login rate limit. A full table evicts the entry whose window
  * started first (an expired one when there is any), so memory stays bounded
- * whatever the number of distinct addresses or emails tried.
+ * whatever the number of distinct addresses or emails tried. Not here: the
+ * login itself (api_auth.c).
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -11,8 +11,8 @@
 #include "server/http.h"
 
 struct scope {
-	char company_id[HTTP_ID_LEN + 1];
-	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
+	char company_id[UUID_TEXT_LEN + 1];
+	char branch_id[UUID_TEXT_LEN + 1];	/* "" = every branch of the company */
 };
 
 #define SCOPE_NEED_BRANCH 0x1	/* the operation is on one branch */
@@ -24,15 +24,5 @@ struct scope {
  */
 int scope_resolve(struct http_req *r, PGconn *c, const char *company,
     const char *branch, int flags, struct scope *out, int *rc);
-
-/* True when s is a canonical or acceptable UUID; writes the canonical form. */
-int scope_uuid(const char *s, char out[HTTP_ID_LEN + 1]);
-
-/* The standard 503 for "database unreachable: nothing was changed". */
-int scope_db_unavailable(struct http_req *r);
-/* After a failed statement on c (which may be NULL): the 503 above when the
- * connection is gone, else 500, since retrying a statement that fails on a
- * healthy connection would fail again. */
-int scope_db_failed(struct http_req *r, PGconn *c);
 
 #endif

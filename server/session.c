@@ -1,7 +1,8 @@
 /*
  * session.c: session tokens. The tag covers the encoded payload text exactly as
  * sent, so any change to it fails crypto_auth_verify; the tag part must be the
- * canonical encoding of 32 bytes, so no two strings carry the same tag.
+ * canonical encoding of 32 bytes, so no two strings carry the same tag. Not
+ * here: cookies and the user row (auth.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,8 @@
  * store_agents.c: every SQL statement on agents, and the queries of the agents
  * API (which also count printers and sync batches). Named statements prepared
  * once per connection; revocation announces itself on STORE_AUTH_CHANNEL in
- * the same statement.
+ * the same statement. Not here: presence rules (presence.c) or HTTP
+ * (api_agents.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

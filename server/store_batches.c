@@ -1,5 +1,6 @@
 /*
  * store_batches.c: the SQL of sync_batches (idempotent replay and the record).
+ * Not here: the bulk decision (api_bulk.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

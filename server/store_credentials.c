@@ -1,6 +1,7 @@
 /*
  * store_credentials.c: the SQL behind auth.c (agent keys, session users) and
- * scope.c (a named branch). Every lookup is by primary or unique key.
+ * scope.c (a named branch). Every lookup is by primary or unique key. Not here:
+ * the checks themselves (auth.c, scope.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 
 #include <libpq-fe.h>
 
-#include "server/http.h"
+#include "server/auth.h"
 
 /* 1 found (*out filled, kind AUTH_AGENT), 0 unknown or revoked, -1 error.
  * `hash` is the bytea text form (auth_key_hash). Refreshes the agent's

@@ -10,9 +10,7 @@
 #include "log.h"
 #include "server/db.h"
 #include "server/store_events.h"
-
-/* Advisory lock namespace of the per-company event order (hashed with the id). */
-#define STORE_EVENTS_ORDER_SEED "7412002"
+#include "server/store_locks.h"
 
 /*
  * The columns that turn a printer_events row `e` into what the gateway sends:
@@ -37,7 +35,7 @@
  */
 static const struct db_stmt st_append = { "events_append",
 	"WITH lk AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, "
-	STORE_EVENTS_ORDER_SEED "))), "
+	STORE_LOCK_EVENTS_ORDER "))), "
 	"src AS (SELECT e.ord, e.type, e.\"branchId\", e.\"printerId\", "
 	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', p.doc) "
 	"  ELSE coalesce(e.payload, '{}') END AS payload "

@@ -7,10 +7,9 @@
 #include <string.h>
 
 #include "server/db.h"
+#include "server/store_locks.h"
 #include "server/store_printers.h"
 
-/* Advisory lock namespace of a branch's bulk writer (hashed with the id). */
-#define STORE_PRINTERS_BRANCH_SEED "7412003"
 #define STORE_PRINTERS_LARGE_S "64"
 
 /*
@@ -68,7 +67,7 @@ static const struct db_stmt st_delete = { "printers_delete",
  * large fill.
  */
 static const struct db_stmt st_lock = { "printers_branch_lock",
-	"SELECT pg_advisory_xact_lock(hashtextextended($1, " STORE_PRINTERS_BRANCH_SEED ")),"
+	"SELECT pg_advisory_xact_lock(hashtextextended($1, " STORE_LOCK_PRINTERS_BRANCH ")),"
 	" set_config('enable_nestloop', CASE WHEN $2::int > " STORE_PRINTERS_LARGE_S
 	" THEN 'off' ELSE 'on' END, true),"
 	" set_config('plan_cache_mode', CASE WHEN $2::int > " STORE_PRINTERS_LARGE_S

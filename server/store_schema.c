@@ -1,14 +1,15 @@
 /*
- * store_schema.c: the migration runner and the readiness ping.
+ * store_schema.c: the migration runner and the readiness ping. Not here: the
+ * migrations' SQL (sql/, embedded at build time).
  */
 #include "log.h"
 #include "migrations.h"
 #include "server/db.h"
+#include "server/store_locks.h"
 #include "server/store_schema.h"
 
-/* A fixed lock id: every instance starting at once queues here. */
 static const struct db_stmt st_lock = { "schema_lock",
-	"SELECT pg_advisory_xact_lock(7412001)", 0 };
+	"SELECT pg_advisory_xact_lock(" STORE_LOCK_MIGRATIONS ")", 0 };
 static const struct db_stmt st_applied = { "schema_applied",
 	"SELECT 1 FROM schema_migrations WHERE version = $1", 1 };
 static const struct db_stmt st_record = { "schema_record",

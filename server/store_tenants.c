@@ -2,7 +2,8 @@
  * store_tenants.c: every SQL statement on companies, branches and users. Each
  * is a named statement prepared once per connection; the revoking ones send
  * their pg_notify on STORE_AUTH_CHANNEL in the same statement, so the
- * announcement goes out exactly when the revocation commits.
+ * announcement goes out exactly when the revocation commits. Not here: HTTP or
+ * the CLI (api_auth.c, admin.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * web.c: serves the live settings page from the web root. Only names from a
  * strict pattern are opened (openat on the root directory, no symlinks), files
  * are size-bounded, revalidated by a content hash ETag, and every answer
- * carries the Content-Security-Policy and framing/referrer headers.
+ * carries the Content-Security-Policy and framing/referrer headers. Not here:
+ * the page's API (api_*.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,13 +1,13 @@
 /*
  * fuzz_identity.c: a JSON array of printer-shaped objects (raw, and normalised
- * where valid) through identity_from_json, identity_match and the identity
- * index. Checks that matching is symmetric and that the index lists every
+ * where valid, with the agent's "_aliases" as extra places) through
+ * identity_from_json, identity_match and the identity index. Checks that matching is symmetric and that the index lists every
  * entry identity_match accepts (the index may only ever add candidates).
  */
 #include <string.h>
 #include <jansson.h>
 
-#include "server/identity.h"
+#include "common/identity.h"
 #include "fuzz.h"
 
 #define FUZZ_MAX_ITEMS 32
@@ -52,6 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(errs);
 		objs[n] = norm ? norm : json_incref(v);
 		identity_from_json(&ids[n], objs[n]);
+		/* The agent's extra places, as its sources report them. */
+		identity_set_places(&ids[n], json_object_get(v, "_aliases"));
 		n++;
 	}
 	FUZZ_ASSERT(identity_index_init(&ix, n) == 0);

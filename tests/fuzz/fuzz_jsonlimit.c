@@ -1,5 +1,5 @@
 /*
- * fuzz_jsonlimit.c: json_nesting_depth and acceptor_classify, the two checks
+ * fuzz_jsonlimit.c: jsonlimit_depth and acceptor_classify, the two checks
  * that see raw bytes before any parser. For a document jansson accepts, the
  * scan must report exactly jansson's nesting depth; classification of a
  * connection's first bytes must never change its mind as more bytes arrive.
@@ -60,14 +60,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
-	int full = json_nesting_depth(buf, size, INT_MAX);
+	int full = jsonlimit_depth(buf, size, INT_MAX);
 	json_t *j;
 
 	fuzz_classify(data, size);
 	FUZZ_ASSERT(full >= 0);
-	FUZZ_ASSERT(json_nesting_depth(buf, size, full) == full);
+	FUZZ_ASSERT(jsonlimit_depth(buf, size, full) == full);
 	if (full > 0)
-		FUZZ_ASSERT(json_nesting_depth(buf, size, full - 1) == -1);
+		FUZZ_ASSERT(jsonlimit_depth(buf, size, full - 1) == -1);
 	/* As http_body_json parses: with duplicate keys jansson keeps the last
 	 * value, which may be shallower than what the scan counted. */
 	j = json_loadb(buf, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "common/identity.h"
 #include "common/printer.h"
+#include "common/uuid.h"
 #include "fuzz.h"
 
 static void
@@ -20,9 +22,9 @@ fuzz_helpers(const uint8_t *data, size_t size)
 	s[n] = '\0';
 	if (printer_norm_mac(s, out, sizeof(out)) == 0)
 		FUZZ_ASSERT(strlen(out) == 17);
-	if (printer_norm_uuid(s, out, sizeof(out)) == 0)
+	if (uuid_norm(s, out, sizeof(out)) == 0)
 		FUZZ_ASSERT(strlen(out) == 36);
-	(void)printer_key_rank(s);
+	(void)identity_key_rank(s);
 	/* A name rule key of valid UTF-8 must stay valid UTF-8 whatever the room. */
 	if ((j = json_string(s)) != NULL) {
 		for (size_t room = 1; room <= sizeof(out); room = room * 2 + 1) {

@@ -22,7 +22,7 @@ test_shape(void **state)
 		uuid_new(b);
 		assert_int_equal(strlen(a), UUID_TEXT_LEN);
 		assert_string_not_equal(a, b);
-		assert_int_equal(printer_norm_uuid(a, norm, sizeof(norm)), 0);
+		assert_int_equal(uuid_norm(a, norm, sizeof(norm)), 0);
 		assert_string_equal(a, norm);	/* already canonical: lower case */
 		assert_int_equal(a[14], '4');	/* version */
 		assert_non_null(strchr("89ab", a[19]));	/* RFC 4122 variant */
@@ -32,7 +32,7 @@ test_shape(void **state)
 static void
 test_clock(void **state)
 {
-	char buf[CLOCK_ISO_LEN];
+	char buf[CLOCK_ISO_LEN], ms[CLOCK_ISO_MS_LEN];
 	long long a = clock_ms(), b;
 	double p = clock_ms_precise();
 
@@ -41,6 +41,12 @@ test_clock(void **state)
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
 	clock_iso8601(1795867200, buf);
 	assert_string_equal(buf, "2026-11-28T12:00:00Z");
+	clock_iso8601_ms(1795867200, 7, ms);
+	assert_string_equal(ms, "2026-11-28T12:00:00.007Z");
+	clock_iso8601_ms(1795867200, 999, ms);
+	assert_string_equal(ms, "2026-11-28T12:00:00.999Z");
+	clock_iso8601_ms(0, 0, ms);
+	assert_string_equal(ms, "1970-01-01T00:00:00.000Z");
 	b = clock_ms();
 	assert_true(b >= a);
 	assert_true(clock_ms_precise() >= p);

@@ -1,6 +1,7 @@
 /*
- * test_discover.c: the merge of raw sightings into one entry per device, by
- * the strongest identity both sides carry (DESIGN 2.2).
+ * test_discover.c: the merge of raw sightings into one entry per device:
+ * which fields and keys the merged printer keeps. Which sightings are one
+ * device is the identity rule's, tested by test_identity.c's table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "agent/discover.h"
 #include "agent/discover_source.h"
+#include "common/printer.h"
 
 #define U1 "396e5045-4262-34f4-6b20-e44441759748"
 #define U2 "11111111-2222-3333-4444-555555555555"
@@ -91,34 +93,6 @@ test_netscan_ports_and_ipp(void **state)
 	p = json_array_get(out, 1);
 	assert_string_equal(str(p, "deviceKey"), "net:10.0.0.5:9101");
 	assert_false(has_source(p, "ipp"));
-	json_decref(out);
-	json_decref(raw);
-}
-
-static void
-test_stronger_identity_disagrees(void **state)
-{
-	json_t *raw = json_array(), *out;
-
-	(void)state;
-	/* Same host:port (say, a replaced printer) but two uuids: two devices. */
-	json_array_append_new(raw, json_pack("{s:s,s:s,s:i,s:s,s:[s]}", "name", "A",
-	    "address", "10.0.0.9", "port", 631, "uuid", U1, "sources", "ipp"));
-	json_array_append_new(raw, json_pack("{s:s,s:s,s:i,s:s,s:[s]}", "name", "B",
-	    "address", "10.0.0.9", "port", 631, "uuid", U2, "sources", "dnssd"));
-	/* Same serial, different MACs: serial decides first, so one device. */
-	json_array_append_new(raw, json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "name", "C",
-	    "manufacturer", "EPSON", "serialNumber", "X1", "macAddress", "00:11:22:33:44:55",
-	    "sources", "usb"));
-	json_array_append_new(raw, json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "name", "D",
-	    "manufacturer", "Epson", "serialNumber", "X1", "macAddress", "00:11:22:33:44:66",
-	    "sources", "netscan"));
-	out = discover_merge(raw);
-	assert_int_equal(json_array_size(out), 3);
-	assert_string_equal(str(json_array_get(out, 0), "deviceKey"), "uuid:" U1);
-	assert_string_equal(str(json_array_get(out, 1), "deviceKey"), "uuid:" U2);
-	assert_string_equal(str(json_array_get(out, 2), "deviceKey"), "sn:epson:X1");
-	assert_true(has_source(json_array_get(out, 2), "netscan"));
 	json_decref(out);
 	json_decref(raw);
 }
@@ -210,16 +184,40 @@ test_sources_and_clean_text(void **state)
 	assert_string_equal(buf, "???x");	/* overlong form */
 }
 
+static void
+test_cups_reasons(void **state)
+{
+	json_t *r;
+	char many[40 * 3 + 1] = "";
+
+	(void)state;
+	r = discover_cups_reasons(" media-low-warning ,,toner-low-report,none, \x01x");
+	assert_int_equal(json_array_size(r), 3);
+	assert_string_equal(json_string_value(json_array_get(r, 0)), "media-low-warning");
+	assert_string_equal(json_string_value(json_array_get(r, 1)), "toner-low-report");
+	assert_string_equal(json_string_value(json_array_get(r, 2)), "x");
+	json_decref(r);
+	r = discover_cups_reasons("");
+	assert_int_equal(json_array_size(r), 0);
+	json_decref(r);
+	/* At most PRINTER_REASONS_MAX, however many the queue lists. */
+	for (int i = 0; i < 40; i++)
+		strcat(many, "a,");
+	r = discover_cups_reasons(many);
+	assert_int_equal(json_array_size(r), PRINTER_REASONS_MAX);
+	json_decref(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_printer_three_sources),
 		cmocka_unit_test(test_netscan_ports_and_ipp),
-		cmocka_unit_test(test_stronger_identity_disagrees),
 		cmocka_unit_test(test_local_keys),
 		cmocka_unit_test(test_fields_and_invalid),
 		cmocka_unit_test(test_sources_and_clean_text),
+		cmocka_unit_test(test_cups_reasons),
 	};
 
 	log_init("test_discover", "error", "text");

@@ -37,7 +37,7 @@ test_origin(void **state)
 static void
 test_rooms(void **state)
 {
-	char id[HTTP_ID_LEN + 1];
+	char id[UUID_TEXT_LEN + 1];
 
 	(void)state;
 	assert_int_equal(gateway_room_parse("company:0f78cb04-e211-42bf-a211-14c3c7fd0228",

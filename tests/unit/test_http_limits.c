@@ -19,13 +19,13 @@ test_depth(void **state)
 	char deep[300];
 
 	(void)state;
-	assert_int_equal(json_nesting_depth(s1, strlen(s1), 32), 3);
-	assert_int_equal(json_nesting_depth(s2, strlen(s2), 32), 1);
-	assert_int_equal(json_nesting_depth(s3, strlen(s3), 32), 1);
+	assert_int_equal(jsonlimit_depth(s1, strlen(s1), 32), 3);
+	assert_int_equal(jsonlimit_depth(s2, strlen(s2), 32), 1);
+	assert_int_equal(jsonlimit_depth(s3, strlen(s3), 32), 1);
 	memset(deep, '[', sizeof(deep));
-	assert_int_equal(json_nesting_depth(deep, sizeof(deep), 32), -1);
-	assert_int_equal(json_nesting_depth(deep, 32, 32), 32);
-	assert_int_equal(json_nesting_depth("", 0, 32), 0);
+	assert_int_equal(jsonlimit_depth(deep, sizeof(deep), 32), -1);
+	assert_int_equal(jsonlimit_depth(deep, 32, 32), 32);
+	assert_int_equal(jsonlimit_depth("", 0, 32), 0);
 }
 
 static void

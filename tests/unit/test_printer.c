@@ -56,30 +56,6 @@ test_canonical_forms(void **state)
 }
 
 static void
-test_device_key_strength(void **state)
-{
-	char key[600];
-	json_t *p;
-
-	(void)state;
-	p = json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", "x", "manufacturer", " EPSON ",
-	    "serialNumber", "X123", "address", "10.0.0.1", "port", 9100);
-	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_SERIAL);
-	assert_string_equal(key, "sn:epson:X123");
-	json_object_del(p, "serialNumber");
-	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_ADDRESS);
-	assert_string_equal(key, "net:10.0.0.1:9100");
-	json_object_set_new(p, "macAddress", json_string("00:11:22:33:44:55"));
-	assert_int_equal(printer_device_key(p, key, sizeof(key)), PIDENT_MAC);
-	json_decref(p);
-	assert_int_equal(printer_key_rank("uuid:x"), PIDENT_UUID);
-	assert_int_equal(printer_key_rank("cups:host:q"), PIDENT_DEVICE_KEY);
-	assert_int_equal(printer_key_rank("name:x"), PIDENT_NAME);
-	assert_true(printer_key_rank("usb:h:1-1") < printer_key_rank("name:x"));
-	assert_true(printer_key_rank("net:h:1") < printer_key_rank("usb:h:1-1"));
-}
-
-static void
 test_errors(void **state)
 {
 	static const struct {
@@ -201,7 +177,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_canonical_forms),
-		cmocka_unit_test(test_device_key_strength),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_name_length_counts_characters),
 		cmocka_unit_test(test_norm_name),
