@@ -3,7 +3,8 @@
  * named statements prepared once per connection (the set of prepared ones is
  * libpq instance data of the connection, so it dies with it); pipelines.
  * Connections are registered in a list so shutdown can close them after the
- * worker threads are gone. The SQL itself lives in server/store_*.c.
+ * worker threads are gone. The SQL itself lives in server/store_*.c; array
+ * literals for parameters are built by db_array.c.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -631,98 +632,6 @@ db_pipe_end(PGconn *c)
 	}
 	d->pipe_len = 0;
 	return rc;
-}
-
-/* Room for `more` bytes; 0, or -1 (and the array marked failed). */
-static int
-db_array_reserve(struct db_array *a, size_t more)
-{
-	char *nb;
-	size_t cap;
-
-	if (a->failed)
-		return -1;
-	if (a->len + more + 3 <= a->cap)
-		return 0;
-	cap = a->cap ? a->cap : 256;
-	while (cap < a->len + more + 3)
-		cap *= 2;
-	if ((nb = realloc(a->buf, cap)) == NULL) {
-		a->failed = 1;
-		return -1;
-	}
-	a->buf = nb;
-	a->cap = cap;
-	return 0;
-}
-
-void
-db_array_add(struct db_array *a, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (db_array_reserve(a, n * 2 + 8) < 0)
-		return;
-	a->buf[a->len++] = a->n++ ? ',' : '{';
-	if (!s) {
-		memcpy(a->buf + a->len, "NULL", 4);
-		a->len += 4;
-		return;
-	}
-	a->buf[a->len++] = '"';
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			a->buf[a->len++] = '\\';
-		a->buf[a->len++] = *s;
-	}
-	a->buf[a->len++] = '"';
-}
-
-char *
-db_array_finish(struct db_array *a)
-{
-	char *out;
-
-	if (db_array_reserve(a, 2) < 0) {
-		free(a->buf);
-		*a = (struct db_array){ 0 };
-		return NULL;
-	}
-	if (a->n == 0)
-		a->buf[a->len++] = '{';
-	a->buf[a->len++] = '}';
-	a->buf[a->len] = '\0';
-	out = a->buf;
-	*a = (struct db_array){ 0 };
-	return out;
-}
-
-char *
-db_text_array_of(const char *const *v, size_t n)
-{
-	struct db_array a = { 0 };
-
-	for (size_t i = 0; i < n; i++)
-		db_array_add(&a, v[i]);
-	return db_array_finish(&a);
-}
-
-char *
-db_text_array(const json_t *strings)
-{
-	size_t n = 0, i;
-	const json_t *v;
-	const char **vec = malloc((json_array_size(strings) + 1) * sizeof(*vec));
-	char *out;
-
-	if (!vec)
-		return NULL;
-	json_array_foreach(strings, i, v)
-		if (json_is_string(v))
-			vec[n++] = json_string_value(v);
-	out = db_text_array_of(vec, n);
-	free(vec);
-	return out;
 }
 
 int
