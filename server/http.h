@@ -20,6 +20,7 @@ enum auth_kind {
 	AUTH_NONE = 0,
 	AUTH_AGENT,
 	AUTH_USER,
+	AUTH_INTEGRATION,	/* a pmi_ integration key */
 };
 
 enum auth_role {
@@ -27,6 +28,7 @@ enum auth_role {
 	ROLE_VIEWER,
 	ROLE_ADMIN,
 	ROLE_AGENT,
+	ROLE_INTEGRATION,
 };
 
 /* Who is asking. Filled by the authenticator before the handler runs. */
@@ -35,7 +37,7 @@ struct auth {
 	enum auth_role role;
 	char company_id[HTTP_ID_LEN + 1];
 	char branch_id[HTTP_ID_LEN + 1];	/* "" = every branch of the company */
-	char principal_id[HTTP_ID_LEN + 1];	/* agent or user id */
+	char principal_id[HTTP_ID_LEN + 1];	/* agent, user or integration key id */
 	char email[256];			/* users only */
 	long long expires;			/* session's end, Unix seconds; 0 = none */
 };
@@ -49,6 +51,7 @@ struct http_req {
 	size_t body_len;
 	int too_large;
 	size_t discarded;		/* body bytes dropped after too_large */
+	size_t body_max;		/* this route's body limit */
 	const char *params[HTTP_MAX_PARAMS];	/* {name} captures from the route */
 	char param_buf[512];
 	struct auth auth;
@@ -70,6 +73,8 @@ typedef int (*http_authenticator)(struct http_req *, int *answered);
 
 #define HTTP_PUBLIC	0x1	/* no credential needed */
 #define HTTP_AUTH	0x2	/* any credential */
+#define HTTP_LARGE_BODY	0x4	/* body up to a print job's base64 (max_job_bytes), not
+				 * max_body_bytes, when that is larger */
 
 /* The one method name that is also an SQL verb: spelled here, so that
  * SQL text in the server sources can be found with grep (it lives only in
