@@ -23,6 +23,7 @@
 #include "server/auth_cache.h"
 #include "server/gateway.h"
 #include "server/gateway_worker.h"
+#include "server/jobs_dispatch.h"
 #include "server/gw_queue.h"
 #include "server/presence.h"
 #include "server/scope.h"
@@ -1162,6 +1163,12 @@ gw_agent_message(struct gw_conn *c, const char *type, const json_t *msg)
 		    txt ? ": " : "", txt ? txt : "");
 		return;
 	}
+	if (strcmp(type, "job-result") == 0) {
+		if (jobs_dispatch_result(c->auth.principal_id, msg) < 0)
+			gw_error(c, "bad_request", "job-result needs id, state (accepted, "
+			    "printed or failed) and at most a 500-byte reason");
+		return;
+	}
 	if (strcmp(type, "hello") == 0) {
 		const json_t *h = json_object_get(msg, "hostname"), *v = json_object_get(msg, "version");
 
@@ -1219,7 +1226,7 @@ gw_message(struct gw_conn *c, const char *buf, size_t len)
 	else if (strcmp(type, "subscribe") == 0)
 		gw_subscribe(c, msg);
 	else if (strcmp(type, "hello") == 0 || strcmp(type, "stats") == 0 ||
-	    strcmp(type, "command-result") == 0)
+	    strcmp(type, "command-result") == 0 || strcmp(type, "job-result") == 0)
 		gw_agent_message(c, type, msg);
 	else
 		gw_error(c, "bad_request", "unknown message type");
