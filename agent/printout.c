@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cups/cups.h>
@@ -90,12 +91,38 @@ out:
 	return rc;
 }
 
+/* One Print-Job on an open connection: the IPP status (cupsLastError) and
+ * the response (caller ippDelete()s; NULL when there was none). */
+static ipp_t *
+printout_ipp_once(http_t *http, const char *uri, const char *resource, const char *title,
+    const char *format, const void *data, size_t len, int copies)
+{
+	ipp_t *req = ippNewRequest(IPP_OP_PRINT_JOB), *resp = NULL;
+
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL,
+	    "printmaster");
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", NULL, title);
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL,
+	    format);
+	if (copies > 1)
+		ippAddInteger(req, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", copies);
+	/* cupsSendRequest's length is the whole body (the IPP request and the
+	 * document), as in ipptool; it takes ownership of nothing. */
+	if (cupsSendRequest(http, req, resource, ippLength(req) + len) == HTTP_STATUS_CONTINUE &&
+	    cupsWriteRequestData(http, data, len) == HTTP_STATUS_CONTINUE)
+		resp = cupsGetResponse(http, resource);
+	ippDelete(req);
+	return resp;
+}
+
 int
 printout_ipp(const char *uri, const char *title, const char *format, const void *data,
     size_t len, int copies, long timeout_ms, char *msg, size_t msglen)
 {
 	char scheme[16], userpass[256], host[256], resource[1024];
-	ipp_t *req, *resp = NULL;
+	struct timespec start, now;
+	ipp_t *resp = NULL;
 	http_t *http;
 	ipp_attribute_t *job;
 	int port, rc = -1;
@@ -113,22 +140,21 @@ printout_ipp(const char *uri, const char *title, const char *format, const void 
 		return -1;
 	}
 	httpSetTimeout(http, (double)timeout_ms / 1000.0, NULL, NULL);
-	req = ippNewRequest(IPP_OP_PRINT_JOB);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL,
-	    "printmaster");
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", NULL, title);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL,
-	    format);
-	if (copies > 1)
-		ippAddInteger(req, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", copies);
-	/* cupsSendRequest's length is the whole body (the IPP request and the
-	 * document), as in ipptool; it takes ownership of nothing. */
-	if (cupsSendRequest(http, req, resource[0] ? resource : "/", ippLength(req) + len) ==
-	    HTTP_STATUS_CONTINUE &&
-	    cupsWriteRequestData(http, data, len) == HTTP_STATUS_CONTINUE)
-		resp = cupsGetResponse(http, resource[0] ? resource : "/");
-	ippDelete(req);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* A printer busy with another job answers server-error-busy: it takes
+	 * this one when that is done, so ask again (every 250 ms) for as long as
+	 * the timeout allows. */
+	for (;;) {
+		ippDelete(resp);
+		resp = printout_ipp_once(http, uri, resource[0] ? resource : "/", title, format,
+		    data, len, copies);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (cupsLastError() != IPP_STATUS_ERROR_BUSY ||
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    timeout_ms)
+			break;
+		poll(NULL, 0, 250);
+	}
 	if (resp == NULL || cupsLastError() > IPP_STATUS_OK_CONFLICTING) {
 		snprintf(msg, msglen, "IPP Print-Job refused: %s", cupsLastErrorString());
 		goto out;
