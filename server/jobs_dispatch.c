@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "server/db.h"
 #include "server/gateway_feed.h"
@@ -220,15 +221,24 @@ jobs_answers(PGconn *c)
 	return rc;
 }
 
-/* One pass; 1 when a step was full (more may wait), 0, or -1. */
+/* One pass; 1 when a step was full (more may wait), 0, or -1. Expiry and
+ * putting back run at most once a second; handing out on every wake. */
 static int
-jobs_pass(PGconn *c)
+jobs_pass(PGconn *c, long long *next_maint)
 {
-	struct store_jobs_moves mv;
+	struct store_jobs_moves mv = { 0, 0, 0 };
 	json_t *out = json_array(), *d;
+	long long now = clock_ms();
 	size_t i;
 
-	if (!out || store_jobs_dispatch(c, presence_instance(), JOBS_BATCH, out, &mv) < 0) {
+	if (out && now >= *next_maint) {
+		*next_maint = now + JOBS_POLL_MS;
+		if (store_jobs_maintain(c, JOBS_BATCH, &mv) < 0) {
+			json_decref(out);
+			return -1;
+		}
+	}
+	if (!out || store_jobs_hand_out(c, presence_instance(), JOBS_BATCH, out, &mv) < 0) {
 		json_decref(out);
 		return -1;
 	}
@@ -264,6 +274,7 @@ static void *
 jobs_main(void *arg)
 {
 	PGconn *c = NULL;
+	long long next_maint = 0;
 	int more = 0;
 
 	(void)arg;
@@ -276,7 +287,7 @@ jobs_main(void *arg)
 			poll(NULL, 0, 1000);
 			continue;
 		}
-		if (jobs_answers(c) < 0 || (more = jobs_pass(c)) < 0)
+		if (jobs_answers(c) < 0 || (more = jobs_pass(c, &next_maint)) < 0)
 			goto broken;
 		p[0].fd = PQsocket(c);
 		p[0].events = POLLIN;

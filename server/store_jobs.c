@@ -330,16 +330,14 @@ store_jobs_deliveries(const PGresult *r, int col, json_t *out)
 }
 
 int
-store_jobs_dispatch(PGconn *c, const char *instance, int limit, json_t *out,
-    struct store_jobs_moves *moves)
+store_jobs_maintain(PGconn *c, int limit, struct store_jobs_moves *moves)
 {
 	char lim[16];
-	const char *one[1] = { lim }, *two[2] = { instance, lim };
+	const char *one[1] = { lim };
 	const struct db_stmt *const steps[2] = { &st_expire, &st_requeue };
 	int *counts[2] = { &moves->expired, &moves->requeued };
 	PGresult *r;
 
-	memset(moves, 0, sizeof(*moves));
 	snprintf(lim, sizeof(lim), "%d", limit);
 	for (int i = 0; i < 2; i++) {
 		if ((r = store_jobs_transition_tx(c, steps[i], one)) == NULL)
@@ -347,6 +345,18 @@ store_jobs_dispatch(PGconn *c, const char *instance, int limit, json_t *out,
 		*counts[i] = PQntuples(r);
 		PQclear(r);
 	}
+	return 0;
+}
+
+int
+store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
+    struct store_jobs_moves *moves)
+{
+	char lim[16];
+	const char *two[2] = { instance, lim };
+	PGresult *r;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
 	if ((r = store_jobs_transition_tx(c, &st_claim, two)) == NULL)
 		return -1;
 	moves->sent = PQntuples(r);

@@ -63,16 +63,17 @@ struct store_jobs_moves {
 };
 
 /*
- * The dispatcher's pass, for the instance `instance`, each step its own
- * transaction: expire queued jobs past their time; put back to queued the
- * sent jobs whose agent went away before accepting; hand queued jobs to an
- * online agent held by this instance that sees the printer (-> sent); and
- * pick the sent jobs to offer again to their own agent (it reconnected, or
- * said nothing for a while). At most `limit` jobs per step. `out` gets one
- * object per job to send: {"agentId", "message"} (the websocket message).
- * 0 (*moves filled) or -1.
+ * The dispatcher's steps, each its own transaction, at most `limit` jobs each.
+ * maintain: expire queued jobs past their time; put back to queued the sent
+ * jobs whose agent went away before accepting (both need no hurry: run once a
+ * second). hand_out: hand queued jobs to an online agent held by `instance`
+ * that sees the printer (-> sent), and pick the sent jobs to offer again to
+ * their own agent (it reconnected, or said nothing for a while); `out` gets
+ * one {"agentId", "message"} (the websocket message) per job to send. Both
+ * add their counts to *moves; 0 or -1.
  */
-int store_jobs_dispatch(PGconn *c, const char *instance, int limit, json_t *out,
+int store_jobs_maintain(PGconn *c, int limit, struct store_jobs_moves *moves);
+int store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
     struct store_jobs_moves *moves);
 
 /* An agent's answer. accepted: 1 when the job is sent to that agent (it may
