@@ -175,6 +175,49 @@ test('the agent SIGKILLed after accepted and before printing, then restarted: th
   }
 });
 
+test('a job offered to an agent that leaves without accepting moves to another agent that ' +
+     'sees the printer; the first may not print it later', async () => {
+  const s = await scene('Jobs Move');
+  const wskit = require('../lib/wskit');
+  try {
+    assert.equal((await s.agent.stop()).code, 0);
+    // A second agent of the branch (a websocket client here) reports the same printer.
+    const keyA = sim.agentKey(db, s.t.branchId, 'till 2');
+    const agentA = db.one(`SELECT id FROM agents WHERE name = 'till 2' AND branch_id = '${s.t.branchId}'`).id;
+    const b = await h.api(server, 'POST', '/api/v1/printing/printers/bulk', { headers: k.bearer(keyA),
+      body: { printers: [{ name: 'Till', address: s.p.host, port: s.port, protocol: 'raw' }] } });
+    assert.equal(b.json.results[0].id, s.printerId, 'the same printer');
+    let a = await wskit.connect(server, { token: keyA });
+    a.send({ type: 'hello', hostname: 'till-2', version: 'test' });
+    const r = await post(k.bearer(s.pmi), s.printerId, { contentType: 'raw', content: b64('moved') });
+    const offer = await a.next((m) => m.type === 'job', { timeout: 5000 });
+    assert.equal(offer.job.id, r.json.id);
+    assert.equal(Buffer.from(offer.job.content, 'base64').toString(), 'moved');
+    assert.equal(job(r.json.id).agent_id, agentA);
+    await a.close();	// gone without an answer
+    await h.waitFor(() => job(r.json.id).state === 'queued', { what: 'put back' });
+    s.agent = sim.startAgent(s.opts);
+    const row = await waitState(r.json.id, 'printed');
+    assert.equal(row.agent_id, s.agentId);
+    await h.waitFor(() => s.p.jobs().length > 0, { what: 'bytes' });
+    assert.deepEqual(s.p.jobs().map(String), ['moved']);
+    assert.deepEqual(events(r.json.id), ['job:queued', 'job:sent', 'job:queued', 'job:sent', 'job:printed']);
+    // The first agent comes back having spooled it after all: no go-ahead.
+    a = await wskit.connect(server, { token: keyA });
+    a.send({ type: 'job-result', id: r.json.id, state: 'accepted' });
+    const ack = await a.next((m) => m.type === 'job-ack');
+    assert.deepEqual([ack.id, ack.print], [r.json.id, false]);
+    a.send({ type: 'job-result', id: r.json.id, state: 'failed', reason: 'late' });
+    a.send({ type: 'job-result', id: 'nope', state: 'printed' });
+    await a.next((m) => m.type === 'error' && m.code === 'bad_request');
+    await a.close();
+    assert.equal(job(r.json.id).state, 'printed');
+  } finally {
+    await s.agent.stop();
+    await s.p.close();
+  }
+});
+
 test('a printer refusing connections: failed with the reason; the agent keeps working',
   async () => {
     const s = await scene('Jobs Refused');
