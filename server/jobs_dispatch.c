@@ -256,52 +256,70 @@ static PGconn *
 jobs_connect(void)
 {
 	PGconn *c = db_connect();
-	PGresult *r;
 
 	if (!c)
 		return NULL;
 	db_no_reset(c);
-	r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " STORE_JOBS_CHANNEL, 0, NULL);
-	if (!r) {
+	if (store_jobs_listen(c) < 0) {
 		PQfinish(c);
 		return NULL;
 	}
-	PQclear(r);
 	return c;
 }
 
+/*
+ * While any job is open (queued or sent) the dispatcher looks on every wake
+ * and at least once a second; when none is, it costs the database nothing
+ * until a notification (a job created on any instance) or an agent's answer.
+ */
 static void *
 jobs_main(void *arg)
 {
 	PGconn *c = NULL;
-	long long next_maint = 0;
-	int more = 0;
+	long long next_maint = 0, next_check = 0;
+	int more = 0, open = 1;
 
 	(void)arg;
 	while (!atomic_load(&jobs_stopping)) {
 		struct pollfd p[2];
 		PGnotify *n;
 		char buf[64];
+		long long now;
 
-		if (!c && (c = jobs_connect()) == NULL) {
-			poll(NULL, 0, 1000);
-			continue;
+		if (!c) {
+			if ((c = jobs_connect()) == NULL) {
+				poll(NULL, 0, 1000);
+				continue;
+			}
+			open = 1;	/* notifications may have been missed */
 		}
-		if (jobs_answers(c) < 0 || (more = jobs_pass(c, &next_maint)) < 0)
+		if (jobs_answers(c) < 0)
 			goto broken;
+		more = 0;
+		if (open && (more = jobs_pass(c, &next_maint)) < 0)
+			goto broken;
+		if (open && !more && (now = clock_ms()) >= next_check) {
+			next_check = now + JOBS_POLL_MS;
+			if ((open = store_jobs_any_open(c)) < 0)
+				goto broken;
+		}
 		p[0].fd = PQsocket(c);
 		p[0].events = POLLIN;
 		p[1].fd = jobs_wake[0];
 		p[1].events = POLLIN;
 		if (poll(p, 2, more ? 0 : JOBS_POLL_MS) < 0 && errno != EINTR)
 			continue;
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN) {
 			while (read(jobs_wake[0], buf, sizeof(buf)) > 0)
 				;
+			open = 1;
+		}
 		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c))
 			goto broken;
-		while ((n = PQnotifies(c)) != NULL)
+		while ((n = PQnotifies(c)) != NULL) {
+			open = 1;
 			PQfreemem(n);
+		}
 		if (PQstatus(c) == CONNECTION_OK)
 			continue;
 broken:

@@ -115,6 +115,9 @@ static const struct db_stmt st_reoffer = { "jobs_reoffer",
 	"j.offered_at < now() - interval '30 seconds')) AND $2::int > 0 "
 	"RETURNING j.agent_id::text, " STORE_JOBS_DELIVERY, 2 };
 
+static const struct db_stmt st_any_open = { "jobs_any_open",
+	"SELECT 1 FROM print_jobs WHERE state IN ('queued', 'sent') LIMIT 1", 0 };
+
 static const struct db_stmt st_accepted = { "jobs_accepted",
 	"UPDATE print_jobs SET accepted_at = coalesce(accepted_at, now()), "
 	"updated_at = now() WHERE id = $2 AND agent_id = $1 AND state = 'sent' RETURNING id",
@@ -367,6 +370,23 @@ store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
 	store_jobs_deliveries(r, 0, out);
 	PQclear(r);
 	return 0;
+}
+
+int
+store_jobs_listen(PGconn *c)
+{
+	PGresult *r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " STORE_JOBS_CHANNEL, 0, NULL);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_jobs_any_open(PGconn *c)
+{
+	return db_first(db_run(c, &st_any_open, PGRES_TUPLES_OK, NULL), NULL, 0);
 }
 
 int

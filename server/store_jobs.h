@@ -76,6 +76,12 @@ int store_jobs_maintain(PGconn *c, int limit, struct store_jobs_moves *moves);
 int store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
     struct store_jobs_moves *moves);
 
+/* On the dispatcher's own connection: LISTEN on STORE_JOBS_CHANNEL (0 or
+ * -1); whether any job is still queued or sent anywhere (1, 0 or -1), so an
+ * idle dispatcher stops looking until the next notification. */
+int store_jobs_listen(PGconn *c);
+int store_jobs_any_open(PGconn *c);
+
 /* An agent's answer. accepted: 1 when the job is sent to that agent (it may
  * print), 0 not (it must not), -1. finish: state "printed" or "failed" with
  * reason (or NULL); 1 done (*queued_s: seconds since the job was created),

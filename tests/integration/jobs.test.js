@@ -86,7 +86,8 @@ test('a raw job: the exact bytes reach the loopback printer once; queued, sent, 
      'in order, live on the websocket; metrics', async () => {
   const s = await scene('Jobs Raw');
   try {
-    const bytes = Buffer.concat([Buffer.from([0x1b, 0x40, 0x00, 0xff, 0x0a]), crypto.randomBytes(3000)]);
+    // Larger than one websocket send (16 KiB) and lws's receive buffer.
+    const bytes = Buffer.concat([Buffer.from([0x1b, 0x40, 0x00, 0xff, 0x0a]), crypto.randomBytes(60000)]);
     const ws = await require('../lib/wskit').connect(server, { token: s.t.adminToken });
     const r = await post(k.bearer(s.pmi), s.printerId,
       { title: 'Order 17', contentType: 'raw', content: b64(bytes) });
