@@ -71,5 +71,10 @@ const struct cfg_opt agent_config_table[] = {
 	  "least important log lines written" },
 	{ "log_format", CFG_STR, A(log_format), "text", 0, 0, "text|json", NULL, 0,
 	  "log line format on stderr" },
+	{ "job_timeout_ms", CFG_INT, A(job_timeout_ms), "30000", 100, 3600000, NULL, NULL,
+	  0, "time limit of sending one print job to its printer" },
+	{ "job_print_delay_ms", CFG_INT, A(job_print_delay_ms), "0", 0, 600000, NULL, NULL,
+	  0, "for tests only: wait this long after a job is accepted before printing it "
+	  "(a window to kill the agent in)" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL },
 };

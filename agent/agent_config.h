@@ -37,6 +37,8 @@ struct agent_config {
 	int websocket;			/* 1: keep the live connection to /ws */
 	char *log_level;
 	char *log_format;
+	long job_timeout_ms;		/* one print job's connect and send */
+	long job_print_delay_ms;	/* testing: pause between go-ahead and printing */
 };
 
 extern const struct cfg_opt agent_config_table[];

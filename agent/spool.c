@@ -57,7 +57,7 @@ spool_join(const char *dir, const char *name)
 	return p;
 }
 
-static int
+int
 spool_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -70,7 +70,7 @@ spool_fsync_dir(const char *dir)
 	return rc;
 }
 
-static int
+int
 spool_write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;

@@ -37,6 +37,12 @@ struct spool;
  * before it is kept. Returns 0 and *out, or -1 with a reason in err.
  */
 int spool_open(const char *dir, struct spool **out, char *err, size_t errlen);
+
+/* Durability helpers, also for the print job spool (jobs.c): write all of
+ * buf, retrying short writes; fsync a directory (after a rename in it).
+ * 0 or -1 with errno. */
+int spool_write_all(int fd, const char *buf, size_t len);
+int spool_fsync_dir(const char *dir);
 /* Flush what is buffered and release everything. NULL is a no-op. */
 void spool_close(struct spool *sp);
 

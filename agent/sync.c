@@ -30,6 +30,7 @@
 #include "agent/sync.h"
 #include "agent/testprint.h"
 #include "agent/ws_client.h"
+#include "agent/jobs.h"
 
 #define SYNC_WS_GRACE_MS 3000	/* first stats wait this long for the websocket */
 #define SYNC_BULK_PATH "/api/v1/printing/printers/bulk"
@@ -63,6 +64,7 @@ struct sync {
 	struct stats st;
 	struct snapshot snap;
 	struct ws_client *ws;
+	struct jobs *jobs;		/* print jobs (run mode with the websocket) */
 	struct backoff bo;
 	int wake[2];
 	char hostname[256];
@@ -616,8 +618,10 @@ sync_apply_reload(struct sync *s)
 			free(s->key);
 			s->key = key;
 			if (s->ws) {
+				jobs_set_ws(s->jobs, NULL);
 				ws_client_stop(s->ws);
 				s->ws = sync_ws_start(s);
+				jobs_set_ws(s->jobs, s->ws);
 			}
 		}
 	}
@@ -773,8 +777,12 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 	    "duplicateHandling %s, spool %s)", PM_VERSION, cfg->server_url, cfg->scan_interval,
 	    cfg->batch_size, cfg->retry_attempts, cfg->duplicate_handling, cfg->spool_dir);
 	if (mode == SYNC_MODE_RUN) {
-		if (cfg->websocket)
+		if (cfg->websocket) {
+			/* Without its spool the agent takes no jobs; it still syncs. */
+			s.jobs = jobs_start(cfg);
 			s.ws = sync_ws_start(&s);
+			jobs_set_ws(s.jobs, s.ws);
+		}
 		sync_loop(&s);
 		log_info("[AUTO-SYNC] stopping: %zu changes stay spooled",
 		    spool_waiting(s.sp) + spool_in_batches(s.sp));
@@ -792,7 +800,9 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 	}
 	sync_write_state(&s);
 out:
+	jobs_set_ws(s.jobs, NULL);
 	ws_client_stop(s.ws);
+	jobs_stop(s.jobs);
 	http_client_free(s.http);
 	spool_close(s.sp);
 	snapshot_free(&s.snap);

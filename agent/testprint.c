@@ -1,24 +1,16 @@
 /*
- * testprint.c: test pages (see testprint.h). IPP goes through libcups
- * (cupsSendRequest / cupsWriteRequestData / cupsGetResponse), so no IPP is
- * encoded here; the raw path writes a few ESC/POS bytes to the printer's
- * socket, which is only done because a person asked for a test print. Not here:
- * receiving the command (ws_client.c).
+ * testprint.c: test pages (see testprint.h), sent with printout.c: IPP through
+ * libcups; the raw path writes a few ESC/POS bytes to the printer's socket,
+ * which is only done because a person asked for a test print. Not here:
+ * receiving the command (ws_client.c), sending bytes (printout.c).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <cups/cups.h>
 
 #include "common/clock.h"
 #include "log.h"
+#include "agent/printout.h"
 #include "agent/testprint.h"
 
 /* Printable ASCII only: a receipt printer's code page is unknown. */
@@ -56,123 +48,29 @@ static int
 testprint_raw(const char *host, long port, const char *name, const char *origin,
     long timeout_ms, char *msg, size_t msglen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char portstr[16], ticket[512];
-	struct pollfd pfd;
-	size_t len, off = 0;
-	ssize_t n;
-	socklen_t sl;
-	int fd = -1, err = 0, rc = -1;
+	char ticket[512];
+	size_t len = testprint_escpos_ticket(name, origin, ticket, sizeof(ticket));
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%ld", port);
-	if (getaddrinfo(host, portstr, &hints, &res) != 0 || res == NULL) {
-		snprintf(msg, msglen, "cannot resolve %s", host);
+	if (printout_raw(host, port, ticket, len, timeout_ms, msg, msglen) < 0)
 		return -1;
-	}
-	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-			err = errno;
-			close(fd);
-			fd = -1;
-		}
-	}
-	if (fd < 0) {
-		snprintf(msg, msglen, "connect to %s:%ld: %s", host, port, strerror(err));
-		goto out;
-	}
-	len = testprint_escpos_ticket(name, origin, ticket, sizeof(ticket));
-	while (off < len) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, (int)timeout_ms) <= 0) {
-			snprintf(msg, msglen, "%s:%ld: timed out", host, port);
-			goto out;
-		}
-		sl = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err != 0) {
-			snprintf(msg, msglen, "connect to %s:%ld: %s", host, port, strerror(err));
-			goto out;
-		}
-		n = send(fd, ticket + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0) {
-			snprintf(msg, msglen, "send to %s:%ld: %s", host, port, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
 	snprintf(msg, msglen, "ESC/POS test ticket sent to %s:%ld (%zu bytes)", host, port, len);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	return rc;
+	return 0;
 }
 
 static int
 testprint_ipp(const char *uri, const char *name, const char *origin, long timeout_ms,
     char *msg, size_t msglen)
 {
-	char scheme[16], userpass[256], host[256], resource[1024], when[CLOCK_ISO_LEN],
-	    page[1024];
-	ipp_t *req, *resp = NULL;
-	http_t *http = NULL;
-	ipp_attribute_t *job;
-	int port, plen, rc = -1;
+	char when[CLOCK_ISO_LEN], page[1024];
+	int plen;
 
-	if (httpSeparateURI(HTTP_URI_CODING_ALL, uri, scheme, sizeof(scheme), userpass,
-	    sizeof(userpass), host, sizeof(host), &port, resource, sizeof(resource)) <
-	    HTTP_URI_STATUS_OK) {
-		snprintf(msg, msglen, "bad printer URI");
-		return -1;
-	}
-	http = httpConnect2(host, port, NULL, AF_UNSPEC, strcmp(scheme, "ipps") == 0 ?
-	    HTTP_ENCRYPTION_ALWAYS : HTTP_ENCRYPTION_IF_REQUESTED, 1, (int)timeout_ms, NULL);
-	if (http == NULL) {
-		snprintf(msg, msglen, "cannot connect to %s:%d", host, port);
-		return -1;
-	}
-	httpSetTimeout(http, (double)timeout_ms / 1000.0, NULL, NULL);
 	clock_iso8601(time(NULL), when);
 	plen = snprintf(page, sizeof(page), "printmaster test print\n\nPrinter: %s\nTime: %s\n"
 	    "From: %s\n", name ? name : "", when, origin);
 	if (plen < 0 || (size_t)plen >= sizeof(page))
 		plen = (int)strlen(page);
-
-	req = ippNewRequest(IPP_OP_PRINT_JOB);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL,
-	    "printmaster");
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", NULL,
-	    "printmaster test print");
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_MIMETYPE, "document-format", NULL,
-	    "text/plain");
-	/* cupsSendRequest's length is the whole body (the IPP request and the
-	 * document), as in ipptool; it takes ownership of nothing. */
-	if (cupsSendRequest(http, req, resource[0] ? resource : "/", ippLength(req) +
-	    (size_t)plen) ==
-	    HTTP_STATUS_CONTINUE &&
-	    cupsWriteRequestData(http, page, (size_t)plen) == HTTP_STATUS_CONTINUE)
-		resp = cupsGetResponse(http, resource[0] ? resource : "/");
-	ippDelete(req);
-	if (resp == NULL || cupsLastError() > IPP_STATUS_OK_CONFLICTING) {
-		snprintf(msg, msglen, "IPP Print-Job refused: %s", cupsLastErrorString());
-		goto out;
-	}
-	job = ippFindAttribute(resp, "job-id", IPP_TAG_INTEGER);
-	snprintf(msg, msglen, "IPP job %d accepted by %s", job ? ippGetInteger(job, 0) : 0, uri);
-	rc = 0;
-out:
-	ippDelete(resp);
-	httpClose(http);
-	return rc;
+	return printout_ipp(uri, "printmaster test print", "text/plain", page, (size_t)plen, 1,
+	    timeout_ms, msg, msglen);
 }
 
 int

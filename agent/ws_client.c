@@ -44,6 +44,8 @@ struct ws_client {
 	int rx_overflow;
 	char hostname[256];
 	int logged_down;
+	ws_client_sink sink;		/* under mu */
+	void *sink_arg;
 };
 
 int
@@ -195,6 +197,16 @@ ws_handle_message(struct ws_client *w, const char *text, size_t len)
 			pthread_mutex_unlock(&w->mu);
 			ws_wake(w);
 		}
+	} else if (strcmp(type, "job") == 0 || strcmp(type, "job-ack") == 0) {
+		ws_client_sink fn;
+		void *arg;
+
+		pthread_mutex_lock(&w->mu);
+		fn = w->sink;
+		arg = w->sink_arg;
+		pthread_mutex_unlock(&w->mu);
+		if (fn)
+			fn(msg, arg);
 	} else if (strcmp(type, "welcome") == 0) {
 		log_info("[AUTO-SYNC] websocket connected to %s:%d%s (role %s)", w->host, w->port,
 		    w->path, json_string_value(json_object_get(msg, "role")) ?
@@ -330,7 +342,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 }
 
 static const struct lws_protocols ws_protocols[] = {
-	{ "pm-agent", ws_callback, 0, WS_CLIENT_MSG_MAX, 0, NULL, 0 },
+	{ "pm-agent", ws_callback, 0, WS_CLIENT_RX_BUF, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -432,6 +444,15 @@ ws_client_stop(struct ws_client *w)
 	pthread_join(w->thread, NULL);
 	lws_context_destroy(w->ctx);
 	ws_free(w);
+}
+
+void
+ws_client_set_sink(struct ws_client *w, ws_client_sink fn, void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	w->sink = fn;
+	w->sink_arg = arg;
+	pthread_mutex_unlock(&w->mu);
 }
 
 int

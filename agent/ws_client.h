@@ -15,7 +15,10 @@
 #include "agent/agent_config.h"
 #include "agent/stats.h"
 
-#define WS_CLIENT_MSG_MAX (256u << 10)	/* bytes of one incoming message */
+#define WS_CLIENT_MSG_MAX (32u << 20)	/* bytes of one incoming message (a print
+					 * job's content travels in one) */
+#define WS_CLIENT_RX_BUF (256u << 10)	/* lws's receive buffer; messages are
+					 * reassembled past it */
 #define WS_CLIENT_QUEUE_MAX 256		/* messages waiting in either direction */
 
 struct ws_client;
@@ -40,6 +43,12 @@ int ws_client_send(struct ws_client *w, json_t *msg);
 /* The oldest command from the server, a new reference, or NULL. The message
  * was checked: "command" and "requestId" are strings. */
 json_t *ws_client_next_command(struct ws_client *w);
+
+/* Print job messages ("job", "job-ack") go to `fn`, called on the service
+ * thread with the message (borrowed; take a reference to keep it). Any
+ * thread; fn NULL drops them. */
+typedef void (*ws_client_sink)(const json_t *msg, void *arg);
+void ws_client_set_sink(struct ws_client *w, ws_client_sink fn, void *arg);
 
 /* Pure: turn http(s)://host[:port][/prefix] into ws(s)://host:port/prefix/ws
  * pieces. Returns 0 or -1. */

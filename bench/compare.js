@@ -13,6 +13,7 @@
 //   BENCH_BIG=20000       printers in scenario 4's big branch
 //   BENCH_THREADS=n       the server's HTTP workers (default: its own default)
 //   BENCH_ONLY=1,3        run only these scenarios (then docs are not written)
+//   BENCH_JOBS=500        print jobs in scenario 8 (bench/jobs.js)
 //   BENCH_OUT=path        where to write the report (default docs/benchmarks.md, '-' none)
 'use strict';
 const fs = require('node:fs');
@@ -24,6 +25,7 @@ const { createRequire } = require('node:module');
 const { performance } = require('node:perf_hooks');
 const h = require('../tests/lib/harness');
 const ak = require('../tests/lib/authkit');
+const benchJobs = require('./jobs');
 
 // pg and ws come from the peer's pinned packages (bench/peer/package.json).
 const peerRequire = createRequire(path.join(__dirname, 'peer', 'package.json'));
@@ -660,7 +662,11 @@ function markdown(m, seconds) {
     '   connection is VmRSS with the clients idle minus before, divided by N (ours on a server started',
     '   for this scenario). The slowest client\'s time is dominated by the one Node process receiving',
     '   N x events on the same 2 cores.',
-    '7. wrk, 32 connections, `GET /healthz`: the HTTP layer alone.', '',
+    '7. wrk, 32 connections, `GET /healthz`: the HTTP layer alone.',
+    `8. (\`bench/jobs.js\`) One real agent that found a raw printer (a loopback listener) with its netscan;`,
+    `   ${benchJobs.JOBS} raw jobs of 300 bytes created over REST with a \`pmi_\` key, ${benchJobs.CONCURRENCY} at a time, after 20 of warm-up.`,
+    '   Times are the server\'s: `created_at` to `finished_at` (the agent\'s `printed`); jobs/s is the jobs',
+    '   printed over the span from the first creation to the last answer. The printer must get each once.', '',
     '## Reading the numbers', '',
     '* The peer does less than printmaster: it matches by name only, keeps no event log, has no',
     '  idempotency and no transaction (two agents reporting one printer at once can make two rows), and',
@@ -709,7 +715,7 @@ async function main() {
   }
   const env = { db, pdb, ours, peer, companies, freshOurs };
   const scenarios = [[1, smallBatches], [2, list50], [3, bulkSizes], [4, sizeIndependence],
-    [5, tenantsWait], [6, fanout], [7, healthz]];
+    [5, tenantsWait], [6, fanout], [7, healthz], [8, (e) => benchJobs.printJobs(e, { row, log })]];
   try {
     for (const [n, fn] of scenarios) {
       if (!want(n)) continue;

@@ -20,6 +20,7 @@
 #include "server/db.h"
 #include "server/store_schema.h"
 #include "server/store_agents.h"
+#include "server/store_apikeys.h"
 #include "server/store_tenants.h"
 
 #define ADMIN_MAX_POS 4
@@ -57,6 +58,7 @@ static const struct admin_kind admin_kinds[] = {
 	{ "user", store_tenants_user_list, store_tenants_user_revoke,
 	  store_tenants_user_exists },
 	{ "agent", store_agents_list_rows, store_agents_revoke, store_agents_exists },
+	{ "apikey", store_apikeys_list_rows, store_apikeys_revoke, store_apikeys_exists },
 };
 
 static struct termios admin_tty_saved;
@@ -79,10 +81,14 @@ admin_usage(FILE *f)
 	    "       printmaster-server admin agent create --branch ID NAME\n"
 	    "       printmaster-server admin agent list [--company ID] [--branch ID]\n"
 	    "       printmaster-server admin agent revoke ID\n"
+	    "       printmaster-server admin apikey create --company ID [--branch ID] NAME\n"
+	    "       printmaster-server admin apikey list [--company ID] [--branch ID]\n"
+	    "       printmaster-server admin apikey revoke ID\n"
 	    "\n"
 	    "Works against the configured database (database_url), migrating it first.\n"
 	    "create prints the new id on stdout; agent create prints the agent key\n"
-	    "(pmk_...), which is shown only this once. user create reads the password\n"
+	    "(pmk_...) and apikey create the integration key (pmi_...), each shown\n"
+	    "only this once. user create reads the password\n"
 	    "from stdin (one line), or prompts without echo on a terminal; at least %d\n"
 	    "and at most %d bytes. list prints tab-separated lines: id, name or email,\n"
 	    "scope, state. revoke ends every credential of the row at once (a company\n"
@@ -353,6 +359,22 @@ out:
 	return rc;
 }
 
+/* The outcome of creating a keyed row: print the key (shown this once). */
+static int
+admin_key_created(PGconn *c, int rc, const char *what, const char *id, const char *key,
+    const char *not_found_msg)
+{
+	if (rc < 0)
+		return admin_db_failed(c);
+	if (rc == 0) {
+		fprintf(stderr, "admin: %s\n", not_found_msg);
+		return 1;
+	}
+	fprintf(stderr, "admin: %s %s created; the key below is shown only once\n", what, id);
+	printf("%s\n", key);
+	return 0;
+}
+
 static int
 admin_agent_create(PGconn *c, const struct admin_args *a)
 {
@@ -366,20 +388,35 @@ admin_agent_create(PGconn *c, const struct admin_args *a)
 	}
 	if (admin_id("--branch", a->branch, bid) < 0 || !admin_name_ok(a->pos[0]))
 		return 2;
-	if (auth_key_new(key, hash) < 0)
+	if (auth_key_new(AUTH_KEY_PREFIX, key, hash) < 0)
 		return 1;
-	rc = store_agents_create(c, bid, a->pos[0], hash, id);
-	if (rc < 0)
-		rc = admin_db_failed(c);
-	else if (rc == 0) {
-		fprintf(stderr, "admin: no active branch with that id\n");
-		rc = 1;
-	} else {
-		fprintf(stderr, "admin: agent %s created; the key below is shown only "
-		    "once\n", id);
-		printf("%s\n", key);
-		rc = 0;
+	rc = admin_key_created(c, store_agents_create(c, bid, a->pos[0], hash, id), "agent",
+	    id, key, "no active branch with that id");
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+static int
+admin_apikey_create(PGconn *c, const struct admin_args *a)
+{
+	char cid[UUID_TEXT_LEN + 1], bid[UUID_TEXT_LEN + 1] = "", key[AUTH_KEY_LEN + 1];
+	char hash[AUTH_KEY_HASH_LEN + 1], id[STORE_ID_LEN + 1];
+	int rc;
+
+	if (a->npos != 1 || !a->company || a->email || a->role) {
+		fprintf(stderr, "admin: usage: admin apikey create --company ID [--branch ID] "
+		    "NAME\n");
+		return 2;
 	}
+	if (admin_id("--company", a->company, cid) < 0 ||
+	    (a->branch && admin_id("--branch", a->branch, bid) < 0) ||
+	    !admin_name_ok(a->pos[0]))
+		return 2;
+	if (auth_key_new(AUTH_INTEGRATION_PREFIX, key, hash) < 0)
+		return 1;
+	rc = admin_key_created(c, store_apikeys_create(c, cid, bid[0] ? bid : NULL,
+	    a->pos[0], hash, id), "integration key", id, key,
+	    "no active company (and branch of it) with those ids");
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
@@ -479,8 +516,10 @@ admin_main(int argc, char **argv)
 		rc = admin_branch_create(c, &a);
 	else if (k == &admin_kinds[2])
 		rc = admin_user_create(c, &a);
-	else
+	else if (k == &admin_kinds[3])
 		rc = admin_agent_create(c, &a);
+	else
+		rc = admin_apikey_create(c, &a);
 	PQfinish(c);
 	fflush(stdout);
 	return rc;

@@ -55,7 +55,7 @@ struct bulk_item {
 	enum printer_ident matched;
 	int dup_of;		/* index of the first item, for duplicates */
 	int cand;		/* index into candidates, or -1 */
-	char row_id[HTTP_ID_LEN + 1];
+	char row_id[UUID_TEXT_LEN + 1];
 	json_t *row;		/* the row to write (new/updated/unchanged), owned */
 	const char *event;	/* event type to emit, or NULL */
 };
@@ -76,7 +76,7 @@ struct bulk {
 	struct bulk_cand *cands;
 	size_t ncand;
 	json_t *keys;		/* deviceKeys the branch will hold: {"key": true} */
-	char batch_id[HTTP_ID_LEN + 1];
+	char batch_id[UUID_TEXT_LEN + 1];
 	char now[40];
 	char req_hash[65];
 	int counts[6];

@@ -72,7 +72,7 @@ printers_list(struct http_req *r)
 	size_t len = 0, cap = 0;
 	int rc, n, ok = 0, branch_ok;
 
-	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+	if (auth_require_role(r, AUTH_ALLOW_USERS | AUTH_ALLOW_INTEGRATION, &rc) < 0)
 		return rc;
 	if (status && strcmp(status, "online") && strcmp(status, "offline") &&
 	    strcmp(status, "error") && strcmp(status, "unknown"))
@@ -175,7 +175,7 @@ printers_get(struct http_req *r)
 	PGconn *c;
 	int rc, found;
 
-	if (auth_require_role(r, AUTH_ALLOW_USERS, &rc) < 0)
+	if (auth_require_role(r, AUTH_ALLOW_USERS | AUTH_ALLOW_INTEGRATION, &rc) < 0)
 		return rc;
 	if (printers_prepare(r, &c, &sc, id, &rc) < 0)
 		return rc;

@@ -22,6 +22,7 @@
 #include "server/auth_cache.h"
 #include "server/db.h"
 #include "server/gateway.h"
+#include "server/store_apikeys.h"
 #include "server/store_credentials.h"
 #include "server/scope.h"
 #include "server/session.h"
@@ -204,7 +205,8 @@ auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1])
 	unsigned char h[crypto_generichash_BYTES];
 	size_t n = strnlen(key, AUTH_KEY_LEN + 1);
 
-	if (n != AUTH_KEY_LEN || strncmp(key, AUTH_KEY_PREFIX, 4) != 0 ||
+	if (n != AUTH_KEY_LEN || (strncmp(key, AUTH_KEY_PREFIX, 4) != 0 &&
+	    strncmp(key, AUTH_INTEGRATION_PREFIX, 4) != 0) ||
 	    strspn(key + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_") != AUTH_KEY_LEN - 4)
 		return -1;
@@ -215,12 +217,13 @@ auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1])
 }
 
 int
-auth_key_new(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1])
+auth_key_new(const char *prefix, char key[AUTH_KEY_LEN + 1],
+    char hash[AUTH_KEY_HASH_LEN + 1])
 {
 	unsigned char raw[AUTH_KEY_RAW];
 
 	randombytes_buf(raw, sizeof(raw));
-	memcpy(key, AUTH_KEY_PREFIX, 4);
+	memcpy(key, prefix, 4);
 	sodium_bin2base64(key + 4, AUTH_KEY_LEN - 3, raw, sizeof(raw), AUTH_B64);
 	sodium_memzero(raw, sizeof(raw));
 	return auth_key_hash(key, hash);
@@ -270,8 +273,9 @@ auth_session_issue(const struct auth *a, long long version, char *token, size_t 
 	return session_sign(auth_key, &c, token, len);
 }
 
+/* A key of either kind (pmk_ agent, pmi_ integration) by its hash. */
 static enum auth_result
-auth_agent(PGconn *c, const char *key, struct auth *out)
+auth_by_key(PGconn *c, const char *key, struct auth *out)
 {
 	char hash[AUTH_KEY_HASH_LEN + 1], ckey[AUTH_CACHE_KEY_MAX];
 	long long now = clock_ms();
@@ -283,8 +287,12 @@ auth_agent(PGconn *c, const char *key, struct auth *out)
 	if (auth_cache_get(ckey, now, out))
 		return AUTH_OK;
 	/* A miss (every AUTH_CACHE_TTL_MS at most per agent and instance) also
-	 * refreshes last_seen when it is older than a minute. */
-	if ((found = store_credentials_agent(c, hash, out)) < 0)
+	 * refreshes an agent's last_seen when it is older than a minute. */
+	if (strncmp(key, AUTH_INTEGRATION_PREFIX, 4) == 0)
+		found = store_apikeys_credential(c, hash, out);
+	else
+		found = store_credentials_agent(c, hash, out);
+	if (found < 0)
 		return AUTH_DB;
 	if (!found)
 		return AUTH_BAD;
@@ -335,8 +343,9 @@ auth_lookup(const char *token, struct auth *out)
 		return AUTH_BAD;
 	if ((c = db_conn()) == NULL)
 		return AUTH_DB;
-	if (strncmp(token, AUTH_KEY_PREFIX, 4) == 0)
-		rc = auth_agent(c, token, out);
+	if (strncmp(token, AUTH_KEY_PREFIX, 4) == 0 ||
+	    strncmp(token, AUTH_INTEGRATION_PREFIX, 4) == 0)
+		rc = auth_by_key(c, token, out);
 	else
 		rc = auth_session(c, token, out);
 	if (rc == AUTH_DB)
@@ -347,7 +356,8 @@ auth_lookup(const char *token, struct auth *out)
 int
 auth_from_token(const char *token, struct auth *out)
 {
-	return auth_lookup(token, out) == AUTH_OK ? 0 : -1;
+	/* The gateway is for people and agents; an integration polls REST. */
+	return auth_lookup(token, out) == AUTH_OK && out->kind != AUTH_INTEGRATION ? 0 : -1;
 }
 
 /*

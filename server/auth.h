@@ -20,6 +20,7 @@ enum auth_kind {
 	AUTH_NONE = 0,
 	AUTH_AGENT,
 	AUTH_USER,
+	AUTH_INTEGRATION,	/* a pmi_ integration key */
 };
 
 enum auth_role {
@@ -27,6 +28,7 @@ enum auth_role {
 	ROLE_VIEWER,
 	ROLE_ADMIN,
 	ROLE_AGENT,
+	ROLE_INTEGRATION,
 };
 
 /* Who is asking: filled by the HTTP authenticator before a handler runs, and
@@ -36,7 +38,7 @@ struct auth {
 	enum auth_role role;
 	char company_id[UUID_TEXT_LEN + 1];
 	char branch_id[UUID_TEXT_LEN + 1];	/* "" = every branch of the company */
-	char principal_id[UUID_TEXT_LEN + 1];	/* agent or user id */
+	char principal_id[UUID_TEXT_LEN + 1];	/* agent, user or integration key id */
 	char email[256];			/* users only */
 	long long expires;			/* session's end, Unix seconds; 0 = none */
 };
@@ -45,6 +47,7 @@ struct http_req;
 
 #define AUTH_COOKIE "pm_session"
 #define AUTH_KEY_PREFIX "pmk_"
+#define AUTH_INTEGRATION_PREFIX "pmi_"	/* integration keys: same length and hash */
 #define AUTH_KEY_LEN 47			/* "pmk_" + base64url(32 random bytes) */
 #define AUTH_KEY_HASH_LEN 66		/* "\\x" + hex BLAKE2b-256: a bytea parameter */
 #define AUTH_PASSWORD_MIN 8
@@ -54,6 +57,7 @@ struct http_req;
 #define AUTH_ALLOW_VIEWER (1 << ROLE_VIEWER)
 #define AUTH_ALLOW_ADMIN (1 << ROLE_ADMIN)
 #define AUTH_ALLOW_AGENT (1 << ROLE_AGENT)
+#define AUTH_ALLOW_INTEGRATION (1 << ROLE_INTEGRATION)
 #define AUTH_ALLOW_USERS (AUTH_ALLOW_VIEWER | AUTH_ALLOW_ADMIN)
 
 /*
@@ -70,7 +74,8 @@ int auth_http(struct http_req *r, int *answered);
 
 /*
  * Authenticate a bare token (a session token or a pmk_ key) into *out, using
- * the calling thread's db_conn(); for the /ws gateway, any thread.
+ * the calling thread's db_conn(); for the /ws gateway, any thread. Integration
+ * keys (pmi_) are REST-only: refused here.
  * 0 ok; -1 invalid, expired, revoked, or the database unreachable.
  */
 int auth_from_token(const char *token, struct auth *out);
@@ -89,9 +94,11 @@ int auth_session_issue(const struct auth *a, long long version, char *token,
     size_t len, long long *expires);
 long auth_session_ttl(void);
 
-/* A new agent key and its stored hash. 0 or -1. */
-int auth_key_new(char key[AUTH_KEY_LEN + 1], char hash[AUTH_KEY_HASH_LEN + 1]);
-/* The stored form of a key; -1 when key is not shaped like one. */
+/* A new key (prefix AUTH_KEY_PREFIX for agents, AUTH_INTEGRATION_PREFIX for
+ * integrations) and its stored hash. 0 or -1. */
+int auth_key_new(const char *prefix, char key[AUTH_KEY_LEN + 1],
+    char hash[AUTH_KEY_HASH_LEN + 1]);
+/* The stored form of a key of either kind; -1 when key is not shaped like one. */
 int auth_key_hash(const char *key, char hash[AUTH_KEY_HASH_LEN + 1]);
 
 /* Argon2id (interactive limits). 0 or -1 (out of memory). */

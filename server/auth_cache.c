@@ -93,6 +93,8 @@ auth_cache_covers(const struct auth *a, const char *what)
 		return a->kind == AUTH_USER && strcmp(a->principal_id, id) == 0;
 	if (kind_len == 5 && strncmp(what, "agent", 5) == 0)
 		return a->kind == AUTH_AGENT && strcmp(a->principal_id, id) == 0;
+	if (kind_len == 6 && strncmp(what, "apikey", 6) == 0)
+		return a->kind == AUTH_INTEGRATION && strcmp(a->principal_id, id) == 0;
 	if (kind_len == 7 && strncmp(what, "company", 7) == 0)
 		return strcmp(a->company_id, id) == 0;
 	if (kind_len == 6 && strncmp(what, "branch", 6) == 0)

@@ -48,5 +48,10 @@ const struct cfg_opt server_config_table[] = {
 	  "login attempts per minute allowed per address and per email" },
 	{ "web_root", CFG_STR, S(web_root), "", 0, 0, NULL, NULL, 0,
 	  "directory of the page's static files (default: web/ beside the binary's tree)" },
+	{ "max_job_bytes", CFG_INT, S(max_job_bytes), "4194304", 1, 268435456, NULL, NULL,
+	  0, "largest print job content (decoded bytes; 413 above); its request body "
+	  "may exceed max_body_bytes by the base64 overhead" },
+	{ "job_ttl", CFG_INT, S(job_ttl), "3600", 1, 31536000, NULL, NULL, 0,
+	  "seconds a print job may wait for an agent before it is expired" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL },
 };

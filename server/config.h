@@ -26,6 +26,8 @@ struct server_config {
 	long session_ttl;		/* seconds */
 	long login_rate_limit;		/* attempts per minute per address and per email */
 	char *web_root;
+	long max_job_bytes;		/* a print job's content, decoded */
+	long job_ttl;			/* seconds a job may wait before it is expired */
 };
 
 extern const struct cfg_opt server_config_table[];

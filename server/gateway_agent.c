@@ -11,6 +11,7 @@
 #include "log.h"
 #include "server/gateway_agent.h"
 #include "server/gateway_worker.h"
+#include "server/jobs_dispatch.h"
 #include "server/presence.h"
 
 static void
@@ -84,6 +85,17 @@ agent_stats(struct gw_agent_call *call)
 	return agent_post(call, j);
 }
 
+/* A print job's state from the agent (accepted, printed, failed): handed to
+ * the job dispatcher's thread, which owns the database work. */
+static int
+agent_job_result(struct gw_agent_call *call)
+{
+	if (jobs_dispatch_result(call->who->principal_id, call->msg) < 0)
+		agent_refuse(call, "bad_request", "job-result needs id, state (accepted, "
+		    "printed or failed) and at most a 500-byte reason");
+	return 0;
+}
+
 static const struct {
 	const char *type;
 	int (*handle)(struct gw_agent_call *call);
@@ -91,6 +103,7 @@ static const struct {
 	{ "hello", agent_hello },
 	{ "stats", agent_stats },
 	{ "command-result", agent_command_result },
+	{ "job-result", agent_job_result },
 };
 
 int

@@ -104,6 +104,23 @@ http_match(const char *pattern, const char *path, struct http_req *r)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* The body limit of the request's route: max_body_bytes, or for an
+ * HTTP_LARGE_BODY route enough for max_job_bytes in base64 plus the JSON
+ * around it, when that is more. */
+static size_t
+http_body_limit(struct http_req *r)
+{
+	size_t lim = (size_t)http_cfg->max_body_bytes;
+	size_t job = ((size_t)http_cfg->max_job_bytes + 2) / 3 * 4 + 65536;
+
+	for (int i = 0; i < http_nroutes; i++)
+		if ((http_routes[i].flags & HTTP_LARGE_BODY) &&
+		    strcmp(http_routes[i].method, r->method) == 0 &&
+		    http_match(http_routes[i].pattern, r->path, r))
+			return job > lim ? job : lim;
+	return lim;
+}
+
 void
 http_add_header(struct http_req *r, const char *name, const char *value)
 {
@@ -335,8 +352,9 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 			    sizeof(r->client_ip));
 		if (!r->path)
 			return MHD_NO;
+		r->body_max = http_body_limit(r);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)http_cfg->max_body_bytes) {
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)r->body_max) {
 			/* Refuse before reading: MHD closes the connection after it. */
 			r->too_large = 1;
 			return (enum MHD_Result)http_dispatch(r);
@@ -346,7 +364,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (*upload_size) {
 		size_t n = *upload_size;
 
-		if (!r->too_large && r->body_len + n > (size_t)http_cfg->max_body_bytes) {
+		if (!r->too_large && r->body_len + n > r->body_max) {
 			r->too_large = 1;
 			free(r->body);
 			r->body = NULL;
@@ -356,8 +374,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 * 0.9.75 cannot answer before the body ends: read and drop the
 		 * rest for a 413, but close a body that goes on far past the limit
 		 * instead of reading for as long as the client cares to send. */
-		if (r->too_large && (r->discarded += n) / HTTP_DISCARD_FACTOR >
-		    (size_t)http_cfg->max_body_bytes) {
+		if (r->too_large && (r->discarded += n) / HTTP_DISCARD_FACTOR > r->body_max) {
 			log_info("[API] %s %s %s: body far over max_body_bytes, closing",
 			    r->id, r->method, r->path);
 			return MHD_NO;

@@ -15,8 +15,6 @@
 #include "server/auth.h"
 #include "server/config.h"
 
-/* Ids in paths and bodies are UUIDs. */
-#define HTTP_ID_LEN UUID_TEXT_LEN
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
 
@@ -29,6 +27,7 @@ struct http_req {
 	size_t body_len;
 	int too_large;
 	size_t discarded;		/* body bytes dropped after too_large */
+	size_t body_max;		/* this route's body limit */
 	const char *params[HTTP_MAX_PARAMS];	/* {name} captures from the route */
 	char param_buf[512];
 	struct auth auth;
@@ -50,6 +49,8 @@ typedef int (*http_authenticator)(struct http_req *, int *answered);
 
 #define HTTP_PUBLIC	0x1	/* no credential needed */
 #define HTTP_AUTH	0x2	/* any credential */
+#define HTTP_LARGE_BODY	0x4	/* body up to a print job's base64 (max_job_bytes), not
+				 * max_body_bytes, when that is larger */
 
 /* The one method name that is also an SQL verb: spelled here, so that
  * SQL text in the server sources can be found with grep (it lives only in

@@ -29,6 +29,8 @@
 #include "server/http.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/api_jobs.h"
+#include "server/jobs_dispatch.h"
 #include "server/web.h"
 
 static void
@@ -172,16 +174,20 @@ main(int argc, char **argv)
 	    http_add_routes(api_printers_routes) < 0 ||
 	    http_add_routes(api_auth_routes) < 0 ||
 	    http_add_routes(api_agents_routes) < 0 ||
+	    http_add_routes(api_jobs_routes) < 0 ||
 	    http_add_routes(web_routes) < 0 ||
 	    metrics_add_source(http_metrics) < 0 ||
 	    metrics_add_source(gateway_metrics) < 0 ||
-	    metrics_add_source(listener_metrics) < 0) {
+	    metrics_add_source(listener_metrics) < 0 ||
+	    metrics_add_source(jobs_dispatch_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
 	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
-	if (listener_start(&cfg, &hooks) < 0 || http_start(&cfg) < 0) {
+	if (listener_start(&cfg, &hooks) < 0 || jobs_dispatch_start(&cfg) < 0 ||
+	    http_start(&cfg) < 0) {
+		jobs_dispatch_stop();
 		listener_stop();
 		gateway_stop();
 		goto out;
@@ -196,6 +202,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	jobs_dispatch_stop();
 	listener_stop();
 	gateway_stop();
 	api_auth_stop();

@@ -66,7 +66,9 @@ export const api = {
   agents: async () => (await request('GET', '/api/v1/printing/agents')).agents || [],
   updatePrinter: (id, changes) => request('PATCH', `/api/v1/printing/printers/${enc(id)}`, changes),
   deletePrinter: (id) => request('DELETE', `/api/v1/printing/printers/${enc(id)}`),
-  testPrint: (id) => request('POST', `/api/v1/printing/printers/${enc(id)}/test-print`, {}),
+  createJob: (printerId, job) => request('POST', `/api/v1/printing/printers/${enc(printerId)}/jobs`, job),
+  jobs: async (branchId) => (await request('GET',
+    `/api/v1/printing/jobs?branchId=${enc(branchId)}&limit=${PAGE_LIMIT}`)).jobs || [],
   scan: (branchId) => request('POST', '/api/v1/printing/scan', { branchId }),
 };
 

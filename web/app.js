@@ -5,6 +5,7 @@
 
 import { api, ApiError, describeError } from './api.js';
 import { Live } from './live.js';
+import { applyJobEvent, isJobEvent, loadJobs, printTestPage, renderJobs, resetJobs } from './jobs.js';
 import { $, el, timeAgo, startTicker, notify, show } from './ui.js';
 
 const STATUS_ORDER = { error: 0, online: 1, unknown: 2, offline: 3 };
@@ -154,7 +155,9 @@ async function loadSnapshot() {
   const branchId = state.branchId;
   state.buffering = true;
   state.buffer = [];
-  const [printers, agents] = await Promise.allSettled([api.printers(branchId), api.agents()]);
+  resetJobs();
+  const [printers, agents] = await Promise.allSettled([api.printers(branchId), api.agents(),
+    loadJobs(branchId)]);
   if (gen !== state.gen) return;
   if (printers.status === 'fulfilled') {
     state.printers = new Map(printers.value.map((p) => [p.id, p]));
@@ -226,6 +229,10 @@ function onLiveEvent(msg) {
 
 function applyEvent(msg) {
   const d = msg.data || {};
+  if (isJobEvent(msg.event)) {
+    applyJobEvent(msg, state.branchId);
+    return;
+  }
   if (PRINTER_EVENTS.has(msg.event)) {
     const p = d.printer;
     if (!p || !p.id || (p.branchId && p.branchId !== state.branchId)) return;
@@ -326,6 +333,7 @@ function scheduleRender() {
 function render() {
   renderPrinters();
   renderAgents();
+  renderJobs((id) => (state.printers.has(id) ? printerLabel(state.printers.get(id)) : 'A removed printer'));
   renderSummary();
 }
 
@@ -674,9 +682,9 @@ async function onDeleteConfirm(e) {
 async function testPrint(p, btn) {
   await withBusy(btn, async () => {
     try {
-      const r = await api.testPrint(p.id);
-      const n = r && Number(r.agents);
-      notify(`Test page for ${printerLabel(p)} sent to ${n || 'an'} agent${n > 1 ? 's' : ''}.`, 'info');
+      await printTestPage(p, printerLabel(p));
+      notify(`Test page for ${printerLabel(p)} queued; its status is under Print jobs.`, 'info');
+      scheduleRender();
     } catch (ex) { failed(ex, `Test print on ${printerLabel(p)}`); }
   });
 }

@@ -265,15 +265,22 @@ test('rename, role and enabled persist after reload; delete asks first', async (
   await page.context().close();
 });
 
-test('agents panel, scan and test print relayed to the agent, errors as notices', async () => {
+test('agents panel, scan, test print as a print job with live status, errors as notices', async () => {
   const page = await adminPage();
   await page.locator('#agents .agent', { hasText: 'Downtown till' }).waitFor();
   const card = page.locator('#agents .agent', { hasText: 'Downtown till' });
   assert.equal(await card.locator('.badge').textContent(), 'Offline');
 
-  // No agent connected: a clear 409 notice, nothing blocks.
+  // Test print is a real print job: with no agent connected it waits, queued,
+  // in the branch's job list.
+  await e.postPrinters(s, t.downtownKey, [{ name: 'Front Receipt', address: '10.20.0.31', port: 9100,
+    connectionType: 'network', protocol: 'raw', status: 'online' }]);
   await e.row(page, 'Front Receipt').getByRole('button', { name: 'Test print on Front Receipt' }).click();
-  await page.locator('.notice-error', { hasText: 'no agent of this branch is connected' }).waitFor();
+  await page.locator('.notice', { hasText: 'Test page for Front Receipt queued' }).waitFor();
+  const jobItem = page.locator('#jobs .job', { hasText: 'printmaster test print' });
+  await jobItem.locator('.badge', { hasText: 'Queued' }).waitFor({ timeout: 2000 });
+  assert.match(await jobItem.textContent(), /Front Receipt · text/);
+  // No agent connected: a clear 409 notice, nothing blocks.
   await page.getByRole('button', { name: 'Scan now' }).click();
   await page.locator('.notice-error', { hasText: 'Scan now: no agent of this branch is connected' }).waitFor();
 
@@ -294,10 +301,17 @@ test('agents panel, scan and test print relayed to the agent, errors as notices'
     assert.equal(await stat('Avg'), '42 ms');
     assert.match(await page.locator('#summary').textContent(), /1 of 1 agent connected/);
 
-    await e.row(page, 'Front Receipt').getByRole('button', { name: 'Test print on Front Receipt' }).click();
-    const tp = await agent.next((m) => m.type === 'command' && m.command === 'test-print');
-    assert.equal(tp.printer.name, 'Front Receipt');
-    await page.locator('.notice', { hasText: 'Test page for Front Receipt sent to 1 agent.' }).waitFor();
+    // The agent is offered the waiting job, spools it, gets the go-ahead and
+    // reports it printed: the page follows live.
+    const offer = await agent.next((m) => m.type === 'job', { timeout: 5000 });
+    assert.equal(offer.job.printer.name, 'Front Receipt');
+    assert.match(Buffer.from(offer.job.content, 'base64').toString(), /^printmaster test print\n/);
+    await jobItem.locator('.badge', { hasText: 'Sent' }).waitFor({ timeout: 2000 });
+    agent.send({ type: 'job-result', id: offer.job.id, state: 'accepted' });
+    const ack = await agent.next((m) => m.type === 'job-ack');
+    assert.equal(ack.print, true);
+    agent.send({ type: 'job-result', id: offer.job.id, state: 'printed' });
+    await jobItem.locator('.badge', { hasText: 'Printed' }).waitFor({ timeout: 2000 });
     await page.getByRole('button', { name: 'Scan now' }).click();
     await agent.next((m) => m.type === 'command' && m.command === 'scan');
     await page.locator('.notice', { hasText: 'Scan requested from 1 agent' }).waitFor();

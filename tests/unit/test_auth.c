@@ -21,7 +21,7 @@ test_agent_keys(void **state)
 	char expect_hex[2 * crypto_generichash_BYTES + 1];
 
 	(void)state;
-	assert_int_equal(auth_key_new(key, hash), 0);
+	assert_int_equal(auth_key_new(AUTH_KEY_PREFIX, key, hash), 0);
 	assert_int_equal(strlen(key), AUTH_KEY_LEN);
 	assert_memory_equal(key, "pmk_", 4);
 	assert_int_equal(strspn(key + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -35,7 +35,7 @@ test_agent_keys(void **state)
 	assert_int_equal(auth_key_hash(key, again), 0);
 	assert_string_equal(hash, again);
 	/* Keys are random. */
-	assert_int_equal(auth_key_new(key2, hash2), 0);
+	assert_int_equal(auth_key_new(AUTH_KEY_PREFIX, key2, hash2), 0);
 	assert_string_not_equal(key, key2);
 	assert_string_not_equal(hash, hash2);
 	/* Malformed keys are not looked up at all. */
@@ -45,6 +45,13 @@ test_agent_keys(void **state)
 	memcpy(key2, "pmx_", 4);
 	assert_int_equal(auth_key_hash(key2, again), -1);
 	assert_int_equal(auth_key_hash("", again), -1);
+	/* Integration keys: the same shape and hash, their own prefix. */
+	assert_int_equal(auth_key_new(AUTH_INTEGRATION_PREFIX, key2, hash2), 0);
+	assert_memory_equal(key2, "pmi_", 4);
+	assert_int_equal(strlen(key2), AUTH_KEY_LEN);
+	assert_int_equal(auth_key_hash(key2, again), 0);
+	assert_string_equal(hash2, again);
+	assert_string_not_equal(hash, hash2);
 }
 
 static void
