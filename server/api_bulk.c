@@ -129,8 +129,8 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int first, int lock, int 
 }
 
 /*
- * Read and decide. Rows that exist are locked by the candidate read (FOR
- * UPDATE), which is all a batch that only refreshes known printers (the
+ * Read and decide. Rows that exist are locked by the candidate read (row
+ * locks), which is all a batch that only refreshes known printers (the
  * everyday heartbeat) needs. A batch that inserts must also exclude other
  * writers of the branch, so that two agents reporting one new printer at once
  * make one row: it takes the branch lock and decides again on what it reads
