@@ -643,9 +643,15 @@ sync_loop(struct sync *s)
 	 * healthy start is not logged as a [FALLBACK].
 	 */
 	long long next_stats = now + (s->ws ? SYNC_WS_GRACE_MS : 0);
-	long long next_hb = now + cfg->heartbeat_interval * 1000LL, wake_at;
+	/*
+	 * The first heartbeat right after the first scan: the server may have
+	 * turned this agent's printers `unknown` while it was away (its lease,
+	 * agent_offline_after), and only a report gives them their real status
+	 * back; the same after the websocket comes back from an outage.
+	 */
+	long long next_hb = now, wake_at;
 	enum sync_flush fl = FLUSH_EMPTY;
-	int ws_up = 0, scanned, due;
+	int ws_up = 0, ws_was_up = 0, scanned, due;
 	long delay;
 
 	while (!sync_stop) {
@@ -693,6 +699,9 @@ sync_loop(struct sync *s)
 		now = clock_ms();
 		if (ws_client_connected(s->ws) != ws_up || now >= next_stats) {
 			ws_up = ws_client_connected(s->ws);
+			if (ws_up && ws_was_up)
+				next_hb = now;
+			ws_was_up |= ws_up;
 			sync_send_stats(s);
 			next_stats = now + cfg->stats_interval * 1000LL;
 		}

@@ -33,6 +33,11 @@ const struct cfg_opt server_config_table[] = {
 	  "log line format on stderr" },
 	{ "event_retention", CFG_INT, S(event_retention), "168", 1, 87600, NULL, NULL, 0,
 	  "hours printer_events are kept before pruning" },
+	{ "batch_retention", CFG_INT, S(batch_retention), "168", 1, 87600, NULL, NULL, 0,
+	  "hours sync_batches rows (stored bulk responses, idempotency keys) are kept" },
+	{ "agent_offline_after", CFG_INT, S(agent_offline_after), "90", 1, 86400, NULL, NULL,
+	  0, "seconds without contact (websocket or HTTP) after which an agent is offline "
+	  "and the printers only it sees turn unknown (agent-offline)" },
 	{ "db_connect_timeout", CFG_INT, S(db_connect_timeout), "3", 1, 60, NULL, NULL, 0,
 	  "seconds to wait for a database connection before answering 503" },
 	{ "refresh_threshold", CFG_INT, S(refresh_threshold), "50", 1, 100000, NULL, NULL,

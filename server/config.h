@@ -19,6 +19,8 @@ struct server_config {
 	char *log_level;
 	char *log_format;
 	long event_retention;		/* hours */
+	long batch_retention;		/* hours */
+	long agent_offline_after;	/* seconds */
 	long db_connect_timeout;	/* seconds */
 	long refresh_threshold;		/* per-printer events per batch before refresh-required */
 	long ws_queue_max;		/* messages queued per websocket client */

@@ -27,6 +27,7 @@
 #include "server/gateway_feed.h"
 #include "server/http.h"
 #include "server/listener.h"
+#include "server/sweeper.h"
 #include "server/metrics.h"
 #include "server/web.h"
 
@@ -174,13 +175,16 @@ main(int argc, char **argv)
 	    http_add_routes(web_routes) < 0 ||
 	    metrics_add_source(http_metrics) < 0 ||
 	    metrics_add_source(gateway_metrics) < 0 ||
-	    metrics_add_source(listener_metrics) < 0) {
+	    metrics_add_source(listener_metrics) < 0 ||
+	    metrics_add_source(sweeper_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
 	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
-	if (listener_start(&cfg, &hooks) < 0 || http_start(&cfg) < 0) {
+	if (listener_start(&cfg, &hooks) < 0 || sweeper_start(&cfg) < 0 ||
+	    http_start(&cfg) < 0) {
+		sweeper_stop();
 		listener_stop();
 		gateway_stop();
 		goto out;
@@ -195,6 +199,7 @@ main(int argc, char **argv)
 		break;
 	}
 	http_stop();
+	sweeper_stop();
 	listener_stop();
 	gateway_stop();
 	api_auth_stop();

@@ -92,4 +92,22 @@ int store_agents_stats(PGconn *c, const char *agent, const json_t *stats,
  * of id strings). 0 or -1. */
 int store_agents_heartbeat(PGconn *c, const json_t *ids, const char *instance);
 
+/*
+ * Leases (the sweeper, server/sweeper.c; `offline_after` in seconds).
+ * expired: agents heard from once (websocket or bulk request) that have had no
+ * contact for longer and are not swept yet, a new array of at most `max` ids
+ * or NULL. sweep: for one of them, under its row lock and only if that still
+ * holds, mark it swept (and offline, if its websocket had not already said
+ * so); 1 with *row as store_agents_hello's and *was_offline 1 when
+ * agent:offline was already written, 0 when it no longer applies, -1.
+ * back: swept agents that made contact since without a websocket (HTTP
+ * only), at most `max` ids or NULL. renew: clear that agent's offline
+ * and swept marks under its row lock; 1 with *row, 0, -1.
+ */
+json_t *store_agents_lease_expired(PGconn *c, long offline_after, size_t max);
+int store_agents_lease_sweep(PGconn *c, const char *agent, long offline_after,
+    json_t **row, int *was_offline);
+json_t *store_agents_lease_back(PGconn *c, size_t max);
+int store_agents_lease_renew(PGconn *c, const char *agent, json_t **row);
+
 #endif

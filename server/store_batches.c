@@ -21,6 +21,13 @@ static const struct db_stmt st_record = { "batches_record",
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
 	15 };
 
+/* Bounded like the events' prune: a backlog goes over several rounds; the
+ * created_at index finds the oldest rows without a scan. */
+static const struct db_stmt st_prune = { "batches_prune",
+	"WITH d AS (DELETE FROM sync_batches WHERE id IN (SELECT id FROM sync_batches "
+	"WHERE created_at < now() - make_interval(hours => $1::int) ORDER BY created_at "
+	"LIMIT $2::int) RETURNING 1) SELECT count(*) FROM d", 2 };
+
 int
 store_batches_find_send(PGconn *c, const char *company_id, const char *branch_id,
     const char *agent_id, const char *idem_key)
@@ -81,4 +88,17 @@ int
 store_batches_record_recv(PGconn *c)
 {
 	return db_pipe_done(c, PGRES_COMMAND_OK);
+}
+
+long
+store_batches_prune(PGconn *c, long hours, long batch)
+{
+	char h[24], b[24], n[24];
+	const char *p[2] = { h, b };
+
+	snprintf(h, sizeof(h), "%ld", hours);
+	snprintf(b, sizeof(b), "%ld", batch);
+	if (db_first(db_run(c, &st_prune, PGRES_TUPLES_OK, p), n, sizeof(n)) < 0)
+		return -1;
+	return strtol(n, NULL, 10);
 }
