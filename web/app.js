@@ -8,6 +8,7 @@ import { Live } from './live.js';
 import { $, el, timeAgo, startTicker, notify, show } from './ui.js';
 
 const STATUS_ORDER = { error: 0, online: 1, unknown: 2, offline: 3 };
+const AGENT_OFFLINE = 'agent-offline'; // the server's reason when every agent seeing it went silent
 const STATUS_LABEL = { online: 'Online', offline: 'Offline', error: 'Error', unknown: 'Unknown' };
 const ROLE_LABEL = { receipt: 'Receipt', kitchen: 'Kitchen', bar: 'Bar', label: 'Label', other: 'Other' };
 const CONN_LABEL = { network: 'Network', usb: 'USB', cups: 'CUPS queue', bluetooth: 'Bluetooth', serial: 'Serial' };
@@ -260,6 +261,7 @@ function applyEvent(msg) {
       const a = state.agents.get(d.agentId);
       if (a) {
         a.online = msg.event === 'agent:online';
+        a.offlineSince = a.online ? null : (a.offlineSince || msg.ts || new Date().toISOString());
         if (d.hostname) a.hostname = d.hostname;
         if (d.version) a.version = d.version;
         if (d.name) a.name = d.name;
@@ -290,7 +292,8 @@ function notifyBatch(d) {
   const parts = [];
   if (s.new) parts.push(`${s.new} new`);
   if (s.updated) parts.push(`${s.updated} updated`);
-  if (!parts.length) parts.push(`${s.total || 0} checked, no changes`);
+  // A heartbeat that changed nothing is no news.
+  if (!parts.length) return;
   notify(`Sync from ${agentName(d.agentId)}: ${parts.join(', ')}.`, 'success');
 }
 
@@ -326,6 +329,7 @@ function scheduleRender() {
 function render() {
   renderPrinters();
   renderAgents();
+  renderBanner();
   renderSummary();
 }
 
@@ -339,9 +343,18 @@ function sortedPrinters() {
   });
   return list.sort((a, b) =>
     (a.enabled === false) - (b.enabled === false) ||
-    (STATUS_ORDER[a.status] ?? 9) - (STATUS_ORDER[b.status] ?? 9) ||
+    statusRank(a) - statusRank(b) ||
     printerLabel(a).localeCompare(printerLabel(b), undefined, { sensitivity: 'base', numeric: true }) ||
     String(a.id).localeCompare(String(b.id)));
+}
+
+// A printer no live agent can vouch for is a problem: it sorts with the errors.
+function agentOffline(p) {
+  return p.status === 'unknown' && Array.isArray(p.stateReasons) && p.stateReasons.includes(AGENT_OFFLINE);
+}
+
+function statusRank(p) {
+  return agentOffline(p) ? 0 : (STATUS_ORDER[p.status] ?? 9);
 }
 
 function renderPrinters() {
@@ -387,10 +400,10 @@ function renderPrinters() {
   }
 }
 
-function statusBadge(status) {
+function statusBadge(status, dark) {
   const s = STATUS_LABEL[status] ? status : 'unknown';
-  return el('span', { class: `badge badge-${s}` }, el('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
-    STATUS_LABEL[s]);
+  return el('span', { class: `badge badge-${s}${dark ? ' badge-dark' : ''}` }, el('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
+    dark ? `${STATUS_LABEL[s]} · agent offline` : STATUS_LABEL[s]);
 }
 
 function sourceInfo(src) {
@@ -417,7 +430,8 @@ function cellData(label, ...children) {
 
 function printerRow(p, admin) {
   const name = printerLabel(p);
-  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none')
+  const dark = agentOffline(p);
+  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none' && r !== AGENT_OFFLINE)
     .map((r) => String(r).replace(/-(error|warning|report)$/, '').replace(/-/g, ' ')) : [];
   const addr = p.address ? `${p.address}${p.port ? ':' + p.port : ''}` : (p.uri || '');
   // "USB · USB" says nothing twice: name the protocol only when it adds something.
@@ -433,7 +447,8 @@ function printerRow(p, admin) {
       p.enabled === false ? el('span', { class: 'chip chip-muted' }, 'Disabled') : null),
     cellData('Role', p.role ? el('span', { class: `chip chip-role role-${p.role}` }, ROLE_LABEL[p.role] || p.role)
       : el('span', { class: 'muted' }, '—')),
-    cellData('Status', statusBadge(p.status),
+    cellData('Status', statusBadge(p.status, dark),
+      dark ? el('span', { class: 'sub since' }, 'since ', timeAgo(p.updatedAt)) : null,
       reasons.length ? el('span', { class: 'sub reasons' }, reasons.join(', ')) : null),
     cellData('Connection', conn ? el('span', {}, conn) : null,
       addr ? el('span', { class: conn ? 'sub mono' : 'mono' }, addr) : null,
@@ -486,6 +501,27 @@ function renderAgents() {
   empty.textContent = state.agentsError ? 'The agent list could not be loaded.' :
     'No agent is enrolled for this branch yet.';
   show(empty, state.loaded && state.agents.size === 0);
+}
+
+// While an agent of the branch is offline, say so above everything: the
+// printers only it sees cannot be vouched for.
+function renderBanner() {
+  const dark = [...state.agents.values()].filter((a) => a.offlineSince)
+    .sort((a, b) => String(a.offlineSince).localeCompare(String(b.offlineSince)));
+  const banner = $('branch-banner');
+  if (!dark.length) {
+    show(banner, false);
+    return;
+  }
+  const names = dark.map((a) => a.name || 'Agent');
+  const one = dark.length === 1;
+  const unknown = [...state.printers.values()].filter(agentOffline).length;
+  banner.replaceChildren(
+    el('strong', {}, one ? `Agent ${names[0]} is offline` : `${dark.length} agents are offline (${names.join(', ')})`),
+    ' since ', timeAgo(dark[0].offlineSince), '. ',
+    unknown ? `${unknown} printer${unknown === 1 ? '' : 's'} only ${one ? 'it sees' : 'they see'} ${unknown === 1 ? 'shows' : 'show'} “Unknown · agent offline” until ${one ? 'it reports' : 'they report'} again.`
+      : 'Printers other agents see are still live.');
+  show(banner, true);
 }
 
 function renderSummary() {
