@@ -37,6 +37,9 @@ struct agent_config {
 	int websocket;			/* 1: keep the live connection to /ws */
 	char *log_level;
 	char *log_format;
+	char *log_file;			/* "" = stderr */
+	int enabled;			/* 0: discover, keep state, send nothing */
+	long stats_log_interval;	/* seconds between stats log lines */
 };
 
 extern const struct cfg_opt agent_config_table[];

@@ -31,6 +31,8 @@ const struct cfg_opt server_config_table[] = {
 	  NULL, 0, "least important log lines written" },
 	{ "log_format", CFG_STR, S(log_format), "text", 0, 0, "text|json", NULL, 0,
 	  "log line format on stderr" },
+	{ "log_file", CFG_STR, S(log_file), "", 0, 0, NULL, NULL, 0,
+	  "append log lines to this file instead of stderr; reopened on SIGHUP (logrotate)" },
 	{ "event_retention", CFG_INT, S(event_retention), "168", 1, 87600, NULL, NULL, 0,
 	  "hours printer_events are kept before pruning" },
 	{ "batch_retention", CFG_INT, S(batch_retention), "168", 1, 87600, NULL, NULL, 0,

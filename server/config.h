@@ -18,6 +18,7 @@ struct server_config {
 	char *allowed_origins;
 	char *log_level;
 	char *log_format;
+	char *log_file;			/* "" = stderr */
 	long event_retention;		/* hours */
 	long batch_retention;		/* hours */
 	long agent_offline_after;	/* seconds */

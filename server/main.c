@@ -3,6 +3,7 @@
  * starts the HTTP side (and the modules hooked into it), then waits in
  * sigwait() for SIGINT or SIGTERM and shuts down in order.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -108,6 +109,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);	/* reopens log_file */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -158,6 +160,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Serving only: the admin CLI and the other commands keep stderr. */
+	if (cfg.log_file[0] && log_open_file(cfg.log_file) < 0) {
+		log_warn("[API] cannot open log_file %s", cfg.log_file);
+		goto out;
+	}
 	if (migrate_with_retry(30) < 0) {
 		log_error("[DB] could not migrate the database; giving up");
 		goto out;
@@ -195,6 +202,13 @@ main(int argc, char **argv)
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGHUP) {
+			if (log_reopen() < 0)
+				log_warn("[API] SIGHUP: cannot reopen log_file %s", cfg.log_file);
+			else
+				log_info("[API] SIGHUP: log file reopened");
+			continue;
+		}
 		log_info("[API] signal %d: shutting down", sig);
 		break;
 	}
