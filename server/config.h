@@ -22,6 +22,8 @@ struct server_config {
 	long event_retention;		/* hours */
 	long batch_retention;		/* hours */
 	long agent_offline_after;	/* seconds */
+	long alert_success_rate;	/* percent */
+	long alert_min_items;		/* items in the window before the rate counts */
 	long db_connect_timeout;	/* seconds */
 	long refresh_threshold;		/* per-printer events per batch before refresh-required */
 	long ws_queue_max;		/* messages queued per websocket client */

@@ -57,6 +57,12 @@ static const struct db_stmt st_list_json = { "agents_list_json",
 	"'[]'))::text FROM agents a WHERE a.company_id = $1 AND a.revoked_at IS NULL "
 	"AND ($2::uuid IS NULL OR a.branch_id = $2)", 2 };
 
+/* The recent window of the sync statistics, seconds; and one numeric
+ * statistic an agent reported (agents.stats holds what it sent, as sent). */
+#define AGENTS_STATS_WINDOW_S "300"
+#define AGENTS_STAT(k) "CASE WHEN jsonb_typeof(a.stats -> '" k "') = 'number' " \
+	"THEN (a.stats ->> '" k "')::numeric END"
+
 static const struct db_stmt st_sync_stats_json = { "agents_sync_stats_json",
 	"SELECT json_build_object("
 	"'agents', (SELECT count(*) FROM agents a WHERE a.company_id = $1 AND "
@@ -69,11 +75,31 @@ static const struct db_stmt st_sync_stats_json = { "agents_sync_stats_json",
 	"'printersOnline', (SELECT count(*) FROM printers p WHERE p.company_id = $1 "
 	"  AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.status = 'online'), "
 	"'batches', b.n, 'lastBatchAt', b.last, 'printersSynced', b.synced, "
-	"'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms)::text FROM "
+	"'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms, "
+	"'windowSeconds', " AGENTS_STATS_WINDOW_S ", "
+	"'processingRate', round(w.ok * 60.0 / " AGENTS_STATS_WINDOW_S ", 1), "
+	"'printersSyncedRecent', w.ok, 'itemsFailedRecent', w.items - w.ok, "
+	"'successRate', CASE WHEN w.items > 0 THEN round(100.0 * w.ok / w.items, 1) END, "
+	"'batchesRecent', w.n, 'responseMs', json_build_object('mean', w.mean, 'p95', w.p95), "
+	"'queueSize', g.queue, 'retries', g.retries, 'activeBatches', g.active, "
+	"'alerts', (SELECT coalesce(json_agg(json_build_object('branchId', x.id, 'reason', "
+	"  x.alert_reason, 'since', x.alert_at) ORDER BY x.id), '[]') FROM branches x "
+	"  WHERE x.company_id = $1 AND ($2::uuid IS NULL OR x.id = $2) "
+	"  AND x.alert_reason IS NOT NULL))::text FROM "
 	"(SELECT count(*) n, max(created_at) last, coalesce(sum(total - failed_count), "
 	"0) synced, coalesce(sum(failed_count), 0) failed, round(avg(duration_ms)"
 	"::numeric, 1) avg_ms FROM sync_batches WHERE company_id = $1 AND "
-	"($2::uuid IS NULL OR branch_id = $2)) b", 2 };
+	"($2::uuid IS NULL OR branch_id = $2)) b, "
+	"(SELECT count(*) n, coalesce(sum(total), 0) items, coalesce(sum(total - "
+	"failed_count), 0) ok, round(avg(duration_ms)::numeric, 1) mean, "
+	"round(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::numeric, 1) p95 "
+	"FROM sync_batches WHERE company_id = $1 AND ($2::uuid IS NULL OR branch_id = $2) "
+	"AND created_at > now() - make_interval(secs => " AGENTS_STATS_WINDOW_S ")) w, "
+	"(SELECT coalesce(sum(" AGENTS_STAT("queueSize") "), 0) queue, "
+	"coalesce(sum(" AGENTS_STAT("retries") "), 0) retries, "
+	"coalesce(sum(" AGENTS_STAT("activeBatches") "), 0) active FROM agents a "
+	"WHERE a.company_id = $1 AND a.revoked_at IS NULL AND "
+	"($2::uuid IS NULL OR a.branch_id = $2)) g", 2 };
 
 static const struct db_stmt st_printer_in_scope = { "agents_printer_in_scope",
 	"SELECT 1 FROM printers p WHERE p.company_id = $1 "

@@ -39,9 +39,13 @@ int store_agents_name(PGconn *c, const char *id, const char *company, char *name
  * The agents API, scoped to `company` and `branch` (NULL: all of the
  * company's). Each returns a new object, caller json_decref()s, or NULL on
  * failure. list_json: {"agents":[{id, name, branchId, hostname, version, online,
- * lastSeen, connectedAt, stats}...]} of the active agents. sync_stats_json:
- * {agents, online, printers, printersOnline, batches, lastBatchAt,
- * printersSynced, itemsFailed, avgDurationMs}.
+ * lastSeen, connectedAt, offlineSince, stats}...]} of the active agents.
+ * sync_stats_json: {agents, online, printers, printersOnline, batches,
+ * lastBatchAt, printersSynced, itemsFailed, avgDurationMs} over the kept
+ * batches, plus over the last windowSeconds: processingRate,
+ * printersSyncedRecent, itemsFailedRecent, successRate, batchesRecent, responseMs {mean, p95}; the sums
+ * of the agents' reported queueSize, retries, activeBatches; and alerts
+ * [{branchId, reason, since}].
  */
 json_t *store_agents_list_json(PGconn *c, const char *company, const char *branch);
 json_t *store_agents_sync_stats_json(PGconn *c, const char *company, const char *branch);

@@ -22,6 +22,7 @@
 #include "server/db.h"
 #include "server/presence.h"
 #include "server/store_agents.h"
+#include "server/store_alerts.h"
 #include "server/store_batches.h"
 #include "server/store_events.h"
 #include "server/store_sweep.h"
@@ -38,8 +39,9 @@ static const struct db_stmt st_try_lock = { "sweeper_try_lock",
 static pthread_t sw_thread;
 static int sw_running, sw_wake = -1;
 static atomic_int sw_stopping, sw_leader;
-static long sw_after, sw_retention;
+static long sw_after, sw_retention, sw_threshold, sw_min_items;
 static atomic_ulong sw_swept, sw_renewed, sw_unknown, sw_pruned;
+static atomic_long sw_alerts = -1;	/* branches in alert, as last read */
 
 /* Sleep up to ms, waking at once on stop. */
 static void
@@ -153,15 +155,64 @@ sw_each(PGconn *c, json_t *ids, int (*fn)(PGconn *, const char *))
 	return rc;
 }
 
+/*
+ * Raise or clear one branch's alert (row i of store_alerts_due), with its
+ * printer:sync:alert event. 0 or -1.
+ */
+static int
+sw_alert(PGconn *c, PGresult *r, int i)
+{
+	const char *company = PQgetvalue(r, i, 0), *branch = PQgetvalue(r, i, 1);
+	const char *cur = PQgetvalue(r, i, 2), *want = PQgetvalue(r, i, 3);
+	long long items = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+	long long ok = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+	json_t *dark = NULL, *ev;
+	int found, rc = -1;
+
+	if (!PQgetisnull(r, i, 6))
+		dark = json_loads(PQgetvalue(r, i, 6), 0, NULL);
+	ev = json_pack("[{s:s,s:s,s:{s:b,s:s,s:o,s:I,s:o}}]", "type", "printer:sync:alert",
+	    "branchId", branch, "payload", "active", *want != '\0', "reason", *want ? want : cur,
+	    "successRate", items ? json_real((double)((long long)(1000.0 * (double)ok /
+	    (double)items + 0.5)) / 10) : json_null(), "threshold", (json_int_t)sw_threshold,
+	    "agentsOffline", dark ? dark : json_array());
+	if (!ev || db_begin(c) < 0)
+		goto out;
+	if ((found = store_alerts_set(c, branch, cur, want)) <= 0) {
+		db_rollback(c);
+		rc = found;
+		goto out;
+	}
+	if (store_events_append(c, company, ev) < 0 || db_commit(c) < 0) {
+		db_rollback(c);
+		goto out;
+	}
+	log_info("[GATEWAY] branch %s: sync alert %s %s", branch, *want ? "raised:" :
+	    "cleared:", *want ? want : cur);
+	rc = 0;
+out:
+	json_decref(ev);
+	return rc;
+}
+
 static int
 sw_round(PGconn *c, long long *next_prune)
 {
+	PGresult *r;
 	long n;
 
 	if (sw_each(c, store_agents_lease_expired(c, sw_after, SWEEPER_AGENTS_PER_ROUND),
 	    sw_expire) < 0 ||
 	    sw_each(c, store_agents_lease_back(c, SWEEPER_AGENTS_PER_ROUND), sw_renew) < 0)
 		return -1;
+	if ((r = store_alerts_due(c, sw_threshold, sw_min_items, SWEEPER_AGENTS_PER_ROUND)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (sw_alert(c, r, i) < 0) {
+			PQclear(r);
+			return -1;
+		}
+	PQclear(r);
 	if (clock_ms() < *next_prune)
 		return 0;
 	*next_prune = clock_ms() + SWEEPER_PRUNE_EVERY_S * 1000LL;
@@ -198,6 +249,9 @@ sw_main(void *arg)
 				}
 			}
 		}
+		/* Every instance reads the count, so /metrics agrees on each. */
+		if (c)
+			atomic_store(&sw_alerts, store_alerts_count(c));
 		sw_sleep(SWEEPER_ROUND_MS);
 	}
 	PQfinish(c);	/* releases the lock */
@@ -210,6 +264,8 @@ sweeper_start(const struct server_config *cfg)
 {
 	sw_after = cfg->agent_offline_after;
 	sw_retention = cfg->batch_retention;
+	sw_threshold = cfg->alert_success_rate;
+	sw_min_items = cfg->alert_min_items;
 	if ((sw_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		log_warn("[GATEWAY] eventfd");
 		return -1;
@@ -262,4 +318,9 @@ sweeper_metrics(struct metrics_buf *m)
 	    "printmaster_sync_batches_pruned_total %lu\n", atomic_load(&sw_leader),
 	    atomic_load(&sw_swept), atomic_load(&sw_unknown), atomic_load(&sw_renewed),
 	    atomic_load(&sw_pruned));
+	if (atomic_load(&sw_alerts) >= 0)
+		metrics_printf(m, "# HELP printmaster_sync_alerts Branches in sync alert (success "
+		    "rate under alert_success_rate over 15 minutes, or an agent offline).\n"
+		    "# TYPE printmaster_sync_alerts gauge\nprintmaster_sync_alerts %ld\n",
+		    atomic_load(&sw_alerts));
 }

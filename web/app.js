@@ -22,6 +22,7 @@ const state = {
   printers: new Map(),
   agents: new Map(),
   agentsError: false,
+  alert: null,        // the branch's printer:sync:alert while active: { reason, successRate, threshold }
   loaded: false,
   filterText: '',
   filterStatus: '',
@@ -155,8 +156,14 @@ async function loadSnapshot() {
   const branchId = state.branchId;
   state.buffering = true;
   state.buffer = [];
-  const [printers, agents] = await Promise.allSettled([api.printers(branchId), api.agents()]);
+  const [printers, agents, stats] = await Promise.allSettled([api.printers(branchId), api.agents(),
+    api.syncStats(branchId)]);
   if (gen !== state.gen) return;
+  // The branch's alert as the server has it now; events keep it current.
+  if (stats.status === 'fulfilled') {
+    const a = (stats.value.alerts || []).find((x) => x.branchId === branchId);
+    state.alert = a ? { reason: a.reason, successRate: stats.value.successRate, threshold: null } : null;
+  }
   if (printers.status === 'fulfilled') {
     state.printers = new Map(printers.value.map((p) => [p.id, p]));
     state.loaded = true;
@@ -247,6 +254,9 @@ function applyEvent(msg) {
       break;
     case 'printer:sync:failed':
       notifySyncFailed(d);
+      break;
+    case 'printer:sync:alert':
+      state.alert = d.active ? { reason: d.reason, successRate: d.successRate, threshold: d.threshold } : null;
       break;
     case 'printer:sync:stats': {
       const a = state.agents.get(d.agentId);
@@ -469,6 +479,8 @@ function printerRow(p, admin) {
   return tr;
 }
 
+const ms = (v) => (Number.isFinite(Number(v)) && v !== null && v !== undefined ? `${Math.round(v)} ms` : '—');
+
 function statItem(label, value, cls) {
   return el('div', { class: `stat ${cls || ''}` }, el('dt', {}, label), el('dd', {}, value));
 }
@@ -493,7 +505,13 @@ function renderAgents() {
         statItem('Failed', num(s.failed), Number(s.failed) > 0 ? 'stat-bad' : ''),
         statItem('Retries', num(s.retries)),
         statItem('Batches', num(s.batches)),
-        statItem('Avg', Number.isFinite(Number(s.avgResponseMs)) && s.avgResponseMs !== null ? `${Math.round(s.avgResponseMs)} ms` : '—'))
+        statItem('Avg', ms(s.avgResponseMs)),
+        statItem('p95', ms(s.p95ResponseMs)),
+        statItem('Rate', Number.isFinite(Number(s.processingRate)) && s.processingRate !== null ? `${s.processingRate}/min` : '—'),
+        statItem('Success', Number.isFinite(Number(s.successRate)) && s.successRate !== null ? `${s.successRate}%` : '—'),
+        statItem('Last 5 min', s.succeededRecent === undefined ? '—' : `${num(s.succeededRecent)} ok · ${num(s.failedRecent)} not`,
+          Number(s.failedRecent) > 0 ? 'stat-bad' : ''),
+        statItem('Active', num(s.activeBatches)))
         : el('p', { class: 'sub muted' }, 'No sync statistics yet.'),
       s.lastError ? el('p', { class: 'agent-error' }, el('span', { class: 'sr-only' }, 'Last error: '), String(s.lastError)) : null);
   }));
@@ -509,6 +527,13 @@ function renderBanner() {
   const dark = [...state.agents.values()].filter((a) => a.offlineSince)
     .sort((a, b) => String(a.offlineSince).localeCompare(String(b.offlineSince)));
   const banner = $('branch-banner');
+  const rate = state.alert && state.alert.reason === 'success-rate' ? state.alert : null;
+  show($('alert-banner'), Boolean(rate));
+  if (rate) {
+    $('alert-banner').replaceChildren(el('strong', {}, 'Sync alert: '),
+      `only ${rate.successRate ?? '—'}% of the printers sent in the last 15 minutes were accepted` +
+      (rate.threshold ? ` (the alert is under ${rate.threshold}%)` : '') + '. The sync notices and the agents’ last errors say why.');
+  }
   if (!dark.length) {
     show(banner, false);
     return;

@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const h = require('../lib/harness');
 const sim = require('../integration/sync_helpers');
 const e = require('./helpers');
+const { connect } = require('../lib/wskit');
 
 const OFFLINE_AFTER = 3;
 
@@ -99,6 +100,59 @@ test('an agent goes dark: its printer Unknown · agent offline and a banner; bac
     for (const x of [a, b]) if (x) await x.stop();
     await shared.close();
     await own.close();
+    await browser.close();
+    assert.deepEqual(await s.stop(), { code: 0, sig: null });
+  }
+});
+
+test('the agent card shows the window statistics; a low success rate raises the alert banner, ' +
+     'recovery clears it', async () => {
+  const db = await h.createDatabase();
+  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5' } });
+  const t = e.seed(db);
+  const browser = await e.launch();
+  const agent = await connect(s, { token: t.downtownKey });
+  try {
+    const page = await e.openPage(browser);
+    await e.login(page, s, t.admin);
+    if (await page.locator('#branch').inputValue() !== t.downtown) await page.selectOption('#branch', t.downtown);
+    await e.waitLive(page);
+    agent.send({ type: 'hello', hostname: 'till-02', version: '2.0.0' });
+    agent.send({ type: 'stats', stats: { queueSize: 4, inFlight: 2, synced: 40, failed: 3, retries: 2, batches: 9,
+      avgResponseMs: 21.2, p95ResponseMs: 48.6, processingRate: 12.5, successRate: 75, succeededRecent: 6,
+      failedRecent: 2, activeBatches: 1 } });
+    const card = page.locator('.agent', { hasText: 'Downtown till' });
+    await card.locator('.stat', { hasText: 'Rate' }).waitFor({ timeout: 3000 });
+    const stat = async (label) => card.locator('.stat', { has: page.locator('dt', { hasText: label }) }).locator('dd').textContent();
+    await page.waitForFunction(() => document.querySelector('.agent dl') &&
+      document.querySelector('.agent dl').textContent.includes('12.5/min'), null, { timeout: 3000 });
+    assert.equal(await stat('Rate'), '12.5/min');
+    assert.equal(await stat('Success'), '75%');
+    assert.equal(await stat('Last 5 min'), '6 ok · 2 not');
+    assert.equal(await stat('Active'), '1');
+    assert.equal(await stat('p95'), '49 ms');
+    assert.equal(await stat('Queue'), '4');
+
+    const banner = page.locator('#alert-banner');
+    assert.equal(await banner.isVisible(), false);
+    const good = (i) => ({ name: `Till ${i}`, address: `10.8.0.${i}`, port: 9100, connectionType: 'network',
+      protocol: 'raw', status: 'online' });
+    const post = (printers) => h.api(s, 'POST', '/api/v1/printing/printers/bulk', {
+      headers: { Authorization: `Bearer ${t.downtownKey}` }, body: { printers, duplicateHandling: 'update' } });
+    assert.equal((await post([good(1), good(2), { address: 'x' }, { address: 'y' }, { address: 'z' }])).status, 200);
+    await banner.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await banner.textContent(), /Sync alert: only 40% of the printers sent in the last 15 minutes were accepted \(the alert is under 90%\)/);
+    // A reload shows it too (from GET /sync/stats).
+    await page.reload();
+    await e.waitLive(page);
+    await banner.waitFor({ state: 'visible' });
+    assert.match(await banner.textContent(), /only 40% of the printers/);
+    assert.equal((await post(Array.from({ length: 40 }, (_, i) => good(10 + i)))).status, 200);
+    await banner.waitFor({ state: 'hidden', timeout: 5000 });
+    assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), []);
+    await page.context().close();
+  } finally {
+    await agent.close();
     await browser.close();
     assert.deepEqual(await s.stop(), { code: 0, sig: null });
   }

@@ -64,6 +64,12 @@ test('agent: the stats line every stats_log_interval; log_file reopened on SIGHU
     extra: { PRINTMASTER_LOG_FILE: logFile, PRINTMASTER_STATS_LOG_INTERVAL: '1' } });
   try {
     await h.waitFor(() => db.count('printers', `branch_id = '${t.branchId}'`) === 1, { what: 'the printer synced' });
+    // The statistics it sends over the websocket carry the window's figures.
+    await h.waitFor(() => {
+      const st = db.one(`SELECT stats FROM agents WHERE branch_id = '${t.branchId}'`).stats;
+      return st.successRate === 100 && st.processingRate > 0 && st.activeBatches === 0 &&
+        st.succeededRecent >= 1 && st.failedRecent === 0 && 'p95ResponseMs' in st;
+    }, { what: 'window statistics over the websocket' });
     const stats = /\[AUTO-SYNC\] stats: queue=0 rate=\d+\.\d\/min success=100% batches=[1-9]\d* retries=0 p95=\d+ms/;
     await h.waitFor(() => stats.test(fs.readFileSync(logFile, 'utf8')), { what: 'a stats line in log_file' });
     // Nothing went to stderr but what came before the file was open.
