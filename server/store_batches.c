@@ -21,11 +21,17 @@ static const struct db_stmt st_record = { "batches_record",
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
 	15 };
 
-/* Bounded like the events' prune: a backlog goes over several rounds; the
- * created_at index finds the oldest rows without a scan. */
+/*
+ * Bounded like the events' prune: a backlog goes over several rounds. Each
+ * branch's oldest rows come from the (company, branch, created_at) index, so
+ * sync_batches needs no index of its own for this (every bulk request writes
+ * one row: an index fewer on the hot path).
+ */
 static const struct db_stmt st_prune = { "batches_prune",
-	"WITH d AS (DELETE FROM sync_batches WHERE id IN (SELECT id FROM sync_batches "
-	"WHERE created_at < now() - make_interval(hours => $1::int) ORDER BY created_at "
+	"WITH d AS (DELETE FROM sync_batches WHERE id IN (SELECT s.id FROM branches br "
+	"CROSS JOIN LATERAL (SELECT x.id FROM sync_batches x WHERE x.company_id = "
+	"br.company_id AND x.branch_id = br.id AND x.created_at < now() - "
+	"make_interval(hours => $1::int) ORDER BY x.created_at LIMIT $2::int) s "
 	"LIMIT $2::int) RETURNING 1) SELECT count(*) FROM d", 2 };
 
 int

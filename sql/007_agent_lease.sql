@@ -8,4 +8,3 @@ ALTER TABLE agents ADD COLUMN offline_at timestamptz,
 CREATE INDEX agents_lease_idx ON agents (last_seen) WHERE swept_at IS NULL AND revoked_at IS NULL;
 CREATE INDEX agents_swept_idx ON agents (swept_at) WHERE swept_at IS NOT NULL;
 CREATE INDEX sync_batches_agent_idx ON sync_batches (agent_id, created_at) WHERE agent_id IS NOT NULL;
-CREATE INDEX sync_batches_created_idx ON sync_batches (created_at);

@@ -5,5 +5,6 @@ ALTER TABLE branches ADD COLUMN alert_reason text
                          CHECK (alert_reason IN ('agent-offline', 'success-rate')),
                      ADD COLUMN alert_at timestamptz;
 CREATE INDEX branches_alert_idx ON branches (company_id) WHERE alert_reason IS NOT NULL;
--- The recent batches of a branch (statistics and alerts read 5 and 15 minutes).
+-- The recent batches of a branch (statistics and alerts read 5 and 15 minutes;
+-- the prune reads each branch's oldest).
 CREATE INDEX sync_batches_branch_recent_idx ON sync_batches (company_id, branch_id, created_at);

@@ -17,12 +17,14 @@ test('fan-out and commands across two instances', async (t) => {
   const sB = await h.startServer({ db, env: { PRINTMASTER_SESSION_SECRET: secret,
     PRINTMASTER_ALLOWED_ORIGINS: 'http://page.example, https://other.example' } });
   t.after(() => Promise.all([sA.stop(), sB.stop()]));
-  const T = await w.tenants(db, sA);
   // Rows past event_retention (168 h by default) are pruned by the listeners
-  // (company B's: no client here is in its rooms).
-  db.exec(`INSERT INTO printer_events (company_id, branch_id, type, payload, created_at)
-    SELECT '${T.B.companyId}', '${T.b1}', 'printer:status', '{}', now() - interval '200 hours'
+  // (a company no client here is in), written at once: the first prune runs
+  // 10 s after start, and making the tenants below can take longer than that
+  // on a loaded machine.
+  db.exec(`INSERT INTO printer_events (company_id, type, payload, created_at)
+    SELECT gen_random_uuid(), 'printer:status', '{}', now() - interval '200 hours'
     FROM generate_series(1, 3)`);
+  const T = await w.tenants(db, sA);
   const clients = [];
   const connect = async (s, o) => { const c = await w.connect(s, o); clients.push(c); return c; };
   t.after(() => Promise.all(clients.map((c) => c.close())));
