@@ -76,5 +76,11 @@ const struct cfg_opt agent_config_table[] = {
 	{ "job_print_delay_ms", CFG_INT, A(job_print_delay_ms), "0", 0, 600000, NULL, NULL,
 	  0, "for tests only: wait this long after a job is accepted before printing it "
 	  "(a window to kill the agent in)" },
+	{ "log_file", CFG_STR, A(log_file), "", 0, 0, NULL, NULL, 0,
+	  "append log lines to this file instead of stderr; reopened on SIGHUP (logrotate)" },
+	{ "enabled", CFG_BOOL, A(enabled), "1", 0, 0, NULL, NULL, 0,
+	  "sync with the server; false: discover and keep the local state, send nothing" },
+	{ "stats_log_interval", CFG_INT, A(stats_log_interval), "300", 1, 86400, NULL, NULL,
+	  0, "seconds between '[AUTO-SYNC] stats:' log lines" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL },
 };

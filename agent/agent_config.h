@@ -39,6 +39,9 @@ struct agent_config {
 	char *log_format;
 	long job_timeout_ms;		/* one print job's connect and send */
 	long job_print_delay_ms;	/* testing: pause between go-ahead and printing */
+	char *log_file;			/* "" = stderr */
+	int enabled;			/* 0: discover, keep state, send nothing */
+	long stats_log_interval;	/* seconds between stats log lines */
 };
 
 extern const struct cfg_opt agent_config_table[];

@@ -3,6 +3,7 @@
  * commands: run (daemon), discover (one shot, prints), sync --once, status. Not
  * here: the work of any command (discover.c, sync.c, stats.c).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,9 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (log_init("printmaster-agent", cfg.log_level, cfg.log_format) < 0) {
 		fprintf(stderr, "printmaster-agent: bad log settings\n");
+	} else if (cfg.log_file[0] && log_open_file(cfg.log_file) < 0) {
+		fprintf(stderr, "printmaster-agent: cannot open log_file %s: %s\n", cfg.log_file,
+		    strerror(errno));
 	} else if (args.argc > 0 && strcmp(args.argv[0], "discover") == 0) {
 		rc = discover_main(&cfg, args.argc, args.argv);
 	} else if (args.argc == 1 && strcmp(args.argv[0], "run") == 0) {

@@ -19,6 +19,50 @@ stats_init(struct stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
+	s->started_s = clock_ms() / 1000;
+}
+
+void
+stats_window_add(struct stats_bucket *w, long long now_s, long attempts, long ok,
+    long items)
+{
+	long long slot = now_s / STATS_BUCKET_S + 1;
+	struct stats_bucket *b = &w[slot % STATS_BUCKETS];
+
+	if (b->slot != slot)
+		*b = (struct stats_bucket){ .slot = slot };
+	b->attempts += attempts;
+	b->ok += ok;
+	b->items += items;
+}
+
+void
+stats_window_sum(const struct stats_bucket *w, long long now_s, long long started_s,
+    struct stats_window *out)
+{
+	long long slot = now_s / STATS_BUCKET_S + 1, covered = now_s - started_s;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < STATS_BUCKETS; i++) {
+		if (w[i].slot == 0 || w[i].slot > slot || w[i].slot <= slot - STATS_BUCKETS)
+			continue;
+		out->attempts += w[i].attempts;
+		out->ok += w[i].ok;
+		out->items += w[i].items;
+	}
+	/* A young agent's rate is over the time it has run, but at least a
+	 * minute, so its first batch does not read as a flood. */
+	if (covered > STATS_WINDOW_S)
+		covered = STATS_WINDOW_S;
+	if (covered < 60)
+		covered = 60;
+	out->minutes = (double)covered / 60.0;
+}
+
+static void
+stats_window_now(struct stats *s, struct stats_window *out)
+{
+	stats_window_sum(s->win, clock_ms() / 1000, s->started_s, out);
 }
 
 void
@@ -54,6 +98,7 @@ stats_batch_done(struct stats *s, long synced, long failed, double ms)
 	s->batches++;
 	s->last_success = time(NULL);
 	stats_sample(s, ms);
+	stats_window_add(s->win, clock_ms() / 1000, 1, failed == 0, synced);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -62,6 +107,7 @@ stats_retry(struct stats *s, double ms)
 {
 	pthread_mutex_lock(&s->mu);
 	s->retries++;
+	stats_window_add(s->win, clock_ms() / 1000, 1, 0, 0);
 	if (ms > 0)
 		stats_sample(s, ms);
 	pthread_mutex_unlock(&s->mu);
@@ -73,6 +119,7 @@ stats_rejected(struct stats *s, long items)
 	pthread_mutex_lock(&s->mu);
 	s->rejected++;
 	s->failed += items;
+	stats_window_add(s->win, clock_ms() / 1000, 1, 0, 0);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -138,20 +185,62 @@ stats_time(time_t t)
 	return json_string(buf);
 }
 
+/* One decimal, as the statistics carry them. */
+static double
+stats_round1(double v)
+{
+	return (double)((long long)(v * 10 + 0.5)) / 10;
+}
+
 static json_t *
 stats_json_locked(struct stats *s)
 {
+	struct stats_window w;
 	double avg, p95;
+	json_t *j;
 
 	stats_response_times(s->samples, s->nsamples, &avg, &p95);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f, s:f}",
+	stats_window_now(s, &w);
+	j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f, s:f}",
 	    "queueSize", (json_int_t)s->queue_size, "inFlight", (json_int_t)s->in_flight,
 	    "synced", (json_int_t)s->synced, "failed", (json_int_t)s->failed,
 	    "retries", (json_int_t)s->retries, "batches", (json_int_t)s->batches,
 	    "lastSuccess", stats_time(s->last_success),
 	    "lastError", s->last_error[0] ? json_string(s->last_error) : json_null(),
-	    "avgResponseMs", (double)((long)(avg * 10 + 0.5)) / 10,
-	    "p95ResponseMs", (double)((long)(p95 * 10 + 0.5)) / 10);
+	    "avgResponseMs", stats_round1(avg), "p95ResponseMs", stats_round1(p95));
+	/* The window's view: what the page and the alerts go by. */
+	if (j && json_object_update_new(j, json_pack("{s:f, s:o, s:I, s:I, s:I}",
+	    "processingRate", stats_round1((double)w.items / w.minutes),
+	    "successRate", w.attempts ? json_real(stats_round1(100.0 * (double)w.ok /
+	    (double)w.attempts)) : json_null(),
+	    "succeededRecent", (json_int_t)w.ok,
+	    "failedRecent", (json_int_t)(w.attempts - w.ok),
+	    "activeBatches", (json_int_t)(s->in_flight > 0))) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+void
+stats_log_line(struct stats *s, char *buf, size_t len)
+{
+	struct stats_window w;
+	double avg, p95;
+	char success[16];
+
+	pthread_mutex_lock(&s->mu);
+	stats_response_times(s->samples, s->nsamples, &avg, &p95);
+	stats_window_now(s, &w);
+	if (w.attempts)
+		snprintf(success, sizeof(success), "%.0f%%", 100.0 * (double)w.ok /
+		    (double)w.attempts);
+	else
+		snprintf(success, sizeof(success), "n/a");
+	snprintf(buf, len, "[AUTO-SYNC] stats: queue=%ld rate=%.1f/min success=%s batches=%ld "
+	    "retries=%ld p95=%.0fms", s->queue_size, (double)w.items / w.minutes, success,
+	    s->batches, s->retries, p95);
+	pthread_mutex_unlock(&s->mu);
 }
 
 json_t *

@@ -15,6 +15,23 @@
 #define STATS_SAMPLES 256		/* response times kept for avg and p95 */
 #define STATS_FILE "state.json"		/* inside spool_dir */
 #define STATS_ERROR_MAX 256
+#define STATS_WINDOW_S 300		/* rate and success rate: the last 5 minutes */
+#define STATS_BUCKET_S 10
+#define STATS_BUCKETS (STATS_WINDOW_S / STATS_BUCKET_S)
+
+/* Requests and confirmed printers of one STATS_BUCKET_S slot of time. */
+struct stats_bucket {
+	long long slot;		/* monotonic seconds / STATS_BUCKET_S + 1; 0 = unused */
+	long attempts;		/* bulk requests sent (first tries and retries) */
+	long ok;		/* answered 2xx with no item refused */
+	long items;		/* printers the server confirmed */
+};
+
+/* Sums over the window: what the rate and the success rate are made of. */
+struct stats_window {
+	long attempts, ok, items;
+	double minutes;		/* time covered: since start, 1 to 5 minutes */
+};
 
 struct stats {
 	pthread_mutex_t mu;
@@ -31,6 +48,8 @@ struct stats {
 	double samples[STATS_SAMPLES];
 	size_t nsamples, next;
 	int ws_connected;
+	struct stats_bucket win[STATS_BUCKETS];
+	long long started_s;	/* monotonic seconds at stats_init */
 };
 
 void stats_init(struct stats *s);
@@ -43,6 +62,17 @@ void stats_retry(struct stats *s, double ms);
 void stats_rejected(struct stats *s, long items);
 void stats_error(struct stats *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void stats_set_ws(struct stats *s, int connected);
+
+/* Pure: count into the window `w` at monotonic time now_s. */
+void stats_window_add(struct stats_bucket *w, long long now_s, long attempts, long ok,
+    long items);
+/* Pure: the sums of the last STATS_WINDOW_S seconds before now_s, the agent
+ * having started at started_s. */
+void stats_window_sum(const struct stats_bucket *w, long long now_s, long long started_s,
+    struct stats_window *out);
+/* The log line "[AUTO-SYNC] stats: queue=.. rate=../min success=..% batches=..
+ * retries=.. p95=..ms" (success "n/a" when nothing was sent in the window). */
+void stats_log_line(struct stats *s, char *buf, size_t len);
 
 /* Average and 95th percentile of the kept samples (0 when none). Pure. */
 void stats_response_times(const double *samples, size_t n, double *avg, double *p95);

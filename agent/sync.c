@@ -598,6 +598,9 @@ sync_apply_reload(struct sync *s)
 
 	if (s->reload == NULL)
 		return;
+	/* First, so the lines below land in the new file (logrotate). */
+	if (log_reopen() < 0)
+		log_warn("[AUTO-SYNC] SIGHUP: cannot reopen log_file %s", s->cfg->log_file);
 	memset(&nc, 0, sizeof(nc));
 	if (s->reload(&nc, err, sizeof(err), s->reload_arg) < 0) {
 		log_error("[AUTH] SIGHUP: cannot read the configuration again (%s); keeping "
@@ -647,9 +650,17 @@ sync_loop(struct sync *s)
 	 * healthy start is not logged as a [FALLBACK].
 	 */
 	long long next_stats = now + (s->ws ? SYNC_WS_GRACE_MS : 0);
-	long long next_hb = now + cfg->heartbeat_interval * 1000LL, wake_at;
+	long long next_stats_log = now + cfg->stats_log_interval * 1000LL;
+	char line[256];
+	/*
+	 * The first heartbeat right after the first scan: the server may have
+	 * turned this agent's printers `unknown` while it was away (its lease,
+	 * agent_offline_after), and only a report gives them their real status
+	 * back; the same after the websocket comes back from an outage.
+	 */
+	long long next_hb = now, wake_at;
 	enum sync_flush fl = FLUSH_EMPTY;
-	int ws_up = 0, scanned, due;
+	int ws_up = 0, ws_was_up = 0, scanned, due;
 	long delay;
 
 	while (!sync_stop) {
@@ -667,7 +678,7 @@ sync_loop(struct sync *s)
 			next_scan = now + cfg->scan_interval * 1000LL;
 			scanned = 1;
 		}
-		if (now >= next_hb) {
+		if (now >= next_hb && cfg->enabled) {
 			sync_heartbeat(s);
 			next_hb = now + cfg->heartbeat_interval * 1000LL;
 			scanned = 1;
@@ -675,6 +686,7 @@ sync_loop(struct sync *s)
 		/* While the credential is refused only the backoff (or a
 		 * SIGHUP) starts a round, not every scan. */
 		due = s->auth_refused ? now >= retry_at : (scanned || now >= retry_at);
+		due = due && cfg->enabled;
 		if (!sync_stop && due && spool_waiting(s->sp) + spool_batches(s->sp) > 0) {
 			fl = sync_flush(s);
 			/* After retries ran out the next round is the next scan. */
@@ -695,12 +707,21 @@ sync_loop(struct sync *s)
 		sync_answer_scans(s, fl);
 		sync_write_state(s);
 		now = clock_ms();
-		if (ws_client_connected(s->ws) != ws_up || now >= next_stats) {
+		if (now >= next_stats_log) {
+			stats_log_line(&s->st, line, sizeof(line));
+			log_info("%s", line);
+			next_stats_log = now + cfg->stats_log_interval * 1000LL;
+		}
+		if (cfg->enabled && (ws_client_connected(s->ws) != ws_up || now >= next_stats)) {
 			ws_up = ws_client_connected(s->ws);
+			if (ws_up && ws_was_up)
+				next_hb = now;
+			ws_was_up |= ws_up;
 			sync_send_stats(s);
 			next_stats = now + cfg->stats_interval * 1000LL;
 		}
-		wake_at = sync_min(sync_min(next_scan, next_hb), next_stats);
+		wake_at = sync_min(sync_min(next_scan, next_hb), sync_min(next_stats,
+		    next_stats_log));
 		if (retry_at > 0)
 			wake_at = sync_min(wake_at, retry_at);
 		sync_wait(s, wake_at - now, 1);
@@ -776,8 +797,12 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 	log_info("[AUTO-SYNC] agent %s syncing to %s every %lds (batch %ld, %ld retries, "
 	    "duplicateHandling %s, spool %s)", PM_VERSION, cfg->server_url, cfg->scan_interval,
 	    cfg->batch_size, cfg->retry_attempts, cfg->duplicate_handling, cfg->spool_dir);
+	if (!cfg->enabled)
+		log_info("[AUTO-SYNC] enabled = false: discovering and keeping the local state "
+		    "in %s, sending nothing to the server (no bulk requests, no websocket)",
+		    cfg->spool_dir);
 	if (mode == SYNC_MODE_RUN) {
-		if (cfg->websocket) {
+		if (cfg->websocket && cfg->enabled) {
 			/* Without its spool the agent takes no jobs; it still syncs. */
 			s.jobs = jobs_start(cfg);
 			s.ws = sync_ws_start(&s);
@@ -791,6 +816,10 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 		/* One shot: send everything seen, not only what changed since the
 		 * last run, so a cron'd `sync --once` also refreshes last_seen. */
 		sync_scan(&s);
+		if (!cfg->enabled) {
+			rc = 0;
+			goto done;
+		}
 		sync_heartbeat(&s);
 		fl = sync_flush(&s);
 		rc = (fl == FLUSH_EMPTY && s.item_failures == 0 && s.rejected == 0) ? 0 : 1;
@@ -798,6 +827,7 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 		    "%zu changes spooled)", rc == 0 ? "all synced" : "NOT all synced",
 		    s.item_failures, s.rejected, spool_waiting(s.sp) + spool_in_batches(s.sp));
 	}
+done:
 	sync_write_state(&s);
 out:
 	jobs_set_ws(s.jobs, NULL);

@@ -4,6 +4,7 @@
  * here: time formatting (clock.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 static const char *log_prog = "printmaster";
 static int log_cur = LOG_LEVEL_INFO;
 static int log_json;
+
+static char log_path[4096];
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
@@ -50,6 +53,37 @@ log_init(const char *progname, const char *level, const char *format)
 			return -1;
 	}
 	return 0;
+}
+
+int
+log_open_file(const char *path)
+{
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(log_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	if (log_path != path)
+		memcpy(log_path, path, strlen(path) + 1);
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	if (!log_path[0])
+		return 0;
+	return log_open_file(log_path);
 }
 
 int

@@ -21,6 +21,17 @@ int log_init(const char *progname, const char *level, const char *format);
 int log_level_parse(const char *s);
 int log_enabled(enum log_level level);
 
+/*
+ * Write the lines to `path` (appended, created 0640) instead of stderr: the
+ * file is put in place of file descriptor 2, so whatever else writes to stderr
+ * lands there too. log_reopen opens the same path again (after logrotate
+ * renamed it: call it on SIGHUP, from a normal thread, not a handler). The
+ * swap is one dup2(), so a line written meanwhile goes to the old file or the
+ * new one, whole. 0, or -1 with errno (the old file stays in use).
+ */
+int log_open_file(const char *path);
+int log_reopen(void);
+
 /* log_warn adds ": strerror(errno)". */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

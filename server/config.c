@@ -32,8 +32,21 @@ const struct cfg_opt server_config_table[] = {
 	  NULL, 0, "least important log lines written" },
 	{ "log_format", CFG_STR, S(log_format), "text", 0, 0, "text|json", NULL, 0,
 	  "log line format on stderr" },
+	{ "log_file", CFG_STR, S(log_file), "", 0, 0, NULL, NULL, 0,
+	  "append log lines to this file instead of stderr; reopened on SIGHUP (logrotate)" },
 	{ "event_retention", CFG_INT, S(event_retention), "168", 1, 87600, NULL, NULL, 0,
 	  "hours printer_events are kept before pruning" },
+	{ "batch_retention", CFG_INT, S(batch_retention), "168", 1, 87600, NULL, NULL, 0,
+	  "hours sync_batches rows (stored bulk responses, idempotency keys) are kept" },
+	{ "agent_offline_after", CFG_INT, S(agent_offline_after), "90", 1, 86400, NULL, NULL,
+	  0, "seconds without contact (websocket or HTTP) after which an agent is offline "
+	  "and the printers only it sees turn unknown (agent-offline)" },
+	{ "alert_success_rate", CFG_INT, S(alert_success_rate), "90", 0, 100, NULL, NULL, 0,
+	  "percent: a branch whose printers synced without error over the last 15 minutes "
+	  "fall below it (or with an agent offline) gets a printer:sync:alert" },
+	{ "alert_min_items", CFG_INT, S(alert_min_items), "20", 1, 1000000, NULL, NULL, 0,
+	  "printers synced in the 15 minutes before the success rate can raise an alert "
+	  "(a single small batch is no trend)" },
 	{ "db_connect_timeout", CFG_INT, S(db_connect_timeout), "3", 1, 60, NULL, NULL, 0,
 	  "seconds to wait for a database connection before answering 503" },
 	{ "refresh_threshold", CFG_INT, S(refresh_threshold), "50", 1, 100000, NULL, NULL,

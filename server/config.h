@@ -18,7 +18,12 @@ struct server_config {
 	char *allowed_origins;
 	char *log_level;
 	char *log_format;
+	char *log_file;			/* "" = stderr */
 	long event_retention;		/* hours */
+	long batch_retention;		/* hours */
+	long agent_offline_after;	/* seconds */
+	long alert_success_rate;	/* percent */
+	long alert_min_items;		/* items in the window before the rate counts */
 	long db_connect_timeout;	/* seconds */
 	long refresh_threshold;		/* per-printer events per batch before refresh-required */
 	long ws_queue_max;		/* messages queued per websocket client */

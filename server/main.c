@@ -4,6 +4,7 @@
  * sigwait() for SIGINT or SIGTERM and shuts down in order. Not here: the work
  * of any module it starts.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "server/gateway_feed.h"
 #include "server/http.h"
 #include "server/listener.h"
+#include "server/sweeper.h"
 #include "server/metrics.h"
 #include "server/api_jobs.h"
 #include "server/jobs_dispatch.h"
@@ -110,6 +112,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);	/* reopens log_file */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -160,6 +163,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	/* Serving only: the admin CLI and the other commands keep stderr. */
+	if (cfg.log_file[0] && log_open_file(cfg.log_file) < 0) {
+		log_warn("[API] cannot open log_file %s", cfg.log_file);
+		goto out;
+	}
 	if (migrate_with_retry(30) < 0) {
 		log_error("[DB] could not migrate the database; giving up");
 		goto out;
@@ -179,14 +187,16 @@ main(int argc, char **argv)
 	    metrics_add_source(http_metrics) < 0 ||
 	    metrics_add_source(gateway_metrics) < 0 ||
 	    metrics_add_source(listener_metrics) < 0 ||
-	    metrics_add_source(jobs_dispatch_metrics) < 0) {
+	    metrics_add_source(jobs_dispatch_metrics) < 0 ||
+	    metrics_add_source(sweeper_metrics) < 0) {
 		log_error("[API] too many routes");
 		goto out;
 	}
 	if (web_init(&cfg) < 0 || gateway_start(&cfg) < 0)
 		goto out;
 	if (listener_start(&cfg, &hooks) < 0 || jobs_dispatch_start(&cfg) < 0 ||
-	    http_start(&cfg) < 0) {
+	    sweeper_start(&cfg) < 0 || http_start(&cfg) < 0) {
+		sweeper_stop();
 		jobs_dispatch_stop();
 		listener_stop();
 		gateway_stop();
@@ -198,10 +208,18 @@ main(int argc, char **argv)
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGHUP) {
+			if (log_reopen() < 0)
+				log_warn("[API] SIGHUP: cannot reopen log_file %s", cfg.log_file);
+			else
+				log_info("[API] SIGHUP: log file reopened");
+			continue;
+		}
 		log_info("[API] signal %d: shutting down", sig);
 		break;
 	}
 	http_stop();
+	sweeper_stop();
 	jobs_dispatch_stop();
 	listener_stop();
 	gateway_stop();

@@ -129,10 +129,8 @@ presence_stats_valid(const json_t *stats)
 	return len <= PRESENCE_STATS_MAX_BYTES;
 }
 
-/* Append event `type` for the agent `row` describes (from store_agents_hello
- * or _disconnected), in the caller's transaction. 0 or -1. */
-static int
-pres_emit(PGconn *c, const char *agent_id, const json_t *row, const char *type)
+int
+presence_db_event(PGconn *c, const char *agent_id, const json_t *row, const char *type)
 {
 	json_t *ev;
 	int rc;
@@ -159,7 +157,7 @@ pres_finish(PGconn *c, const char *agent_id, int found, json_t *row, const char 
 		db_rollback(c);
 		return 0;
 	}
-	if (found > 0 && pres_emit(c, agent_id, row, type) == 0 && db_commit(c) == 0)
+	if (found > 0 && presence_db_event(c, agent_id, row, type) == 0 && db_commit(c) == 0)
 		rc = 0;
 	json_decref(row);
 	if (rc < 0) {

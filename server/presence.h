@@ -42,4 +42,11 @@ int presence_db_disconnected(PGconn *c, const char *agent_id);
 int presence_db_stats(PGconn *c, const char *agent_id, const json_t *stats);
 int presence_db_heartbeat(PGconn *c);
 
+/* Append agent event `type` (agent:online, agent:offline) for the agent `row`
+ * describes ({companyId, branchId, name, hostname, version}, as the presence
+ * and lease functions of store_agents.h return it), in the caller's open
+ * transaction. 0 or -1. */
+int presence_db_event(PGconn *c, const char *agent_id, const json_t *row,
+    const char *type);
+
 #endif

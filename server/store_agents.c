@@ -53,9 +53,16 @@ static const struct db_stmt st_list_json = { "agents_list_json",
 	"coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, "
 	"'branchId', a.branch_id, 'hostname', a.hostname, 'version', a.version, "
 	"'online', " AGENTS_ONLINE_SQL ", 'lastSeen', a.last_seen, "
-	"'connectedAt', a.connected_at, 'stats', a.stats) ORDER BY a.name, a.id), "
+	"'connectedAt', a.connected_at, 'offlineSince', a.offline_at, 'stats', a.stats) "
+	"ORDER BY a.name, a.id), "
 	"'[]'))::text FROM agents a WHERE a.company_id = $1 AND a.revoked_at IS NULL "
 	"AND ($2::uuid IS NULL OR a.branch_id = $2)", 2 };
+
+/* The recent window of the sync statistics, seconds; and one numeric
+ * statistic an agent reported (agents.stats holds what it sent, as sent). */
+#define AGENTS_STATS_WINDOW_S "300"
+#define AGENTS_STAT(k) "CASE WHEN jsonb_typeof(a.stats -> '" k "') = 'number' " \
+	"THEN (a.stats ->> '" k "')::numeric END"
 
 static const struct db_stmt st_sync_stats_json = { "agents_sync_stats_json",
 	"SELECT json_build_object("
@@ -69,11 +76,31 @@ static const struct db_stmt st_sync_stats_json = { "agents_sync_stats_json",
 	"'printersOnline', (SELECT count(*) FROM printers p WHERE p.company_id = $1 "
 	"  AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.status = 'online'), "
 	"'batches', b.n, 'lastBatchAt', b.last, 'printersSynced', b.synced, "
-	"'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms)::text FROM "
+	"'itemsFailed', b.failed, 'avgDurationMs', b.avg_ms, "
+	"'windowSeconds', " AGENTS_STATS_WINDOW_S ", "
+	"'processingRate', round(w.ok * 60.0 / " AGENTS_STATS_WINDOW_S ", 1), "
+	"'printersSyncedRecent', w.ok, 'itemsFailedRecent', w.items - w.ok, "
+	"'successRate', CASE WHEN w.items > 0 THEN round(100.0 * w.ok / w.items, 1) END, "
+	"'batchesRecent', w.n, 'responseMs', json_build_object('mean', w.mean, 'p95', w.p95), "
+	"'queueSize', g.queue, 'retries', g.retries, 'activeBatches', g.active, "
+	"'alerts', (SELECT coalesce(json_agg(json_build_object('branchId', x.id, 'reason', "
+	"  x.alert_reason, 'since', x.alert_at) ORDER BY x.id), '[]') FROM branches x "
+	"  WHERE x.company_id = $1 AND ($2::uuid IS NULL OR x.id = $2) "
+	"  AND x.alert_reason IS NOT NULL))::text FROM "
 	"(SELECT count(*) n, max(created_at) last, coalesce(sum(total - failed_count), "
 	"0) synced, coalesce(sum(failed_count), 0) failed, round(avg(duration_ms)"
 	"::numeric, 1) avg_ms FROM sync_batches WHERE company_id = $1 AND "
-	"($2::uuid IS NULL OR branch_id = $2)) b", 2 };
+	"($2::uuid IS NULL OR branch_id = $2)) b, "
+	"(SELECT count(*) n, coalesce(sum(total), 0) items, coalesce(sum(total - "
+	"failed_count), 0) ok, round(avg(duration_ms)::numeric, 1) mean, "
+	"round(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::numeric, 1) p95 "
+	"FROM sync_batches WHERE company_id = $1 AND ($2::uuid IS NULL OR branch_id = $2) "
+	"AND created_at > now() - make_interval(secs => " AGENTS_STATS_WINDOW_S ")) w, "
+	"(SELECT coalesce(sum(" AGENTS_STAT("queueSize") "), 0) queue, "
+	"coalesce(sum(" AGENTS_STAT("retries") "), 0) retries, "
+	"coalesce(sum(" AGENTS_STAT("activeBatches") "), 0) active FROM agents a "
+	"WHERE a.company_id = $1 AND a.revoked_at IS NULL AND "
+	"($2::uuid IS NULL OR a.branch_id = $2)) g", 2 };
 
 static const struct db_stmt st_printer_in_scope = { "agents_printer_in_scope",
 	"SELECT 1 FROM printers p WHERE p.company_id = $1 "
@@ -105,15 +132,15 @@ static const struct db_stmt st_connected = { "agents_connected",
 	"WHERE id = $1", 2 };
 
 static const struct db_stmt st_hello = { "agents_hello",
-	"UPDATE agents SET online_instance = $2, "
+	"UPDATE agents SET online_instance = $2, offline_at = NULL, swept_at = NULL, "
 	"hostname = coalesce($3, hostname), version = coalesce($4, version), "
 	"last_seen = now(), connected_at = coalesce(connected_at, now()) "
 	"WHERE id = $1 AND revoked_at IS NULL "
 	"RETURNING company_id, branch_id, name, hostname, version", 4 };
 
 static const struct db_stmt st_disconnected = { "agents_disconnected",
-	"UPDATE agents SET online_instance = NULL, last_seen = now() "
-	"WHERE id = $1 AND online_instance = $2 "
+	"UPDATE agents SET online_instance = NULL, last_seen = now(), "
+	"offline_at = coalesce(offline_at, now()) WHERE id = $1 AND online_instance = $2 "
 	"RETURNING company_id, branch_id, name, hostname, version", 2 };
 
 /* A revoked agent, branch or company writes nothing: the socket may outlive
@@ -128,6 +155,51 @@ static const struct db_stmt st_stats = { "agents_stats",
 static const struct db_stmt st_heartbeat = { "agents_heartbeat",
 	"UPDATE agents SET last_seen = now(), online_instance = $2 WHERE id IN "
 	"(SELECT value::uuid FROM jsonb_array_elements_text($1::jsonb))", 2 };
+
+/*
+ * Leases. Agent `a` has contact while a live instance holds its websocket,
+ * or it was heard from (last_seen: websocket, statistics) or sent a bulk
+ * request (its sync_batches rows) within $1 seconds.
+ */
+#define AGENTS_CONTACT_SQL \
+	"(" AGENTS_ONLINE_SQL " OR a.last_seen > now() - make_interval(secs => $1::int) " \
+	"OR EXISTS (SELECT 1 FROM sync_batches b WHERE b.agent_id = a.id AND " \
+	"b.created_at > now() - make_interval(secs => $1::int)))"
+
+/* Agents heard from once and silent for longer than the lease, not yet swept. */
+static const struct db_stmt st_lease_expired = { "agents_lease_expired",
+	"SELECT a.id FROM agents a WHERE a.swept_at IS NULL AND a.revoked_at IS NULL "
+	"AND NOT " AGENTS_CONTACT_SQL " AND (a.last_seen IS NOT NULL OR EXISTS "
+	"(SELECT 1 FROM sync_batches b WHERE b.agent_id = a.id)) ORDER BY a.id LIMIT $2::int", 2 };
+
+/* The same test again under the row lock; the last column: was it announced
+ * offline already (by its websocket closing)? */
+static const struct db_stmt st_lease_sweep = { "agents_lease_sweep",
+	"UPDATE agents a SET swept_at = now(), offline_at = coalesce(o.offline_at, now()) "
+	"FROM (SELECT id, offline_at FROM agents WHERE id = $2 FOR UPDATE) o "
+	"WHERE a.id = o.id AND a.swept_at IS NULL AND a.revoked_at IS NULL AND NOT "
+	AGENTS_CONTACT_SQL " RETURNING a.company_id, a.branch_id, a.name, a.hostname, "
+	"a.version, o.offline_at IS NOT NULL", 2 };
+
+/*
+ * Swept (its lease ran out), no websocket held (hello announces those), and
+ * heard from since: over HTTP, a bulk request or statistics. An agent whose
+ * websocket closed and that goes on over HTTP was never swept: its lease held.
+ */
+#define AGENTS_BACK_SQL \
+	"a.swept_at IS NOT NULL AND a.offline_at IS NOT NULL AND a.revoked_at IS NULL " \
+	"AND a.online_instance IS NULL " \
+	"AND (a.last_seen > a.offline_at OR EXISTS (SELECT 1 FROM sync_batches b " \
+	"WHERE b.agent_id = a.id AND b.created_at > a.offline_at))"
+
+static const struct db_stmt st_lease_back = { "agents_lease_back",
+	"SELECT a.id FROM agents a WHERE " AGENTS_BACK_SQL " ORDER BY a.id LIMIT $1::int", 1 };
+
+static const struct db_stmt st_lease_renew = { "agents_lease_renew",
+	"UPDATE agents a SET offline_at = NULL, swept_at = NULL "
+	"FROM (SELECT id FROM agents WHERE id = $1 FOR UPDATE) o WHERE a.id = o.id AND "
+	AGENTS_BACK_SQL " RETURNING a.company_id, a.branch_id, a.name, a.hostname, "
+	"a.version", 1 };
 
 /* Rows of a statement: 1 when there is one at least (first value to `out`
  * when given), 0 none, -1 on failure. */
@@ -285,9 +357,10 @@ store_agents_connected(PGconn *c, const char *agent, const char *instance)
 }
 
 /* Run a presence UPDATE ... RETURNING company_id, branch_id, name, hostname,
- * version; see store_agents_hello. */
+ * version[, a boolean into *flag when given]; see store_agents_hello. */
 static int
-st_presence(PGconn *c, const struct db_stmt *s, const char *const *p, json_t **row)
+st_presence_flag(PGconn *c, const struct db_stmt *s, const char *const *p, json_t **row,
+    int *flag)
 {
 	PGresult *r = db_run(c, s, PGRES_TUPLES_OK, p);
 	int rc = 0;
@@ -301,9 +374,17 @@ st_presence(PGconn *c, const struct db_stmt *s, const char *const *p, json_t **r
 		    "hostname", PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3),
 		    "version", PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4));
 		rc = *row ? 1 : -1;
+		if (flag)
+			*flag = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
 	}
 	PQclear(r);
 	return rc;
+}
+
+static int
+st_presence(PGconn *c, const struct db_stmt *s, const char *const *p, json_t **row)
+{
+	return st_presence_flag(c, s, p, row, NULL);
 }
 
 int
@@ -363,4 +444,44 @@ store_agents_heartbeat(PGconn *c, const json_t *ids, const char *instance)
 		return -1;
 	PQclear(r);
 	return 0;
+}
+
+json_t *
+store_agents_lease_expired(PGconn *c, long offline_after, size_t max)
+{
+	char secs[24], lim[24];
+	const char *p[2] = { secs, lim };
+
+	snprintf(secs, sizeof(secs), "%ld", offline_after);
+	snprintf(lim, sizeof(lim), "%zu", max);
+	return st_ids(c, &st_lease_expired, p, max);
+}
+
+int
+store_agents_lease_sweep(PGconn *c, const char *agent, long offline_after, json_t **row,
+    int *was_offline)
+{
+	char secs[24];
+	const char *p[2] = { secs, agent };
+
+	snprintf(secs, sizeof(secs), "%ld", offline_after);
+	return st_presence_flag(c, &st_lease_sweep, p, row, was_offline);
+}
+
+json_t *
+store_agents_lease_back(PGconn *c, size_t max)
+{
+	char lim[24];
+	const char *p[1] = { lim };
+
+	snprintf(lim, sizeof(lim), "%zu", max);
+	return st_ids(c, &st_lease_back, p, max);
+}
+
+int
+store_agents_lease_renew(PGconn *c, const char *agent, json_t **row)
+{
+	const char *p[1] = { agent };
+
+	return st_presence(c, &st_lease_renew, p, row);
 }

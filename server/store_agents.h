@@ -39,9 +39,13 @@ int store_agents_name(PGconn *c, const char *id, const char *company, char *name
  * The agents API, scoped to `company` and `branch` (NULL: all of the
  * company's). Each returns a new object, caller json_decref()s, or NULL on
  * failure. list_json: {"agents":[{id, name, branchId, hostname, version, online,
- * lastSeen, connectedAt, stats}...]} of the active agents. sync_stats_json:
- * {agents, online, printers, printersOnline, batches, lastBatchAt,
- * printersSynced, itemsFailed, avgDurationMs}.
+ * lastSeen, connectedAt, offlineSince, stats}...]} of the active agents.
+ * sync_stats_json: {agents, online, printers, printersOnline, batches,
+ * lastBatchAt, printersSynced, itemsFailed, avgDurationMs} over the kept
+ * batches, plus over the last windowSeconds: processingRate,
+ * printersSyncedRecent, itemsFailedRecent, successRate, batchesRecent, responseMs {mean, p95}; the sums
+ * of the agents' reported queueSize, retries, activeBatches; and alerts
+ * [{branchId, reason, since}].
  */
 json_t *store_agents_list_json(PGconn *c, const char *company, const char *branch);
 json_t *store_agents_sync_stats_json(PGconn *c, const char *company, const char *branch);
@@ -91,5 +95,23 @@ int store_agents_stats(PGconn *c, const char *agent, const json_t *stats,
 /* Refresh last_seen and the holding instance of the agents `ids` (an array
  * of id strings). 0 or -1. */
 int store_agents_heartbeat(PGconn *c, const json_t *ids, const char *instance);
+
+/*
+ * Leases (the sweeper, server/sweeper.c; `offline_after` in seconds).
+ * expired: agents heard from once (websocket or bulk request) that have had no
+ * contact for longer and are not swept yet, a new array of at most `max` ids
+ * or NULL. sweep: for one of them, under its row lock and only if that still
+ * holds, mark it swept (and offline, if its websocket had not already said
+ * so); 1 with *row as store_agents_hello's and *was_offline 1 when
+ * agent:offline was already written, 0 when it no longer applies, -1.
+ * back: swept agents that made contact since without a websocket (HTTP
+ * only), at most `max` ids or NULL. renew: clear that agent's offline
+ * and swept marks under its row lock; 1 with *row, 0, -1.
+ */
+json_t *store_agents_lease_expired(PGconn *c, long offline_after, size_t max);
+int store_agents_lease_sweep(PGconn *c, const char *agent, long offline_after,
+    json_t **row, int *was_offline);
+json_t *store_agents_lease_back(PGconn *c, size_t max);
+int store_agents_lease_renew(PGconn *c, const char *agent, json_t **row);
 
 #endif

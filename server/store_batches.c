@@ -22,6 +22,19 @@ static const struct db_stmt st_record = { "batches_record",
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
 	15 };
 
+/*
+ * Bounded like the events' prune: a backlog goes over several rounds. Each
+ * branch's oldest rows come from the (company, branch, created_at) index, so
+ * sync_batches needs no index of its own for this (every bulk request writes
+ * one row: an index fewer on the hot path).
+ */
+static const struct db_stmt st_prune = { "batches_prune",
+	"WITH d AS (DELETE FROM sync_batches WHERE id IN (SELECT s.id FROM branches br "
+	"CROSS JOIN LATERAL (SELECT x.id FROM sync_batches x WHERE x.company_id = "
+	"br.company_id AND x.branch_id = br.id AND x.created_at < now() - "
+	"make_interval(hours => $1::int) ORDER BY x.created_at LIMIT $2::int) s "
+	"LIMIT $2::int) RETURNING 1) SELECT count(*) FROM d", 2 };
+
 int
 store_batches_find_send(PGconn *c, const char *company_id, const char *branch_id,
     const char *agent_id, const char *idem_key)
@@ -82,4 +95,17 @@ int
 store_batches_record_recv(PGconn *c)
 {
 	return db_pipe_done(c, PGRES_COMMAND_OK);
+}
+
+long
+store_batches_prune(PGconn *c, long hours, long batch)
+{
+	char h[24], b[24], n[24];
+	const char *p[2] = { h, b };
+
+	snprintf(h, sizeof(h), "%ld", hours);
+	snprintf(b, sizeof(b), "%ld", batch);
+	if (db_first(db_run(c, &st_prune, PGRES_TUPLES_OK, p), n, sizeof(n)) < 0)
+		return -1;
+	return strtol(n, NULL, 10);
 }

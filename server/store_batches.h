@@ -27,4 +27,8 @@ struct store_batch {
 int store_batches_record_send(PGconn *c, const struct store_batch *b);
 int store_batches_record_recv(PGconn *c);
 
+/* Delete at most `batch` rows older than `hours` (their Idempotency-Keys are
+ * forgotten with them); the number deleted, or -1. Outside a transaction. */
+long store_batches_prune(PGconn *c, long hours, long batch);
+
 #endif

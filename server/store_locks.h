@@ -14,5 +14,8 @@
 #define STORE_LOCK_EVENTS_ORDER "7412002"
 /* Seed hashed with a branch id: a bulk that inserts printers into a branch. */
 #define STORE_LOCK_PRINTERS_BRANCH "7412003"
+/* Held, for as long as its connection lives, by the one instance that sweeps
+ * agent leases (server/sweeper.c). */
+#define STORE_LOCK_SWEEPER "7412004"
 
 #endif

@@ -64,6 +64,7 @@ export const api = {
   },
 
   agents: async () => (await request('GET', '/api/v1/printing/agents')).agents || [],
+  syncStats: (branchId) => request('GET', `/api/v1/printing/sync/stats?branchId=${enc(branchId)}`),
   updatePrinter: (id, changes) => request('PATCH', `/api/v1/printing/printers/${enc(id)}`, changes),
   deletePrinter: (id) => request('DELETE', `/api/v1/printing/printers/${enc(id)}`),
   createJob: (printerId, job) => request('POST', `/api/v1/printing/printers/${enc(printerId)}/jobs`, job),

@@ -9,6 +9,7 @@ import { applyJobEvent, isJobEvent, loadJobs, printTestPage, renderJobs, resetJo
 import { $, el, timeAgo, startTicker, notify, show } from './ui.js';
 
 const STATUS_ORDER = { error: 0, online: 1, unknown: 2, offline: 3 };
+const AGENT_OFFLINE = 'agent-offline'; // the server's reason when every agent seeing it went silent
 const STATUS_LABEL = { online: 'Online', offline: 'Offline', error: 'Error', unknown: 'Unknown' };
 const ROLE_LABEL = { receipt: 'Receipt', kitchen: 'Kitchen', bar: 'Bar', label: 'Label', other: 'Other' };
 const CONN_LABEL = { network: 'Network', usb: 'USB', cups: 'CUPS queue', bluetooth: 'Bluetooth', serial: 'Serial' };
@@ -22,6 +23,7 @@ const state = {
   printers: new Map(),
   agents: new Map(),
   agentsError: false,
+  alert: null,        // the branch's printer:sync:alert while active: { reason, successRate, threshold }
   loaded: false,
   filterText: '',
   filterStatus: '',
@@ -156,9 +158,14 @@ async function loadSnapshot() {
   state.buffering = true;
   state.buffer = [];
   resetJobs();
-  const [printers, agents] = await Promise.allSettled([api.printers(branchId), api.agents(),
-    loadJobs(branchId)]);
+  const [printers, agents, stats] = await Promise.allSettled([api.printers(branchId), api.agents(),
+    api.syncStats(branchId), loadJobs(branchId)]);
   if (gen !== state.gen) return;
+  // The branch's alert as the server has it now; events keep it current.
+  if (stats.status === 'fulfilled') {
+    const a = (stats.value.alerts || []).find((x) => x.branchId === branchId);
+    state.alert = a ? { reason: a.reason, successRate: stats.value.successRate, threshold: null } : null;
+  }
   if (printers.status === 'fulfilled') {
     state.printers = new Map(printers.value.map((p) => [p.id, p]));
     state.loaded = true;
@@ -254,6 +261,9 @@ function applyEvent(msg) {
     case 'printer:sync:failed':
       notifySyncFailed(d);
       break;
+    case 'printer:sync:alert':
+      state.alert = d.active ? { reason: d.reason, successRate: d.successRate, threshold: d.threshold } : null;
+      break;
     case 'printer:sync:stats': {
       const a = state.agents.get(d.agentId);
       if (a) {
@@ -267,6 +277,7 @@ function applyEvent(msg) {
       const a = state.agents.get(d.agentId);
       if (a) {
         a.online = msg.event === 'agent:online';
+        a.offlineSince = a.online ? null : (a.offlineSince || msg.ts || new Date().toISOString());
         if (d.hostname) a.hostname = d.hostname;
         if (d.version) a.version = d.version;
         if (d.name) a.name = d.name;
@@ -297,7 +308,8 @@ function notifyBatch(d) {
   const parts = [];
   if (s.new) parts.push(`${s.new} new`);
   if (s.updated) parts.push(`${s.updated} updated`);
-  if (!parts.length) parts.push(`${s.total || 0} checked, no changes`);
+  // A heartbeat that changed nothing is no news.
+  if (!parts.length) return;
   notify(`Sync from ${agentName(d.agentId)}: ${parts.join(', ')}.`, 'success');
 }
 
@@ -334,6 +346,7 @@ function render() {
   renderPrinters();
   renderAgents();
   renderJobs((id) => (state.printers.has(id) ? printerLabel(state.printers.get(id)) : 'A removed printer'));
+  renderBanner();
   renderSummary();
 }
 
@@ -347,9 +360,18 @@ function sortedPrinters() {
   });
   return list.sort((a, b) =>
     (a.enabled === false) - (b.enabled === false) ||
-    (STATUS_ORDER[a.status] ?? 9) - (STATUS_ORDER[b.status] ?? 9) ||
+    statusRank(a) - statusRank(b) ||
     printerLabel(a).localeCompare(printerLabel(b), undefined, { sensitivity: 'base', numeric: true }) ||
     String(a.id).localeCompare(String(b.id)));
+}
+
+// A printer no live agent can vouch for is a problem: it sorts with the errors.
+function agentOffline(p) {
+  return p.status === 'unknown' && Array.isArray(p.stateReasons) && p.stateReasons.includes(AGENT_OFFLINE);
+}
+
+function statusRank(p) {
+  return agentOffline(p) ? 0 : (STATUS_ORDER[p.status] ?? 9);
 }
 
 function renderPrinters() {
@@ -395,10 +417,10 @@ function renderPrinters() {
   }
 }
 
-function statusBadge(status) {
+function statusBadge(status, dark) {
   const s = STATUS_LABEL[status] ? status : 'unknown';
-  return el('span', { class: `badge badge-${s}` }, el('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
-    STATUS_LABEL[s]);
+  return el('span', { class: `badge badge-${s}${dark ? ' badge-dark' : ''}` }, el('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
+    dark ? `${STATUS_LABEL[s]} · agent offline` : STATUS_LABEL[s]);
 }
 
 function sourceInfo(src) {
@@ -425,7 +447,8 @@ function cellData(label, ...children) {
 
 function printerRow(p, admin) {
   const name = printerLabel(p);
-  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none')
+  const dark = agentOffline(p);
+  const reasons = Array.isArray(p.stateReasons) ? p.stateReasons.filter((r) => r && r !== 'none' && r !== AGENT_OFFLINE)
     .map((r) => String(r).replace(/-(error|warning|report)$/, '').replace(/-/g, ' ')) : [];
   const addr = p.address ? `${p.address}${p.port ? ':' + p.port : ''}` : (p.uri || '');
   // "USB · USB" says nothing twice: name the protocol only when it adds something.
@@ -441,7 +464,8 @@ function printerRow(p, admin) {
       p.enabled === false ? el('span', { class: 'chip chip-muted' }, 'Disabled') : null),
     cellData('Role', p.role ? el('span', { class: `chip chip-role role-${p.role}` }, ROLE_LABEL[p.role] || p.role)
       : el('span', { class: 'muted' }, '—')),
-    cellData('Status', statusBadge(p.status),
+    cellData('Status', statusBadge(p.status, dark),
+      dark ? el('span', { class: 'sub since' }, 'since ', timeAgo(p.updatedAt)) : null,
       reasons.length ? el('span', { class: 'sub reasons' }, reasons.join(', ')) : null),
     cellData('Connection', conn ? el('span', {}, conn) : null,
       addr ? el('span', { class: conn ? 'sub mono' : 'mono' }, addr) : null,
@@ -461,6 +485,8 @@ function printerRow(p, admin) {
   }
   return tr;
 }
+
+const ms = (v) => (Number.isFinite(Number(v)) && v !== null && v !== undefined ? `${Math.round(v)} ms` : '—');
 
 function statItem(label, value, cls) {
   return el('div', { class: `stat ${cls || ''}` }, el('dt', {}, label), el('dd', {}, value));
@@ -486,7 +512,13 @@ function renderAgents() {
         statItem('Failed', num(s.failed), Number(s.failed) > 0 ? 'stat-bad' : ''),
         statItem('Retries', num(s.retries)),
         statItem('Batches', num(s.batches)),
-        statItem('Avg', Number.isFinite(Number(s.avgResponseMs)) && s.avgResponseMs !== null ? `${Math.round(s.avgResponseMs)} ms` : '—'))
+        statItem('Avg', ms(s.avgResponseMs)),
+        statItem('p95', ms(s.p95ResponseMs)),
+        statItem('Rate', Number.isFinite(Number(s.processingRate)) && s.processingRate !== null ? `${s.processingRate}/min` : '—'),
+        statItem('Success', Number.isFinite(Number(s.successRate)) && s.successRate !== null ? `${s.successRate}%` : '—'),
+        statItem('Last 5 min', s.succeededRecent === undefined ? '—' : `${num(s.succeededRecent)} ok · ${num(s.failedRecent)} not`,
+          Number(s.failedRecent) > 0 ? 'stat-bad' : ''),
+        statItem('Active', num(s.activeBatches)))
         : el('p', { class: 'sub muted' }, 'No sync statistics yet.'),
       s.lastError ? el('p', { class: 'agent-error' }, el('span', { class: 'sr-only' }, 'Last error: '), String(s.lastError)) : null);
   }));
@@ -494,6 +526,34 @@ function renderAgents() {
   empty.textContent = state.agentsError ? 'The agent list could not be loaded.' :
     'No agent is enrolled for this branch yet.';
   show(empty, state.loaded && state.agents.size === 0);
+}
+
+// While an agent of the branch is offline, say so above everything: the
+// printers only it sees cannot be vouched for.
+function renderBanner() {
+  const dark = [...state.agents.values()].filter((a) => a.offlineSince)
+    .sort((a, b) => String(a.offlineSince).localeCompare(String(b.offlineSince)));
+  const banner = $('branch-banner');
+  const rate = state.alert && state.alert.reason === 'success-rate' ? state.alert : null;
+  show($('alert-banner'), Boolean(rate));
+  if (rate) {
+    $('alert-banner').replaceChildren(el('strong', {}, 'Sync alert: '),
+      `only ${rate.successRate ?? '—'}% of the printers sent in the last 15 minutes were accepted` +
+      (rate.threshold ? ` (the alert is under ${rate.threshold}%)` : '') + '. The sync notices and the agents’ last errors say why.');
+  }
+  if (!dark.length) {
+    show(banner, false);
+    return;
+  }
+  const names = dark.map((a) => a.name || 'Agent');
+  const one = dark.length === 1;
+  const unknown = [...state.printers.values()].filter(agentOffline).length;
+  banner.replaceChildren(
+    el('strong', {}, one ? `Agent ${names[0]} is offline` : `${dark.length} agents are offline (${names.join(', ')})`),
+    ' since ', timeAgo(dark[0].offlineSince), '. ',
+    unknown ? `${unknown} printer${unknown === 1 ? '' : 's'} only ${one ? 'it sees' : 'they see'} ${unknown === 1 ? 'shows' : 'show'} “Unknown · agent offline” until ${one ? 'it reports' : 'they report'} again.`
+      : 'Printers other agents see are still live.');
+  show(banner, true);
 }
 
 function renderSummary() {
