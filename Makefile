@@ -1,7 +1,11 @@
 # printmaster: plain GNU make with pkg-config.
 #   make                      build server and agent into build/bin
 #   make SAN=address,undefined  the same with sanitizers, into build-san/
-#   make check                every test; ends with "N passed, M failed"
+#   make check                set up what is missing (packages, npm, services), build,
+#                             every test; ends with "N passed, M failed"
+#   make setup                only the set-up (scripts/install-deps, scripts/services)
+#   make install              PREFIX=/usr/local, DESTDIR: binaries, page, units, man pages
+#   make deb                  printmaster-server and printmaster-agent .deb (dpkg-buildpackage)
 #   make fuzz                 libFuzzer targets (clang), FUZZ_SECONDS each (default 30)
 #   make run                  install what is missing, build, start a demo stack under ./var
 #   make bench                benchmarks against a seed-like peer; writes docs/benchmarks.md
@@ -52,7 +56,7 @@ ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAG
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
 
-.PHONY: all check run stop clean unit bench docs fuzz fuzz-replay
+.PHONY: all check check-build setup run stop clean unit bench docs fuzz fuzz-replay
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
 ifeq ($(V),1)
@@ -150,10 +154,20 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 			$(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-check: all unit fuzz-replay
+# The set-up comes first and the build is a second make, so that on a fresh
+# machine pkg-config and the libraries exist when the flags are computed.
+# Both scripts do nothing when everything is already there.
+setup:
+	scripts/install-deps
+	scripts/services start
+
+check: setup
+	+$(MAKE) check-build
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run
 
-run: 
+check-build: all unit fuzz-replay
+
+run: setup
 	@scripts/run-dev
 
 stop:
