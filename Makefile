@@ -56,7 +56,7 @@ ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAG
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
 
-.PHONY: all check check-build setup run stop clean unit bench docs fuzz fuzz-replay
+.PHONY: all check check-build setup run stop clean unit bench docs fuzz fuzz-replay install man
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
 ifeq ($(V),1)
@@ -180,6 +180,44 @@ stop:
 bench: all
 	@BUILD=$(BUILD) bench/compare.sh
 	@BUILD=$(BUILD) bench/agent_scan.sh
+
+# Installation. PREFIX and DESTDIR as usual; configs go to SYSCONFDIR (/etc)
+# whatever the prefix. The server finds the page in PREFIX/share/printmaster/web
+# beside its own PREFIX/bin. An existing server.conf or agent.conf is kept.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+WEB_FILES := $(sort $(wildcard web/*))
+MAN_PAGES := $(BUILD)/man/printmaster-server.1 $(BUILD)/man/printmaster-agent.1
+
+$(BUILD)/man/printmaster-server.1: $(BUILD)/bin/printmaster-server
+	@mkdir -p $(dir $@)
+	help2man --no-info --no-discard-stderr -n "printer discovery and sync: REST API, websocket gateway, settings page" -o $@ $<
+$(BUILD)/man/printmaster-agent.1: $(BUILD)/bin/printmaster-agent
+	@mkdir -p $(dir $@)
+	help2man --no-info --no-discard-stderr -n "printer discovery and sync: the branch computer's agent" -o $@ $<
+
+man: $(MAN_PAGES)
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/printmaster/web \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/printmaster $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(WEB_FILES) $(DESTDIR)$(DATADIR)/printmaster/web/
+	$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	for u in printmaster-server printmaster-agent; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/$$u.service \
+			> $(DESTDIR)$(UNITDIR)/$$u.service && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; \
+	done
+	for c in server agent; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/printmaster/$$c.conf ] || \
+			$(INSTALL) -m 0644 dist/$$c.conf.example $(DESTDIR)$(SYSCONFDIR)/printmaster/$$c.conf || exit 1; \
+		$(INSTALL) -m 0644 dist/$$c.env.example $(DESTDIR)$(SYSCONFDIR)/printmaster/ || exit 1; \
+	done
 
 docs: all
 	BIN=$(BUILD)/bin scripts/gen-config-docs > docs/configuration.md

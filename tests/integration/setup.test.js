@@ -10,21 +10,12 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('../lib/harness');
-
-// A make of its own: nothing of the make that runs the tests leaks in.
-function make(args) {
-  const env = { ...process.env };
-  for (const v of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES']) delete env[v];
-  const r = spawnSync('make', ['--no-print-directory', ...args],
-    { cwd: h.ROOT, env, encoding: 'utf8', timeout: 60000 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n');
-}
+const { make } = require('../lib/buildkit');
 
 test('make -n check: set-up before the first compile, then the tests', () => {
   // A build folder that does not exist, so every compile step is listed.
   const build = fs.mkdtempSync(path.join(os.tmpdir(), 'pmtest-mk-'));
-  const lines = make(['-n', 'check', `BUILD=${build}/b`]);
+  const lines = make(['-n', 'check', `BUILD=${build}/b`], { build: false });
   fs.rmSync(build, { recursive: true, force: true });
   const at = (re) => lines.findIndex((l) => re.test(l));
   const deps = at(/^scripts\/install-deps$/);
@@ -37,7 +28,7 @@ test('make -n check: set-up before the first compile, then the tests', () => {
 });
 
 test('make -n run: set-up before scripts/run-dev', () => {
-  const lines = make(['-n', 'run']);
+  const lines = make(['-n', 'run'], { build: false });
   assert.deepEqual(lines.filter((l) => l), ['scripts/install-deps', 'scripts/services start',
     'scripts/run-dev']);
 });
