@@ -56,7 +56,7 @@ ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAG
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
 
-.PHONY: all check check-build setup run stop clean unit bench docs fuzz fuzz-replay install man
+.PHONY: all check check-build setup run stop clean unit bench docs fuzz fuzz-replay install man deb
 all: $(BUILD)/bin/printmaster-server $(BUILD)/bin/printmaster-agent
 
 ifeq ($(V),1)
@@ -68,7 +68,7 @@ endif
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/migrations.c: $(SQL_SRC) scripts/embed-sql
 	@mkdir -p $(dir $@)
@@ -76,7 +76,7 @@ $(BUILD)/gen/migrations.c: $(SQL_SRC) scripts/embed-sql
 
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iserver -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iserver -c -o $@ $<
 
 $(BUILD)/lib/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -218,6 +218,30 @@ install: all man
 			$(INSTALL) -m 0644 dist/$$c.conf.example $(DESTDIR)$(SYSCONFDIR)/printmaster/$$c.conf || exit 1; \
 		$(INSTALL) -m 0644 dist/$$c.env.example $(DESTDIR)$(SYSCONFDIR)/printmaster/ || exit 1; \
 	done
+
+# Debian packages, built by dpkg-buildpackage (debian/) from a copy of this
+# tree in DEB_DIR, then checked by lintian (an error fails; its report is kept
+# in DEB_DIR/lintian.txt). The .deb files land in DEB_DIR; nothing is rebuilt
+# while no file that goes into them has changed.
+DEB_DIR ?= $(BUILD)/deb
+DEB_INPUTS := Makefile VERSION $(wildcard common/* server/* agent/* sql/* web/* dist/* \
+	scripts/* debian/* debian/source/*)
+
+deb: $(DEB_DIR)/.built
+
+$(DEB_DIR)/.built: $(DEB_INPUTS)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/printmaster
+	tar -c --exclude=./build --exclude='./build-*' --exclude=./var --exclude=node_modules \
+		--exclude=./.git . | tar -x -C $(DEB_DIR)/printmaster
+	cd $(DEB_DIR)/printmaster && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		DEB_BUILD_OPTIONS=parallel=$(or $(DEB_JOBS),2) \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	rm -rf $(DEB_DIR)/printmaster
+	cd $(DEB_DIR) && lintian --fail-on error --tag-display-limit 0 *.changes > lintian.txt 2>&1 \
+		|| { cat lintian.txt; exit 1; }
+	@cat $(DEB_DIR)/lintian.txt
+	@ls $(DEB_DIR)/*.deb
+	touch $@
 
 docs: all
 	BIN=$(BUILD)/bin scripts/gen-config-docs > docs/configuration.md
