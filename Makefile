@@ -35,8 +35,12 @@ COMMON_PKGS := jansson libsodium
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
-CUPS_CFLAGS := $(shell cups-config --cflags 2>/dev/null)
-CUPS_LIBS := $(shell cups-config --libs 2>/dev/null)
+# The flags below are computed once, when first used, not when this file is
+# read: `make check` on a fresh machine reads it before its set-up has
+# installed pkg-config and the libraries.
+once = $(eval $(1) := $(2))$($(1))
+CUPS_CFLAGS = $(call once,CUPS_CFLAGS,$(shell cups-config --cflags 2>/dev/null))
+CUPS_LIBS = $(call once,CUPS_LIBS,$(shell cups-config --libs 2>/dev/null))
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 SERVER_SRC := $(sort $(filter-out server/main.c,$(wildcard server/*.c)))
@@ -49,9 +53,9 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-SERVER_LIBS := $(call pc_libs,$(SERVER_PKGS))
-AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) $(CUPS_LIBS)
-ALL_CFLAGS := $(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAGS)
+SERVER_LIBS = $(call once,SERVER_LIBS,$(call pc_libs,$(SERVER_PKGS)))
+AGENT_LIBS = $(call once,AGENT_LIBS,$(call pc_libs,$(AGENT_PKGS)) $(CUPS_LIBS))
+ALL_CFLAGS = $(call once,ALL_CFLAGS,$(call pc_cflags,$(SERVER_PKGS) $(AGENT_PKGS) cmocka) $(CUPS_CFLAGS))
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DPM_VERSION='"$(VERSION)"'
@@ -130,8 +134,8 @@ FUZZ_LIB_SRC := $(COMMON_SRC) server/identity.c server/session.c server/acceptor
 	server/config.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP -Icommon -I. \
-	-Itests/fuzz $(FUZZ_SAN) $(call pc_cflags,jansson libsodium)
+FUZZ_CFLAGS = $(call once,FUZZ_CFLAGS,-O1 -g -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
+	-Icommon -I. -Itests/fuzz $(FUZZ_SAN) $(call pc_cflags,jansson libsodium))
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('../lib/harness');
-const { make } = require('../lib/buildkit');
+const { make, cleanEnv } = require('../lib/buildkit');
 
 test('make -n check: set-up before the first compile, then the tests', () => {
   // A build folder that does not exist, so every compile step is listed.
@@ -25,6 +25,14 @@ test('make -n check: set-up before the first compile, then the tests', () => {
   assert.equal(services, 1);
   assert.ok(compile > services, 'a compile step after the set-up');
   assert.ok(at(/tests\/run$/) > compile, 'tests/run last');
+});
+
+test('reading the Makefile runs no pkg-config: a fresh machine has none before the set-up', () => {
+  const r = spawnSync('make', ['--no-print-directory', '-n', 'setup'], { cwd: h.ROOT, encoding: 'utf8',
+    env: cleanEnv({ PKG_CONFIG: '/nonexistent/pkg-config' }), timeout: 60000 });
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, 'scripts/install-deps\nscripts/services start\n');
 });
 
 test('make -n run: set-up before scripts/run-dev', () => {
