@@ -11,6 +11,7 @@ struct server_config {
 	long port;
 	char *bind;
 	char *database_url;
+	char *session_database_url;	/* "" = database_url */
 	char *data_dir;
 	long threads;
 	long max_body_bytes;

@@ -42,7 +42,7 @@ struct db_conn_data {
 	int no_reset;		/* its owner handles a lost connection itself */
 };
 
-static char *db_url;
+static char *db_url, *db_session_url;
 static char db_timeout[16] = "3";
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_slot *db_slots;
@@ -52,10 +52,13 @@ static _Thread_local char db_last_state[6];	/* SQLSTATE of the last failure */
 static atomic_ulong db_errors;
 
 int
-db_init(const char *url, long connect_timeout_s)
+db_init(const char *url, const char *session_url, long connect_timeout_s)
 {
 	free(db_url);
-	if ((db_url = strdup(url)) == NULL)
+	free(db_session_url);
+	db_session_url = NULL;
+	if ((db_url = strdup(url)) == NULL ||
+	    (db_session_url = strdup(session_url && *session_url ? session_url : url)) == NULL)
 		return -1;
 	snprintf(db_timeout, sizeof(db_timeout), "%ld", connect_timeout_s);
 	return 0;
@@ -198,12 +201,12 @@ db_error_count(void)
 #define DB_SESSION_OPTIONS "-c client_min_messages=warning -c statement_timeout=30s " \
 	"-c jit=off -c plan_cache_mode=force_generic_plan"
 
-PGconn *
-db_connect(void)
+static PGconn *
+db_connect_to(const char *url)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "application_name",
 	    "keepalives_idle", "options", NULL };
-	const char *vals[] = { db_url, db_timeout, "printmaster", "30", DB_SESSION_OPTIONS,
+	const char *vals[] = { url, db_timeout, "printmaster", "30", DB_SESSION_OPTIONS,
 	    NULL };
 	PGconn *c;
 
@@ -219,6 +222,18 @@ db_connect(void)
 		return NULL;
 	}
 	return c;
+}
+
+PGconn *
+db_connect(void)
+{
+	return db_connect_to(db_url);
+}
+
+PGconn *
+db_connect_session(void)
+{
+	return db_connect_to(db_session_url);
 }
 
 /*

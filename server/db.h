@@ -10,14 +10,19 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-/* Remember the connection settings. Call once before any thread uses db_conn. */
-int db_init(const char *url, long connect_timeout_s);
+/* Remember the connection settings: `url` for the request connections,
+ * `session_url` (NULL or "": url) for connections whose session state matters
+ * (LISTEN, a session advisory lock), which a transaction-mode pooler would not
+ * keep. Call once before any thread uses db_conn. */
+int db_init(const char *url, const char *session_url, long connect_timeout_s);
 /* Close every thread's connection; call after the threads have stopped. */
 void db_shutdown(void);
 
 /* A fresh connection (for the listener, the admin CLI); NULL on failure, with
  * the reason logged. Caller PQfinish()es it. */
 PGconn *db_connect(void);
+/* The same on session_url: for LISTEN and session locks. */
+PGconn *db_connect_session(void);
 
 /* A statement that fails because the connection was lost outside a
  * transaction is retried once on the same PGconn, made anew (PQreset). A

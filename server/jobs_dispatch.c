@@ -255,7 +255,7 @@ jobs_pass(PGconn *c, long long *next_maint)
 static PGconn *
 jobs_connect(void)
 {
-	PGconn *c = db_connect();
+	PGconn *c = db_connect_session();
 
 	if (!c)
 		return NULL;

@@ -106,7 +106,7 @@ lis_connect(void)
 		"LISTEN " STORE_COMMANDS_CHANNEL,
 		"LISTEN " STORE_AUTH_CHANNEL,
 		NULL };
-	PGconn *c = db_connect();
+	PGconn *c = db_connect_session();
 	PGresult *r;
 
 	if (!c)

@@ -159,7 +159,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (log_init("printmaster-server", cfg.log_level, cfg.log_format) < 0 ||
-	    sodium_init() < 0 || db_init(cfg.database_url, cfg.db_connect_timeout) < 0) {
+	    sodium_init() < 0 || db_init(cfg.database_url, cfg.session_database_url,
+	    cfg.db_connect_timeout) < 0) {
 		fprintf(stderr, "printmaster-server: start-up failed\n");
 		goto out;
 	}

@@ -229,7 +229,7 @@ sw_main(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&sw_stopping)) {
-		if (!c && (c = db_connect()) != NULL)
+		if (!c && (c = db_connect_session()) != NULL)
 			db_no_reset(c);	/* a new session would not hold the lock */
 		if (c && (lead = sw_lead(c)) != 0) {
 			if (lead > 0 && next_prune == 0)
