@@ -42,6 +42,7 @@ struct agent_config {
 	char *log_file;			/* "" = stderr */
 	int enabled;			/* 0: discover, keep state, send nothing */
 	long stats_log_interval;	/* seconds between stats log lines */
+	long fallback_probe_interval;	/* seconds on the websocket before HTTP is tried */
 };
 
 extern const struct cfg_opt agent_config_table[];

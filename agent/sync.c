@@ -74,6 +74,8 @@ struct sync {
 	json_t *scan_waiters;	/* requestIds of scan commands to answer */
 	struct snapshot_counts last_scan;
 	int fallback_logged;
+	int on_ws;		/* 1: batches go over the websocket (bulk POSTs failed) */
+	long long http_probe_at;	/* while on_ws: when HTTP is tried again */
 	int auth_refused;	/* 1 while the server refuses our credential */
 	long auth_status;	/* with which status (401 or 403) */
 	int auth_tries;		/* refused rounds in a row: the backoff's attempt */
@@ -299,7 +301,7 @@ sync_count(const json_t *summary, const char *k)
 /* Log and count what the server said about each item of a confirmed batch. */
 static void
 sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *reply,
-    const struct http_result *res, int attempt)
+    const struct http_result *res, int attempt, int via_ws)
 {
 	const json_t *summary = json_object_get(reply, "summary"), *r;
 	long total = (long)json_array_size(b->printers), failed = 0;
@@ -321,15 +323,133 @@ sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *rep
 		log_warnx("[AUTO-SYNC] batch %.8s: HTTP %ld without a summary; taken as "
 		    "confirmed", b->id, res->status);
 	log_info("[AUTO-SYNC] batch %.8s: %ld printers: %ld new, %ld updated, %ld unchanged, "
-	    "%ld skipped, %ld duplicate, %ld failed; HTTP %ld in %.1f ms (attempt %d)",
+	    "%ld skipped, %ld duplicate, %ld failed; HTTP %ld in %.1f ms (attempt %d%s)",
 	    b->id, total, sync_count(summary, "new"), sync_count(summary, "updated"),
 	    sync_count(summary, "unchanged"), sync_count(summary, "skipped"),
-	    sync_count(summary, "duplicate"), failed, res->status, res->elapsed_ms, attempt);
+	    sync_count(summary, "duplicate"), failed, res->status, res->elapsed_ms, attempt,
+	    via_ws ? ", over the websocket" : "");
 	s->item_failures += failed;
 	stats_batch_done(&s->st, total - failed, failed, res->elapsed_ms);
 	if (failed > 0)
 		stats_error(&s->st, "batch %.8s: %ld item(s) refused by the server", b->id,
 		    failed);
+}
+
+/*
+ * A bulk POST failed in a way the websocket does not share: no usable reply
+ * (refused, reset, timed out) or a gateway's 502/503/504 (a proxy in front of
+ * the REST path). A stop (SIGTERM) is none of these.
+ */
+static int
+sync_http_unusable(const struct http_result *res)
+{
+	if (res->aborted)
+		return 0;
+	return res->transport_error || res->status == 502 || res->status == 503 ||
+	    res->status == 504;
+}
+
+/*
+ * Send batch `b` (its bulk body) as a "sync" message and wait, at most
+ * http_timeout_ms, for the sync-result with its key; fill *out as a bulk POST
+ * would (status, body = the result's response, elapsed_ms). No result in time,
+ * the connection lost or the message not queued: a transport error, so the
+ * caller retries as for HTTP. A stop sets out->aborted. Never two messages in
+ * flight for one batch: the caller waits for this one to end.
+ */
+static void
+sync_post_ws(struct sync *s, const struct spool_batch *b, const json_t *body,
+    struct http_result *out)
+{
+	double t0 = clock_ms_precise();
+	long long end = clock_ms() + s->cfg->http_timeout_ms, left;
+	json_t *msg = json_copy((json_t *)body), *r = NULL;
+	struct pollfd pfd;
+	char buf[64];
+
+	memset(out, 0, sizeof(*out));
+	out->retry_after_ms = -1;
+	if (msg == NULL || json_object_set_new(msg, "type", json_string("sync")) < 0 ||
+	    json_object_set_new(msg, "idempotencyKey", json_string(b->id)) < 0 ||
+	    ws_client_send(s->ws, json_incref(msg)) < 0) {
+		snprintf(out->error, sizeof(out->error), "websocket: the batch could not be "
+		    "queued (connection down or queue full)");
+		goto done;
+	}
+	while (!sync_stop && (r = ws_client_take_sync_result(s->ws, b->id)) == NULL) {
+		if (!ws_client_connected(s->ws)) {
+			snprintf(out->error, sizeof(out->error), "websocket closed before the "
+			    "sync-result came");
+			break;
+		}
+		if ((left = end - clock_ms()) <= 0) {
+			snprintf(out->error, sizeof(out->error), "no sync-result within %ld ms",
+			    s->cfg->http_timeout_ms);
+			break;
+		}
+		/* Not sync_wait: a pending SIGHUP must not end this wait early. */
+		pfd.fd = s->wake[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) > 0)
+			while (read(s->wake[0], buf, sizeof(buf)) > 0)
+				;
+	}
+	if (r != NULL) {
+		out->status = (long)json_integer_value(json_object_get(r, "status"));
+		out->body = json_dumps(json_object_get(r, "response"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		out->body_len = out->body ? strlen(out->body) : 0;
+	} else if (sync_stop) {
+		out->aborted = 1;
+	}
+done:
+	out->transport_error = r == NULL;
+	out->elapsed_ms = clock_ms_precise() - t0;
+	json_decref(msg);
+	json_decref(r);
+}
+
+/*
+ * One attempt at batch `b`: over HTTP, or over the websocket while bulk POSTs
+ * fail for a reason of their own (see sync_http_unusable) and the websocket is
+ * up. HTTP is tried again fallback_probe_interval seconds after the switch
+ * (and after every failed probe). Each switch is logged once. Returns 1 when
+ * the attempt went over the websocket.
+ */
+static int
+sync_post(struct sync *s, const struct spool_batch *b, const json_t *body, const char *text,
+    struct http_result *res)
+{
+	char reason[512];
+
+	if (s->on_ws && ws_client_connected(s->ws) && clock_ms() < s->http_probe_at) {
+		sync_post_ws(s, b, body, res);
+		return 1;
+	}
+	http_client_post_json(s->http, SYNC_BULK_PATH, b->id, text, res);
+	if (sync_stop || !sync_http_unusable(res)) {
+		if (s->on_ws && !res->aborted && !sync_stop) {
+			log_info("[FALLBACK] bulk POSTs work again (HTTP %ld): batches go over "
+			    "HTTP from now on", res->status);
+			s->on_ws = 0;
+		}
+		return 0;
+	}
+	if (!ws_client_connected(s->ws))
+		return 0;
+	sync_reply_reason(res, NULL, reason, sizeof(reason));
+	if (!s->on_ws)
+		log_warnx("[FALLBACK] bulk POST of batch %.8s failed (%s) while the websocket is "
+		    "up: batches go over the websocket; HTTP is tried again in %ld s", b->id,
+		    reason, s->cfg->fallback_probe_interval);
+	else
+		log_debug("[FALLBACK] HTTP probe with batch %.8s failed (%s); staying on the "
+		    "websocket for %ld s", b->id, reason, s->cfg->fallback_probe_interval);
+	s->on_ws = 1;
+	s->http_probe_at = clock_ms() + s->cfg->fallback_probe_interval * 1000LL;
+	http_result_free(res);
+	sync_post_ws(s, b, body, res);
+	return 1;
 }
 
 static enum sync_send
@@ -339,7 +459,7 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 	json_t *body, *reply = NULL;
 	char *text, reason[512];
 	long delay;
-	int attempt;
+	int attempt, via_ws;
 	enum sync_send out = SEND_EXHAUSTED;
 
 	body = json_pack("{s:O, s:s}", "printers", b->printers, "duplicateHandling",
@@ -347,14 +467,15 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 	/* Sorted keys: a resend after a restart is the same bytes, which the
 	 * server's idempotency check compares. */
 	text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(body);
-	if (text == NULL)
+	if (text == NULL) {
+		json_decref(body);
 		return SEND_EXHAUSTED;
+	}
 	/* A SIGHUP ends the round: the main loop applies it and sends again. */
 	for (attempt = 0; attempt <= s->cfg->retry_attempts && !sync_stop && !sync_reload;
 	    attempt++) {
 		sync_queue_stats(s, (long)json_array_size(b->printers));
-		http_client_post_json(s->http, SYNC_BULK_PATH, b->id, text, &res);
+		via_ws = sync_post(s, b, body, text, &res);
 		if (res.aborted || sync_stop) {
 			log_info("[AUTO-SYNC] batch %.8s abandoned on shutdown; it stays spooled",
 			    b->id);
@@ -364,7 +485,7 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 		}
 		reply = res.body ? json_loads(res.body, 0, NULL) : NULL;
 		if (!res.transport_error && res.status >= 200 && res.status < 300) {
-			sync_batch_result(s, b, reply, &res, attempt + 1);
+			sync_batch_result(s, b, reply, &res, attempt + 1, via_ws);
 			out = spool_batch_done(s->sp, b->id) == 0 ? SEND_OK : SEND_EXHAUSTED;
 			http_result_free(&res);
 			sync_auth_accepted(s);
@@ -416,6 +537,7 @@ sync_send_batch(struct sync *s, const struct spool_batch *b)
 	if (sync_stop && out == SEND_EXHAUSTED)
 		out = SEND_STOPPED;
 	json_decref(reply);
+	json_decref(body);
 	free(text);
 	sync_queue_stats(s, 0);
 	return out;

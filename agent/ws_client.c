@@ -32,6 +32,7 @@ struct ws_client {
 	pthread_mutex_t mu;
 	json_t *outq;			/* array of strings to send; under mu */
 	json_t *cmdq;			/* array of commands received; under mu */
+	json_t *resq;			/* sync-results received, oldest first; under mu */
 	char host[256], hosthdr[300], path[512];
 	int port, tls;
 	char *auth;			/* "Bearer pmk_..."; wiped on free */
@@ -174,6 +175,29 @@ ws_set_up(struct ws_client *w)
 	ws_wake(w);
 }
 
+/* Checked here, so the sync loop takes only well-formed results: a string
+ * idempotencyKey and an integer status in 100..599. */
+static void
+ws_queue_sync_result(struct ws_client *w, json_t *msg)
+{
+	json_int_t status = json_integer_value(json_object_get(msg, "status"));
+
+	if (!json_is_string(json_object_get(msg, "idempotencyKey")) ||
+	    !json_is_integer(json_object_get(msg, "status")) || status < 100 || status > 599) {
+		log_warnx("[FALLBACK] websocket: sync-result without idempotencyKey or a valid "
+		    "status; ignored");
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	/* Only one batch waits at a time; the bound is against a server that
+	 * sends results nobody asked for. */
+	if (json_array_size(w->resq) >= WS_CLIENT_QUEUE_MAX)
+		json_array_remove(w->resq, 0);
+	json_array_append(w->resq, msg);
+	pthread_mutex_unlock(&w->mu);
+	ws_wake(w);
+}
+
 static void
 ws_handle_message(struct ws_client *w, const char *text, size_t len)
 {
@@ -207,6 +231,8 @@ ws_handle_message(struct ws_client *w, const char *text, size_t len)
 		pthread_mutex_unlock(&w->mu);
 		if (fn)
 			fn(msg, arg);
+	} else if (strcmp(type, "sync-result") == 0) {
+		ws_queue_sync_result(w, msg);
 	} else if (strcmp(type, "welcome") == 0) {
 		log_info("[AUTO-SYNC] websocket connected to %s:%d%s (role %s)", w->host, w->port,
 		    w->path, json_string_value(json_object_get(msg, "role")) ?
@@ -365,6 +391,7 @@ ws_free(struct ws_client *w)
 	}
 	json_decref(w->outq);
 	json_decref(w->cmdq);
+	json_decref(w->resq);
 	free(w->rx);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
@@ -388,7 +415,8 @@ ws_client_start(const struct agent_config *cfg, struct stats *st, int wake_fd)
 	w->bo.max_ms = cfg->max_retry_delay_ms;
 	if (gethostname(w->hostname, sizeof(w->hostname) - 1) < 0)
 		snprintf(w->hostname, sizeof(w->hostname), "unknown");
-	if ((w->outq = json_array()) == NULL || (w->cmdq = json_array()) == NULL)
+	if ((w->outq = json_array()) == NULL || (w->cmdq = json_array()) == NULL ||
+	    (w->resq = json_array()) == NULL)
 		goto err;
 	if (ws_client_parse_url(cfg->server_url, w->host, sizeof(w->host), &w->port, w->path,
 	    sizeof(w->path), &w->tls) < 0) {
@@ -496,4 +524,22 @@ ws_client_next_command(struct ws_client *w)
 	}
 	pthread_mutex_unlock(&w->mu);
 	return c;
+}
+
+json_t *
+ws_client_take_sync_result(struct ws_client *w, const char *idem_key)
+{
+	json_t *r = NULL, *m;
+
+	if (w == NULL)
+		return NULL;
+	pthread_mutex_lock(&w->mu);
+	while (r == NULL && json_array_size(w->resq) > 0) {
+		m = json_array_get(w->resq, 0);
+		if (strcmp(json_string_value(json_object_get(m, "idempotencyKey")), idem_key) == 0)
+			r = json_incref(m);
+		json_array_remove(w->resq, 0);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
 }

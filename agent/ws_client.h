@@ -44,6 +44,15 @@ int ws_client_send(struct ws_client *w, json_t *msg);
  * was checked: "command" and "requestId" are strings. */
 json_t *ws_client_next_command(struct ws_client *w);
 
+/*
+ * The answer to a "sync" message for batch `idem_key` (its idempotencyKey),
+ * a new reference, or NULL when none came yet. Results for other keys that
+ * arrived before it (answers to attempts given up on) are dropped. The
+ * message was checked: "idempotencyKey" is a string, "status" an integer in
+ * 100..599. Any thread.
+ */
+json_t *ws_client_take_sync_result(struct ws_client *w, const char *idem_key);
+
 /* Print job messages ("job", "job-ack") go to `fn`, called on the service
  * thread with the message (borrowed; take a reference to keep it). Any
  * thread; fn NULL drops them. */
