@@ -12,11 +12,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/backoff.h"
 #include "agent/ws_client.h"
@@ -30,6 +32,7 @@ struct ws_client {
 	atomic_int stop;
 	atomic_int connected;
 	pthread_mutex_t mu;
+	pthread_cond_t res_cv;		/* a sync-result came or the connection went down */
 	json_t *outq;			/* array of strings to send; under mu */
 	json_t *cmdq;			/* array of commands received; under mu */
 	json_t *resq;			/* sync-results received, oldest first; under mu */
@@ -138,6 +141,7 @@ ws_set_down(struct ws_client *w, const char *why)
 	w->rx_overflow = 0;
 	pthread_mutex_lock(&w->mu);
 	json_array_clear(w->outq);
+	pthread_cond_broadcast(&w->res_cv);
 	pthread_mutex_unlock(&w->mu);
 	stats_set_ws(w->st, 0);
 	if (!atomic_load(&w->stop) && (was || !w->logged_down)) {
@@ -189,13 +193,13 @@ ws_queue_sync_result(struct ws_client *w, json_t *msg)
 		return;
 	}
 	pthread_mutex_lock(&w->mu);
-	/* Only one batch waits at a time; the bound is against a server that
-	 * sends results nobody asked for. */
+	/* At most sync_concurrency batches wait; the bound is against results
+	 * nobody waits for any more (attempts given up on). */
 	if (json_array_size(w->resq) >= WS_CLIENT_QUEUE_MAX)
 		json_array_remove(w->resq, 0);
 	json_array_append(w->resq, msg);
+	pthread_cond_broadcast(&w->res_cv);
 	pthread_mutex_unlock(&w->mu);
-	ws_wake(w);
 }
 
 static void
@@ -393,6 +397,7 @@ ws_free(struct ws_client *w)
 	json_decref(w->cmdq);
 	json_decref(w->resq);
 	free(w->rx);
+	pthread_cond_destroy(&w->res_cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -408,6 +413,7 @@ ws_client_start(const struct agent_config *cfg, struct stats *st, int wake_fd)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->res_cv, NULL);
 	w->wake_fd = wake_fd;
 	w->st = st;
 	w->bo.base_ms = cfg->retry_delay_ms;
@@ -526,19 +532,58 @@ ws_client_next_command(struct ws_client *w)
 	return c;
 }
 
-json_t *
-ws_client_take_sync_result(struct ws_client *w, const char *idem_key)
+/* Under mu: remove and return the first result for `key`, or NULL. */
+static json_t *
+ws_take_result_locked(struct ws_client *w, const char *key)
 {
-	json_t *r = NULL, *m;
+	json_t *m;
+	size_t i;
 
+	json_array_foreach(w->resq, i, m)
+		if (strcmp(json_string_value(json_object_get(m, "idempotencyKey")), key) == 0) {
+			json_incref(m);
+			json_array_remove(w->resq, i);
+			return m;
+		}
+	return NULL;
+}
+
+json_t *
+ws_client_wait_sync_result(struct ws_client *w, const char *idem_key, long timeout_ms,
+    volatile sig_atomic_t *stop, int *why)
+{
+	struct timespec ts;
+	long long now, end;
+	json_t *r = NULL;
+
+	*why = WS_CLIENT_WAIT_DOWN;
 	if (w == NULL)
 		return NULL;
+	end = clock_ms() + timeout_ms;
 	pthread_mutex_lock(&w->mu);
-	while (r == NULL && json_array_size(w->resq) > 0) {
-		m = json_array_get(w->resq, 0);
-		if (strcmp(json_string_value(json_object_get(m, "idempotencyKey")), idem_key) == 0)
-			r = json_incref(m);
-		json_array_remove(w->resq, 0);
+	for (;;) {
+		if ((r = ws_take_result_locked(w, idem_key)) != NULL)
+			break;
+		if (!atomic_load(&w->connected)) {
+			*why = WS_CLIENT_WAIT_DOWN;
+			break;
+		}
+		if (stop && *stop) {
+			*why = WS_CLIENT_WAIT_STOPPED;
+			break;
+		}
+		if ((now = clock_ms()) >= end) {
+			*why = WS_CLIENT_WAIT_TIMEOUT;
+			break;
+		}
+		/* Slices of at most 100 ms: a stop flag set by a signal handler
+		 * is seen promptly. The condition variable uses CLOCK_REALTIME. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = end - now < 100 ? end - now : 100;
+		ts.tv_nsec += (long)(now * 1000000);
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&w->res_cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return r;

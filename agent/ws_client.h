@@ -10,6 +10,8 @@
 #ifndef PM_WS_CLIENT_H
 #define PM_WS_CLIENT_H
 
+#include <signal.h>
+
 #include <jansson.h>
 
 #include "agent/agent_config.h"
@@ -45,13 +47,21 @@ int ws_client_send(struct ws_client *w, json_t *msg);
 json_t *ws_client_next_command(struct ws_client *w);
 
 /*
- * The answer to a "sync" message for batch `idem_key` (its idempotencyKey),
- * a new reference, or NULL when none came yet. Results for other keys that
- * arrived before it (answers to attempts given up on) are dropped. The
- * message was checked: "idempotencyKey" is a string, "status" an integer in
- * 100..599. Any thread.
+ * Wait up to `timeout_ms` for the answer to a "sync" message for batch
+ * `idem_key` (its idempotencyKey) and return it, a new reference; results for
+ * other keys stay for their own waiters (at most WS_CLIENT_QUEUE_MAX are
+ * kept, the oldest dropped first). The message was checked: "idempotencyKey"
+ * is a string, "status" an integer in 100..599. NULL, with *why saying which,
+ * when the time ran out, the connection is down (or goes down), or *stop (may
+ * be NULL) became non-zero. Any thread; several may wait at once.
  */
-json_t *ws_client_take_sync_result(struct ws_client *w, const char *idem_key);
+enum {
+	WS_CLIENT_WAIT_TIMEOUT = 1,
+	WS_CLIENT_WAIT_DOWN,
+	WS_CLIENT_WAIT_STOPPED,
+};
+json_t *ws_client_wait_sync_result(struct ws_client *w, const char *idem_key, long timeout_ms,
+    volatile sig_atomic_t *stop, int *why);
 
 /* Print job messages ("job", "job-ack") go to `fn`, called on the service
  * thread with the message (borrowed; take a reference to keep it). Any

@@ -122,14 +122,16 @@ function tmpSpool() {
 // { hold: true } (never answer), { status, headers, body } (answer itself),
 // or { mutate: fn(json) } (alter the body before forwarding); undefined
 // forwards unchanged. Every bulk request is recorded in `bulk` (`forwarded`
-// once it reached the server). `postStatus`, when set, answers every POST
+// once it reached the server; `at` and `end`: when it came and when its
+// answer was sent). `delayMs` holds each request that long before forwarding
+// it. `postStatus`, when set, answers every POST
 // with that status, as a gateway in front of the REST path would. Websocket
 // upgrades (/ws) always pass through to the server.
 async function startProxy(target) {
   const bulk = [];
   const held = [];
   const tunnels = new Set();
-  const proxy = { bulk, onBulk: null, postStatus: null, url: null };
+  const proxy = { bulk, onBulk: null, postStatus: null, delayMs: 0, url: null };
   const srv = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (d) => chunks.push(d));
@@ -137,10 +139,13 @@ async function startProxy(target) {
       let body = Buffer.concat(chunks);
       const isBulk = req.url === '/api/v1/printing/printers/bulk';
       let action;
+      let entry = null;
       if (isBulk) {
-        bulk.push({ at: Date.now(), idem: req.headers['idempotency-key'],
-          auth: req.headers.authorization, body: JSON.parse(body.toString()) });
-        action = proxy.onBulk ? proxy.onBulk(bulk[bulk.length - 1], bulk.length) : undefined;
+        entry = { at: Date.now(), idem: req.headers['idempotency-key'],
+          auth: req.headers.authorization, body: JSON.parse(body.toString()) };
+        bulk.push(entry);
+        res.on('close', () => { entry.end = Date.now(); });
+        action = proxy.onBulk ? proxy.onBulk(entry, bulk.length) : undefined;
       }
       if (req.method === 'POST' && proxy.postStatus) action = { status: proxy.postStatus };
       if (action && action.hold) { held.push(res); return; }
@@ -149,6 +154,7 @@ async function startProxy(target) {
         res.end(action.body || '{"error":{"code":"test","message":"from the proxy"}}');
         return;
       }
+      if (proxy.delayMs) await new Promise((r) => setTimeout(r, proxy.delayMs));
       if (action && action.mutate) body = Buffer.from(JSON.stringify(action.mutate(JSON.parse(body.toString()))));
       try {
         const headers = { ...req.headers };
@@ -160,9 +166,10 @@ async function startProxy(target) {
         const text = await r.text();
         const rh = { 'Content-Type': r.headers.get('content-type') || 'application/json' };
         if (r.headers.get('idempotent-replayed')) rh['Idempotent-Replayed'] = r.headers.get('idempotent-replayed');
-        if (isBulk) {
-          bulk[bulk.length - 1].forwarded = true;
-          bulk[bulk.length - 1].replayed = !!r.headers.get('idempotent-replayed');
+        if (entry) {
+          entry.forwarded = true;
+          entry.status = r.status;
+          entry.replayed = !!r.headers.get('idempotent-replayed');
         }
         res.writeHead(r.status, rh);
         res.end(text);
