@@ -195,7 +195,7 @@ ws_queue_sync_result(struct ws_client *w, json_t *msg)
 	pthread_mutex_lock(&w->mu);
 	/* At most sync_concurrency batches wait; the bound is against results
 	 * nobody waits for any more (attempts given up on). */
-	if (json_array_size(w->resq) >= WS_CLIENT_QUEUE_MAX)
+	if (json_array_size(w->resq) >= WS_CLIENT_RESULTS_MAX)
 		json_array_remove(w->resq, 0);
 	json_array_append(w->resq, msg);
 	pthread_cond_broadcast(&w->res_cv);

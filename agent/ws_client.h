@@ -22,6 +22,7 @@
 #define WS_CLIENT_RX_BUF (256u << 10)	/* lws's receive buffer; messages are
 					 * reassembled past it */
 #define WS_CLIENT_QUEUE_MAX 256		/* messages waiting in either direction */
+#define WS_CLIENT_RESULTS_MAX 16	/* sync-results kept for their waiters */
 
 struct ws_client;
 
@@ -49,7 +50,7 @@ json_t *ws_client_next_command(struct ws_client *w);
 /*
  * Wait up to `timeout_ms` for the answer to a "sync" message for batch
  * `idem_key` (its idempotencyKey) and return it, a new reference; results for
- * other keys stay for their own waiters (at most WS_CLIENT_QUEUE_MAX are
+ * other keys stay for their own waiters (at most WS_CLIENT_RESULTS_MAX are
  * kept, the oldest dropped first). The message was checked: "idempotencyKey"
  * is a string, "status" an integer in 100..599. NULL, with *why saying which,
  * when the time ran out, the connection is down (or goes down), or *stop (may
