@@ -37,16 +37,20 @@ async function printJobs(env, { row, log }) {
   const S = `8 print jobs (raw, ${JOBS} jobs, ${CONCURRENCY} at a time, one agent, loopback printer)`;
   const t = env.companies[0];
   const key = ak.adminOk(env.db, ['apikey', 'create', '--company', t.companyId, 'bench POS']);
+  // A branch and agent of its own: the other scenarios' agents have filled
+  // the tenants' branches with printers.
+  const branchId = ak.adminOk(env.db, ['branch', 'create', '--company', t.companyId, 'Jobs']);
+  const agentKey = ak.adminOk(env.db, ['agent', 'create', '--branch', branchId, 'jobs-agent']);
   const sub = sim.subnet();
   const port = await h.freePort();
   const printer = await countingPrinter(`${sub.base}.1`, port);
-  const agent = sim.startAgent({ url: env.ours.url, key: t.agentKeys[0], cidr: `${sub.base}.1/32`, port,
+  const agent = sim.startAgent({ url: env.ours.url, key: agentKey, cidr: `${sub.base}.1/32`, port,
     spool: sim.tmpSpool(), extra: { PRINTMASTER_LOG_LEVEL: 'warn', PRINTMASTER_SCAN_INTERVAL: '60' } });
   try {
-    const agentId = env.db.one(`SELECT id FROM agents WHERE branch_id = '${t.branchId}'`).id;
+    const agentId = env.db.one(`SELECT id FROM agents WHERE branch_id = '${branchId}'`).id;
     const printerId = await h.waitFor(() => {
       const r = env.db.query(`SELECT p.id FROM printers p JOIN agents a ON a.id = '${agentId}'
-        WHERE p.branch_id = '${t.branchId}' AND p.sources->'agents' ? '${agentId}'
+        WHERE p.branch_id = '${branchId}' AND p.sources->'agents' ? '${agentId}'
         AND a.online_instance IS NOT NULL`);
       return r.length === 1 && r[0].id;
     }, { timeout: 20000, what: 'the agent reports the printer and is online' });

@@ -62,7 +62,7 @@ bulk_replay(struct bulk *b, const char *response, const char *request_hash)
 {
 	json_t *resp;
 
-	if (strcmp(request_hash, b->req_hash) != 0)
+	if (strcmp(request_hash, b->req_hash) != 0 && strcmp(request_hash, b->raw_hash) != 0)
 		return http_error(b->r, 422, "idempotency_key_reused",
 		    "this Idempotency-Key was used for a different request", NULL);
 	if ((resp = json_loads(response, 0, NULL)) == NULL)
@@ -242,6 +242,36 @@ bulk_parse(struct bulk *b, json_t *body, const json_t **printers, int *rc)
 	return 0;
 }
 
+/* BLAKE2b of len bytes as hex into out[65]. */
+static void
+bulk_hash(const void *data, size_t len, char out[65])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof(h), data, len, NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+/*
+ * The request's fingerprint, against which a repeated Idempotency-Key is
+ * checked: of its JSON (keys sorted, compact), not of its bytes, so one batch
+ * sent over HTTP and again over the agent's websocket (in another message,
+ * another serialization) is one request. A key stored by an older version
+ * holds the hash of the bytes, which is accepted too. 0 or -1.
+ */
+static int
+bulk_fingerprint(struct bulk *b, const json_t *body)
+{
+	char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (!canon)
+		return -1;
+	bulk_hash(canon, strlen(canon), b->req_hash);
+	bulk_hash(b->r->body, b->r->body_len, b->raw_hash);
+	free(canon);
+	return 0;
+}
+
 int
 api_bulk_post(struct http_req *r)
 {
@@ -252,7 +282,6 @@ api_bulk_post(struct http_req *r)
 	char *resp_text = NULL;
 	double t0, t_read, t_decide, t_write, t_done;
 	unsigned long stmts0, trips0;
-	unsigned char hash[32];
 	PGconn *c = NULL;
 	int rc, found;
 	double ms;
@@ -271,9 +300,10 @@ api_bulk_post(struct http_req *r)
 		return rc;
 	if (bulk_parse(&b, body, &printers, &rc) < 0)
 		goto out;
-	crypto_generichash(hash, sizeof(hash), (const unsigned char *)r->body, r->body_len,
-	    NULL, 0);
-	sodium_bin2hex(b.req_hash, sizeof(b.req_hash), hash, sizeof(hash));
+	if (idem && bulk_fingerprint(&b, body) < 0) {
+		rc = http_error(r, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
 	if (r->auth.kind == AUTH_AGENT)
 		b.agent_id = r->auth.principal_id;
 

@@ -60,7 +60,8 @@ const struct cfg_opt server_config_table[] = {
 	{ "login_rate_limit", CFG_INT, S(login_rate_limit), "10", 1, 100000, NULL, NULL, 0,
 	  "login attempts per minute allowed per address and per email" },
 	{ "web_root", CFG_STR, S(web_root), "", 0, 0, NULL, NULL, 0,
-	  "directory of the page's static files (default: web/ beside the binary's tree)" },
+	  "directory of the page's static files (default: the source tree's web/, or "
+	  "PREFIX/share/printmaster/web beside an installed PREFIX/bin)" },
 	{ "max_job_bytes", CFG_INT, S(max_job_bytes), "4194304", 1, 268435456, NULL, NULL,
 	  0, "largest print job content (decoded bytes; 413 above); its request body "
 	  "may exceed max_body_bytes by the base64 overhead" },

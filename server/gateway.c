@@ -63,11 +63,18 @@ static int gw_accepting;
 static int gw_events_closed;	/* shutting down: the listener must not wait */
 static lws_sorted_usec_list_t gw_sweep_sul;
 static gateway_authenticator gw_auth;
+static gateway_sync_fn gw_sync;
 
 void
 gateway_set_authenticator(gateway_authenticator fn)
 {
 	gw_auth = fn;
+}
+
+void
+gateway_set_sync(gateway_sync_fn fn)
+{
+	gw_sync = fn;
 }
 
 int
@@ -181,6 +188,11 @@ gw_drain(void)
 				if (c->st.phase != GW_PENDING && c->st.phase != GW_CLOSING &&
 				    gw_conn_covered(c, it->what))
 					gw_conn_revoke(c, "credential revoked");
+			break;
+		case GW_ITEM_REPLY:
+			if ((c = gw_conn_find(it->serial)) != NULL &&
+			    (c->st.phase == GW_READY || c->st.phase == GW_REPLAYING))
+				gw_conn_enqueue(c, it->msg);
 			break;
 		case GW_ITEM_COMMAND:
 			for (c = gw_conn_first(); c; c = c->next)
@@ -328,7 +340,10 @@ gw_receive(struct lws *wsi, struct gw_conn *c, const void *in, size_t len)
 	c->last_rx = clock_ms();
 	if (c->st.phase == GW_CLOSING)
 		return 0;
-	if (c->rxlen + len > GW_MAX_MSG) {
+	/* An agent may send a batch ("sync") as large as a bulk request. */
+	if (c->rxlen + len > (c->st.auth.kind == AUTH_AGENT &&
+	    (size_t)gw_cfg->max_body_bytes > GW_MAX_MSG ? (size_t)gw_cfg->max_body_bytes :
+	    GW_MAX_MSG)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 		    (unsigned char *)"message too large", 17);
 		return -1;
@@ -561,7 +576,7 @@ gateway_start(const struct server_config *cfg)
 		goto err;
 	/* Before the service thread starts: nothing else touches lws yet. */
 	lws_sul_schedule(gw_ctx, 0, &gw_sweep_sul, gw_sweep, (lws_usec_t)GW_SWEEP_MS * 1000);
-	if (gw_worker_start(gw_auth) < 0)
+	if (gw_worker_start(gw_auth, gw_sync) < 0)
 		goto err;
 	pthread_mutex_lock(&gw_lock);
 	gw_accepting = 1;

@@ -24,6 +24,14 @@
  * gateway's worker thread (it may use db_conn()). */
 typedef int (*gateway_authenticator)(const char *token, struct auth *out);
 
+/* An agent's batch sent over its websocket ("sync"), run as the bulk request
+ * it stands for (main.c sets the bulk handler: one code path for both). The
+ * body is the bulk's JSON body; fills *status (the HTTP status the bulk
+ * answered), *replayed and *response (its body, owned). 0, or -1 when it
+ * could not run. On the gateway's worker thread. */
+typedef int (*gateway_sync_fn)(const struct auth *who, const char *body, size_t len,
+    const char *idem, unsigned *status, int *replayed, char **response);
+
 /* An outgoing text frame, shared by every connection it is queued on. Built on
  * any thread; reference-counted only on the lws thread once posted. */
 struct gw_msg {
@@ -50,6 +58,7 @@ enum gw_item_kind {
 	GW_ITEM_REPLAY,		/* worker: one replay round (events, more, head) */
 	GW_ITEM_COMMAND,	/* listener: msg for the agent connections of agent_id */
 	GW_ITEM_REVOKE,		/* listener: credential change `what` (auth_cache.h) */
+	GW_ITEM_REPLY,		/* worker: msg for the one connection `serial` */
 };
 
 struct gw_item {
@@ -69,6 +78,8 @@ struct gw_item {
 
 /* Install before gateway_start; without one every /ws credential is refused. */
 void gateway_set_authenticator(gateway_authenticator fn);
+/* Install before gateway_start; without one an agent's "sync" is refused. */
+void gateway_set_sync(gateway_sync_fn fn);
 
 /* Start the lws context, its thread, the worker and the listener; register
  * the acceptor hand-off. Call before http_start. 0 or -1. */

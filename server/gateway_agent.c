@@ -6,6 +6,7 @@
  * (gateway_state.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -96,6 +97,41 @@ agent_job_result(struct gw_agent_call *call)
 	return 0;
 }
 
+/*
+ * A batch the agent could not POST (a proxy in the way): the bulk request's
+ * body with "type" and "idempotencyKey" beside it. Run on the worker as the
+ * bulk itself (gateway_sync_fn), answered with "sync-result".
+ */
+static int
+agent_sync(struct gw_agent_call *call)
+{
+	const json_t *key = json_object_get(call->msg, "idempotencyKey");
+	json_t *body;
+	struct gw_job *j;
+	char *text;
+
+	if (!json_is_string(key) || json_string_length(key) == 0 ||
+	    json_string_length(key) > 200) {
+		agent_refuse(call, "bad_request", "sync needs an idempotencyKey of 1 to 200 "
+		    "characters");
+		return 0;
+	}
+	if ((body = json_copy((json_t *)call->msg)) == NULL)
+		return agent_post(call, NULL);
+	json_object_del(body, "type");
+	json_object_del(body, "idempotencyKey");
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!text || (j = gw_job_new(GW_JOB_SYNC, call->serial)) == NULL) {
+		free(text);
+		return agent_post(call, NULL);
+	}
+	j->body = text;
+	j->body_len = strlen(text);
+	snprintf(j->idem, sizeof(j->idem), "%s", json_string_value(key));
+	return agent_post(call, j);
+}
+
 static const struct {
 	const char *type;
 	int (*handle)(struct gw_agent_call *call);
@@ -104,6 +140,7 @@ static const struct {
 	{ "stats", agent_stats },
 	{ "command-result", agent_command_result },
 	{ "job-result", agent_job_result },
+	{ "sync", agent_sync },
 };
 
 int

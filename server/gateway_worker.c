@@ -28,6 +28,7 @@ static struct gw_job *wk_head, *wk_tail;
 static int wk_len, wk_running, wk_stopping;
 static pthread_t wk_thread;
 static gateway_authenticator wk_auth;
+static gateway_sync_fn wk_sync;
 
 struct gw_job *
 gw_job_new(enum gw_job_kind kind, uint64_t serial)
@@ -48,6 +49,7 @@ wk_job_free(struct gw_job *j)
 		return;
 	sodium_memzero(j->token, sizeof(j->token));
 	json_decref(j->stats);
+	free(j->body);
 	free(j);
 }
 
@@ -184,6 +186,45 @@ err:
 	gateway_post(it);
 }
 
+/*
+ * An agent's "sync": the bulk it stands for, run by the same handler as
+ * POST /printers/bulk, and its answer as {"type":"sync-result",
+ * "idempotencyKey","status","replayed","response"} to that connection only.
+ * A batch that could not run at all is answered 503, as the HTTP side would.
+ */
+static void
+wk_do_sync(struct gw_job *j)
+{
+	struct gw_item *it = wk_item(GW_ITEM_REPLY, j->serial);
+	unsigned status = 0;
+	int replayed = 0;
+	char *resp = NULL;
+	json_t *body = NULL, *m;
+
+	if (!it)
+		return;
+	if (wk_sync && wk_sync(&j->auth, j->body, j->body_len, j->idem, &status, &replayed,
+	    &resp) == 0 && status != 0)
+		body = resp ? json_loads(resp, 0, NULL) : NULL;
+	if (!body) {
+		status = 503;
+		body = json_pack("{s:{s:s,s:s}}", "error", "code", "unavailable", "message",
+		    "the batch could not be run; retry later");
+	}
+	m = json_pack("{s:s,s:s,s:i,s:b,s:o}", "type", "sync-result", "idempotencyKey",
+	    j->idem, "status", (int)status, "replayed", replayed, "response", body);
+	free(resp);
+	if (!m || (it->msg = gw_msg_json(m)) == NULL) {
+		json_decref(m);
+		gw_item_free(it);
+		log_warnx("[GATEWAY] agent %s: sync-result not sent (out of memory)",
+		    j->auth.principal_id);
+		return;
+	}
+	json_decref(m);
+	gateway_post(it);
+}
+
 static void
 wk_run(struct gw_job *j)
 {
@@ -199,6 +240,10 @@ wk_run(struct gw_job *j)
 	}
 	if (j->kind == GW_JOB_REPLAY) {
 		wk_do_replay(j);
+		return;
+	}
+	if (j->kind == GW_JOB_SYNC) {
+		wk_do_sync(j);
 		return;
 	}
 	c = db_conn();
@@ -266,9 +311,10 @@ wk_main(void *arg)
 }
 
 int
-gw_worker_start(gateway_authenticator auth)
+gw_worker_start(gateway_authenticator auth, gateway_sync_fn sync)
 {
 	wk_auth = auth;
+	wk_sync = sync;
 	wk_stopping = 0;
 	if (pthread_create(&wk_thread, NULL, wk_main, NULL) != 0) {
 		log_error("[GATEWAY] could not start the worker thread");

@@ -18,6 +18,7 @@ enum gw_job_kind {
 	GW_JOB_HELLO,		/* agent hello: hostname, version, agent:online */
 	GW_JOB_STATS,		/* agent stats: agents.stats, printer:sync:stats */
 	GW_JOB_OFFLINE,		/* an agent connection closed */
+	GW_JOB_SYNC,		/* agent sync: the bulk run -> GW_ITEM_REPLY sync-result */
 };
 
 struct gw_job {
@@ -33,6 +34,9 @@ struct gw_job {
 	int limit;
 	char hostname[256], version[64];
 	json_t *stats;				/* owned */
+	char *body;				/* sync: the bulk's body, owned */
+	size_t body_len;
+	char idem[256];				/* sync: its Idempotency-Key */
 };
 
 /* A zeroed job; NULL on allocation failure. */
@@ -41,7 +45,7 @@ struct gw_job *gw_job_new(enum gw_job_kind kind, uint64_t serial);
  * full (OFFLINE jobs are always taken, so presence is never left stale). */
 int gw_worker_post(struct gw_job *j);
 
-int gw_worker_start(gateway_authenticator auth);
+int gw_worker_start(gateway_authenticator auth, gateway_sync_fn sync);
 /* Finishes the queued jobs, then stops. */
 void gw_worker_stop(void);
 

@@ -131,6 +131,27 @@ http_add_header(struct http_req *r, const char *name, const char *value)
 	r->nhdr++;
 }
 
+/* A captured request's reply (see http_run_captured): kept, not sent. */
+static int
+http_keep(struct http_req *r, unsigned status, const void *data, size_t len)
+{
+	struct http_capture *cap = r->cap;
+
+	free(cap->body);
+	if ((cap->body = malloc(len + 1)) == NULL) {
+		cap->len = 0;
+		return MHD_NO;
+	}
+	memcpy(cap->body, data, len);
+	cap->body[len] = '\0';
+	cap->len = len;
+	cap->status = r->status = status;
+	for (int i = 0; i < r->nhdr; i++)
+		if (strcasecmp(r->hdr_name[i], "Idempotent-Replayed") == 0)
+			cap->replayed = 1;
+	return MHD_YES;
+}
+
 static int
 http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp,
     const char *ctype)
@@ -158,6 +179,8 @@ int
 http_reply_data(struct http_req *r, unsigned status, const char *ctype,
     const void *data, size_t len)
 {
+	if (r->cap)
+		return http_keep(r, status, data, len);
 	return http_queue(r, status, MHD_create_response_from_buffer(len, (void *)data,
 	    MHD_RESPMEM_MUST_COPY), ctype);
 }
@@ -166,6 +189,8 @@ int
 http_reply_static(struct http_req *r, unsigned status, const char *ctype,
     const void *data, size_t len)
 {
+	if (r->cap)
+		return http_keep(r, status, data, len);
 	return http_queue(r, status, MHD_create_response_from_buffer(len, (void *)data,
 	    MHD_RESPMEM_PERSISTENT), ctype);
 }
@@ -183,6 +208,12 @@ http_reply_json(struct http_req *r, unsigned status, json_t *body)
 	if (!s)
 		return http_error(r, 500, "internal", "could not encode the response", NULL);
 	len = strlen(s);
+	if (r->cap) {
+		int rc = http_keep(r, status, s, len);
+
+		free(s);
+		return rc;
+	}
 	return http_queue(r, status, MHD_create_response_from_buffer(len, s,
 	    MHD_RESPMEM_MUST_FREE), "application/json");
 }
@@ -207,6 +238,12 @@ http_error(struct http_req *r, unsigned status, const char *code,
 	}
 	if (status >= 500)
 		log_warnx("[API] %s %s %s -> %u %s", r->id, r->method, r->path, status, message);
+	if (r->cap) {
+		int rc = http_keep(r, status, s, strlen(s));
+
+		free(s);
+		return rc;
+	}
 	return http_queue(r, status, MHD_create_response_from_buffer(strlen(s), s,
 	    MHD_RESPMEM_MUST_FREE), "application/json");
 }
@@ -231,19 +268,26 @@ http_db_failed(struct http_req *r, PGconn *c)
 const char *
 http_header(struct http_req *r, const char *name)
 {
+	if (r->cap) {
+		for (const char *const *h = r->cap->headers; h && h[0]; h += 2)
+			if (strcasecmp(h[0], name) == 0)
+				return h[1];
+		return NULL;
+	}
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const char *
 http_query(struct http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	return r->cap ? NULL : MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
 }
 
 const char *
 http_cookie(struct http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+	return r->cap ? NULL : MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
 json_t *
@@ -395,6 +439,39 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->status)
 		return MHD_YES;
 	return (enum MHD_Result)http_dispatch(r);
+}
+
+int
+http_run_captured(http_handler fn, const char *method, const char *path,
+    const char *body, size_t len, const struct auth *auth, struct http_capture *cap)
+{
+	struct http_req r = { .cap = cap, .method = method, .route = -1 };
+	unsigned char rnd[8];
+	double t0 = clock_ms_precise();
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(r.id, sizeof(r.id), rnd, sizeof(rnd));
+	cap->status = 0;
+	cap->replayed = 0;
+	if ((r.path = strdup(path)) == NULL || (r.body = malloc(len + 1)) == NULL) {
+		free(r.path);
+		return -1;
+	}
+	memcpy(r.body, body, len);
+	r.body[len] = '\0';
+	r.body_len = len;
+	r.body_max = len;
+	r.auth = *auth;
+	fn(&r);
+	log_info("[API] %s %s %s %u %.1fms (websocket)", r.id, r.method, r.path, r.status,
+	    clock_ms_precise() - t0);
+	for (int i = 0; i < r.nhdr; i++) {
+		free(r.hdr_name[i]);
+		free(r.hdr_value[i]);
+	}
+	free(r.path);
+	free(r.body);
+	return 0;
 }
 
 static void

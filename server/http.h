@@ -18,8 +18,23 @@
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
 
+/*
+ * A request made inside the server instead of read from a socket (an agent's
+ * "sync" over its websocket, run by the same handler as the HTTP request):
+ * its request headers are `headers` (name, value, ..., NULL) and its reply is
+ * kept here instead of sent. See http_run_captured.
+ */
+struct http_capture {
+	const char *const *headers;
+	unsigned status;
+	char *body;		/* the reply's body, owned by the caller after the run */
+	size_t len;
+	int replayed;		/* the reply carried Idempotent-Replayed: true */
+};
+
 struct http_req {
-	struct MHD_Connection *conn;
+	struct MHD_Connection *conn;	/* NULL for a captured request */
+	struct http_capture *cap;
 	const char *method;
 	char *path;			/* URL path without the query, owned */
 	char id[17];			/* request id, also sent as X-Request-Id */
@@ -75,6 +90,15 @@ const struct server_config *http_config(void);
 void http_stop(void);
 /* The port actually bound (useful with port 0 in tests). */
 int http_bound_port(void);
+
+/*
+ * Run handler `fn` on a request that did not come over HTTP: `method` and
+ * `path` as routed, `body` (copied), the credential `auth` (checked by the
+ * caller), request headers and the reply in `cap`. The reply's status is
+ * cap->status (0 when the handler queued none). 0, or -1 out of memory.
+ */
+int http_run_captured(http_handler fn, const char *method, const char *path,
+    const char *body, size_t len, const struct auth *auth, struct http_capture *cap);
 
 /* Replies. json_reply steals `body`. Extra headers added before the reply. */
 int http_reply_json(struct http_req *r, unsigned status, json_t *body);

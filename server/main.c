@@ -18,6 +18,7 @@
 #include "server/admin.h"
 #include "server/api_agents.h"
 #include "server/api_auth.h"
+#include "server/api_bulk.h"
 #include "server/api_printers.h"
 #include "server/api_system.h"
 #include "server/auth.h"
@@ -34,6 +35,25 @@
 #include "server/api_jobs.h"
 #include "server/jobs_dispatch.h"
 #include "server/web.h"
+
+/* An agent's websocket "sync" is the bulk request it stands for, run by the
+ * bulk's own handler (gateway.h). */
+static int
+main_sync(const struct auth *who, const char *body, size_t len, const char *idem,
+    unsigned *status, int *replayed, char **response)
+{
+	const char *hdr[] = { "Content-Type", "application/json", "Idempotency-Key", idem,
+	    NULL };
+	struct http_capture cap = { .headers = hdr };
+
+	if (http_run_captured(api_bulk_post, "POST", "/api/v1/printing/printers/bulk", body,
+	    len, who, &cap) < 0)
+		return -1;
+	*status = cap.status;
+	*replayed = cap.replayed;
+	*response = cap.body;
+	return 0;
+}
 
 static void
 usage(FILE *f)
@@ -178,6 +198,7 @@ main(int argc, char **argv)
 	}
 	http_set_authenticator(auth_http);
 	gateway_set_authenticator(auth_from_token);
+	gateway_set_sync(main_sync);
 	if (http_add_routes(api_system_routes) < 0 ||
 	    http_add_routes(api_printers_routes) < 0 ||
 	    http_add_routes(api_auth_routes) < 0 ||

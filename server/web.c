@@ -116,7 +116,7 @@ web_try_root(const char *dir)
 int
 web_init(const struct server_config *cfg)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 16];
+	char exe[PATH_MAX], cand[PATH_MAX + 32];
 	ssize_t n;
 
 	if (cfg->web_root && cfg->web_root[0]) {
@@ -126,7 +126,10 @@ web_init(const struct server_config *cfg)
 		}
 		goto found;
 	}
-	/* Installed or built trees: build/bin/printmaster-server -> ../../web. */
+	/*
+	 * Built trees: build/bin/printmaster-server -> ../../web; installed ones
+	 * (make install, the package): PREFIX/bin -> PREFIX/share/printmaster/web.
+	 */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		char *slash;
@@ -138,6 +141,9 @@ web_init(const struct server_config *cfg)
 		if (web_try_root(cand) == 0)
 			goto found;
 		snprintf(cand, sizeof(cand), "%s/../web", exe);
+		if (web_try_root(cand) == 0)
+			goto found;
+		snprintf(cand, sizeof(cand), "%s/../share/printmaster/web", exe);
 		if (web_try_root(cand) == 0)
 			goto found;
 	}

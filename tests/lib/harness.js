@@ -81,13 +81,15 @@ async function waitFor(fn, { timeout = 10000, interval = 50, what = 'condition' 
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? ': ' + last.message : ''}`);
 }
 
-// Start the real server. Returns { url, port, proc, log(), stop(), kill() }.
-async function startServer({ db, env = {}, args = [], port } = {}) {
+// Start the real server (`bin`: another build of it, e.g. an installed one;
+// `cwd`: its working directory). Returns { url, port, proc, log(), stop(), kill() }.
+async function startServer({ db, env = {}, args = [], port, bin, cwd } = {}) {
   port = port || await cluster.freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmtest-data-'));
   const logFile = path.join(dataDir, 'server.log');
   const out = fs.openSync(logFile, 'a');
-  const proc = spawn(path.join(BIN, 'printmaster-server'), args, {
+  const proc = spawn(bin || path.join(BIN, 'printmaster-server'), args, {
+    cwd,
     env: {
       ...process.env,
       DATABASE_URL: db.url,
