@@ -82,5 +82,11 @@ const struct cfg_opt agent_config_table[] = {
 	  "sync with the server; false: discover and keep the local state, send nothing" },
 	{ "stats_log_interval", CFG_INT, A(stats_log_interval), "300", 1, 86400, NULL, NULL,
 	  0, "seconds between '[AUTO-SYNC] stats:' log lines" },
+	{ "fallback_probe_interval", CFG_INT, A(fallback_probe_interval), "30", 1, 3600, NULL,
+	  NULL, 0, "while bulk POSTs fail (502/503/504, refused, reset, timeout) batches go "
+	  "over the websocket; HTTP is tried again after this many seconds" },
+	{ "sync_concurrency", CFG_INT, A(sync_concurrency), "1", 1, 4, NULL, NULL, 0,
+	  "batches in flight at once, each with its own key, retries and connection; two "
+	  "never carry the same printer" },
 	{ NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0, NULL },
 };

@@ -42,6 +42,8 @@ struct agent_config {
 	char *log_file;			/* "" = stderr */
 	int enabled;			/* 0: discover, keep state, send nothing */
 	long stats_log_interval;	/* seconds between stats log lines */
+	long fallback_probe_interval;	/* seconds on the websocket before HTTP is tried */
+	long sync_concurrency;		/* batches in flight at once, 1..4 */
 };
 
 extern const struct cfg_opt agent_config_table[];

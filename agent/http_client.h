@@ -3,7 +3,8 @@
  * for every request, so connections are kept alive between batches; connect
  * and total timeouts; the agent key sent as a Bearer token and never logged.
  * A request can be abandoned promptly when a stop flag is raised (SIGTERM).
- * Main thread only.
+ * One thread at a time per client: the sync's sender threads have one each;
+ * the first http_client_new must come before any other thread uses curl.
  */
 #ifndef PM_HTTP_CLIENT_H
 #define PM_HTTP_CLIENT_H

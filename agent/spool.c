@@ -554,38 +554,98 @@ spool_put(struct spool *sp, const json_t *printer)
 	return spool_record(sp, json_pack("{s:s, s:O}", "op", "put", "printer", printer));
 }
 
-int
-spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out)
+static int
+spool_busy(const char *id, const char *const *busy, size_t nbusy)
+{
+	size_t i;
+
+	for (i = 0; i < nbusy; i++)
+		if (strcmp(busy[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* deviceKey -> true for every printer in a formed batch; NULL on failure. */
+static json_t *
+spool_batched_keys(const struct spool *sp)
+{
+	json_t *set = json_object(), *p;
+	size_t i, j;
+
+	for (i = 0; set && i < sp->nbatches; i++)
+		json_array_foreach(sp->batches[i].printers, j, p)
+			if (spool_key(p) && json_object_set_new(set, spool_key(p), json_true()) < 0) {
+				json_decref(set);
+				return NULL;
+			}
+	return set;
+}
+
+/* Form batch from up to `max` waiting changes, oldest first, of printers in
+ * no formed batch; *out NULL when none qualifies. */
+static int
+spool_form_batch(struct spool *sp, size_t max, const struct spool_batch **out)
 {
 	char id[SPOOL_ID_LEN];
 	const char *key;
-	json_t *keys, *p;
+	json_t *keys, *p, *batched;
 	size_t n = 0;
 
-	*out = NULL;
-	if (sp->nbatches == 0 && json_object_size(sp->queue) > 0) {
-		if ((keys = json_array()) == NULL)
-			return -1;
-		json_object_foreach(sp->queue, key, p) {
-			if (n++ >= max)
-				break;
-			json_array_append_new(keys, json_string(key));
-		}
-		uuid_new(id);
-		if (spool_apply_batch(sp, id, keys) < 0) {
-			json_decref(keys);
-			return -1;
-		}
-		if (spool_record(sp, json_pack("{s:s, s:s, s:o}", "op", "batch", "id", id,
-		    "keys", keys)) < 0)
-			return -1;
-	}
-	/* Waiting puts and the batch record become durable before any send. */
-	if (spool_flush(sp) < 0)
+	if (json_object_size(sp->queue) == 0)
+		return 0;
+	if ((batched = spool_batched_keys(sp)) == NULL || (keys = json_array()) == NULL) {
+		json_decref(batched);
 		return -1;
-	if (sp->nbatches > 0)
-		*out = &sp->batches[0];
+	}
+	json_object_foreach(sp->queue, key, p) {
+		if (n >= max)
+			break;
+		if (json_object_get(batched, key))
+			continue;
+		json_array_append_new(keys, json_string(key));
+		n++;
+	}
+	json_decref(batched);
+	if (n == 0) {
+		json_decref(keys);
+		return 0;
+	}
+	uuid_new(id);
+	if (spool_apply_batch(sp, id, keys) < 0) {
+		json_decref(keys);
+		return -1;
+	}
+	if (spool_record(sp, json_pack("{s:s, s:s, s:o}", "op", "batch", "id", id,
+	    "keys", keys)) < 0)
+		return -1;
+	*out = &sp->batches[sp->nbatches - 1];
 	return 0;
+}
+
+int
+spool_next_free_batch(struct spool *sp, size_t max, const char *const *busy, size_t nbusy,
+    const struct spool_batch **out)
+{
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; i < sp->nbatches && *out == NULL; i++)
+		if (!spool_busy(sp->batches[i].id, busy, nbusy))
+			*out = &sp->batches[i];
+	if (*out == NULL && spool_form_batch(sp, max, out) < 0)
+		return -1;
+	/* Waiting puts and the batch record become durable before any send. */
+	if (spool_flush(sp) < 0) {
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out)
+{
+	return spool_next_free_batch(sp, max, NULL, 0, out);
 }
 
 int

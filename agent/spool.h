@@ -63,6 +63,17 @@ int spool_flush(struct spool *sp);
  * it durable. *out is NULL when nothing waits. Returns 0 or -1 (I/O error).
  */
 int spool_next_batch(struct spool *sp, size_t max, const struct spool_batch **out);
+/*
+ * For several batches in flight: the oldest formed batch whose id is not
+ * among the `nbusy` ids in `busy`; when there is none, a new one formed from
+ * up to `max` waiting changes (oldest first) of printers that are in no
+ * formed batch, so two batches never carry one printer and a printer's
+ * newer change waits until its older one is confirmed. *out is NULL when
+ * nothing qualifies. The pointer is valid until the next spool call that
+ * forms, confirms or rejects a batch. Returns 0 or -1 (I/O error).
+ */
+int spool_next_free_batch(struct spool *sp, size_t max, const char *const *busy, size_t nbusy,
+    const struct spool_batch **out);
 /* The server confirmed batch `id`: forget it (durably). Returns 0 or -1; a
  * compaction it starts that fails is only logged. */
 int spool_batch_done(struct spool *sp, const char *id);

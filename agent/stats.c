@@ -81,11 +81,12 @@ stats_sample(struct stats *s, double ms)
 }
 
 void
-stats_set_queue(struct stats *s, long queue_size, long in_flight)
+stats_set_queue(struct stats *s, long queue_size, long in_flight, long active_batches)
 {
 	pthread_mutex_lock(&s->mu);
 	s->queue_size = queue_size;
 	s->in_flight = in_flight;
+	s->active_batches = active_batches;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -215,7 +216,7 @@ stats_json_locked(struct stats *s)
 	    (double)w.attempts)) : json_null(),
 	    "succeededRecent", (json_int_t)w.ok,
 	    "failedRecent", (json_int_t)(w.attempts - w.ok),
-	    "activeBatches", (json_int_t)(s->in_flight > 0))) < 0) {
+	    "activeBatches", (json_int_t)s->active_batches)) < 0) {
 		json_decref(j);
 		j = NULL;
 	}

@@ -36,7 +36,8 @@ struct stats_window {
 struct stats {
 	pthread_mutex_t mu;
 	long queue_size;	/* changes spooled and not yet confirmed */
-	long in_flight;		/* changes in the request being sent */
+	long in_flight;		/* changes in the requests being sent */
+	long active_batches;	/* batches in flight (sync_concurrency at most) */
 	long synced;		/* changes the server confirmed */
 	long failed;		/* changes refused: per-item failures and rejected batches */
 	long retries;
@@ -55,7 +56,8 @@ struct stats {
 void stats_init(struct stats *s);
 void stats_destroy(struct stats *s);
 
-void stats_set_queue(struct stats *s, long queue_size, long in_flight);
+/* Changes spooled, changes in flight, and in how many batches. */
+void stats_set_queue(struct stats *s, long queue_size, long in_flight, long active_batches);
 /* A batch the server answered with 2xx: counts and its response time. */
 void stats_batch_done(struct stats *s, long synced, long failed, double ms);
 void stats_retry(struct stats *s, double ms);

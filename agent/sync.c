@@ -1,14 +1,17 @@
 /*
  * sync.c: the agent's sync loop (see sync.h). One thread does everything
- * that touches the spool, the snapshot and the HTTP client; it sleeps in
- * poll() on a wake pipe that the signal handlers and the websocket thread
- * write to, so a signal, a command or a connection change is seen at once.
+ * that touches the spool and the snapshot; it sleeps in poll() on a wake pipe
+ * that the signal handlers and the websocket thread write to, so a signal, a
+ * command or a connection change is seen at once. Batches are sent by up to
+ * sync_concurrency sender threads (HTTP, or the websocket while bulk POSTs
+ * fail), whose outcomes the main thread applies.
  * A refused credential (401, 403) is a state of the agent, not of a batch:
  * everything stays spooled until a key is accepted (SIGHUP re-reads it).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 #define SYNC_STATS_PATH "/api/v1/printing/agents/me/stats"
 #define SYNC_TESTPRINT_TIMEOUT_MS 10000
 #define SYNC_SCAN_WAITERS_MAX 64
+#define SYNC_CONCURRENCY_MAX 4	/* sync_concurrency's upper bound */
 
 enum sync_send {
 	SEND_OK,		/* the server confirmed the batch */
@@ -46,11 +50,33 @@ enum sync_send {
 	SEND_STOPPED,		/* a signal ended it; stays spooled */
 };
 
+/* In order of seriousness (sync_flush_worse). */
 enum sync_flush {
 	FLUSH_EMPTY,		/* nothing left to send */
 	FLUSH_PENDING,		/* something is left for the next round */
 	FLUSH_AUTH,		/* the credential was refused; retry with backoff */
 	FLUSH_STOPPED,
+};
+
+struct sync;
+
+/*
+ * One batch in flight, sent by a thread of its own with its own HTTP client
+ * (own connection, own retries and backoff). The main thread fills it
+ * (sync_slot_start) and reads it back once `finished` (sync_slot_finish).
+ */
+struct sync_slot {
+	struct sync *s;
+	struct http_client *http;	/* slot 0 shares the main thread's */
+	pthread_t thread;
+	int busy;		/* main thread: a batch is assigned */
+	int finished;		/* under s->mu: the thread is done */
+	struct spool_batch b;	/* the batch: id and a copy of its printers */
+	enum sync_send out;
+	struct http_result res;	/* the last reply (status, body) */
+	json_t *reply;		/* its body parsed, or NULL */
+	char reason[512];
+	int attempt, via_ws;
 };
 
 struct sync {
@@ -74,6 +100,12 @@ struct sync {
 	json_t *scan_waiters;	/* requestIds of scan commands to answer */
 	struct snapshot_counts last_scan;
 	int fallback_logged;
+	struct sync_slot slots[SYNC_CONCURRENCY_MAX];
+	int nslots;		/* sync_concurrency */
+	pthread_mutex_t mu;	/* slots' `finished`, the fallback state below */
+	pthread_cond_t cv;	/* a slot finished */
+	int on_ws;		/* 1: batches go over the websocket (bulk POSTs failed) */
+	long long http_probe_at;	/* while on_ws: when HTTP is tried again */
 	int auth_refused;	/* 1 while the server refuses our credential */
 	long auth_status;	/* with which status (401 or 403) */
 	int auth_tries;		/* refused rounds in a row: the backoff's attempt */
@@ -119,17 +151,38 @@ sync_wait(struct sync *s, long long ms, int any_wake)
 	}
 }
 
-static void
-sync_queue_stats(struct sync *s, long in_flight)
+/* Main thread: the ids of the batches in flight into busy[]; their count. */
+static size_t
+sync_busy_ids(const struct sync *s, const char **busy)
 {
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].busy)
+			busy[n++] = s->slots[i].b.id;
+	return n;
+}
+
+static void
+sync_queue_stats(struct sync *s)
+{
+	long in_flight = 0, active = 0;
+	int i;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].busy) {
+			active++;
+			in_flight += (long)json_array_size(s->slots[i].b.printers);
+		}
 	stats_set_queue(&s->st, (long)(spool_waiting(s->sp) + spool_in_batches(s->sp)),
-	    in_flight);
+	    in_flight, active);
 }
 
 static void
 sync_write_state(struct sync *s)
 {
-	sync_queue_stats(s, 0);
+	sync_queue_stats(s);
 	if (stats_write_file(&s->st, s->cfg->spool_dir, s->cfg->server_url) < 0)
 		log_warn("[AUTO-SYNC] cannot write %s/%s", s->cfg->spool_dir, STATS_FILE);
 }
@@ -299,7 +352,7 @@ sync_count(const json_t *summary, const char *k)
 /* Log and count what the server said about each item of a confirmed batch. */
 static void
 sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *reply,
-    const struct http_result *res, int attempt)
+    const struct http_result *res, int attempt, int via_ws)
 {
 	const json_t *summary = json_object_get(reply, "summary"), *r;
 	long total = (long)json_array_size(b->printers), failed = 0;
@@ -321,10 +374,11 @@ sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *rep
 		log_warnx("[AUTO-SYNC] batch %.8s: HTTP %ld without a summary; taken as "
 		    "confirmed", b->id, res->status);
 	log_info("[AUTO-SYNC] batch %.8s: %ld printers: %ld new, %ld updated, %ld unchanged, "
-	    "%ld skipped, %ld duplicate, %ld failed; HTTP %ld in %.1f ms (attempt %d)",
+	    "%ld skipped, %ld duplicate, %ld failed; HTTP %ld in %.1f ms (attempt %d%s)",
 	    b->id, total, sync_count(summary, "new"), sync_count(summary, "updated"),
 	    sync_count(summary, "unchanged"), sync_count(summary, "skipped"),
-	    sync_count(summary, "duplicate"), failed, res->status, res->elapsed_ms, attempt);
+	    sync_count(summary, "duplicate"), failed, res->status, res->elapsed_ms, attempt,
+	    via_ws ? ", over the websocket" : "");
 	s->item_failures += failed;
 	stats_batch_done(&s->st, total - failed, failed, res->elapsed_ms);
 	if (failed > 0)
@@ -332,123 +386,374 @@ sync_batch_result(struct sync *s, const struct spool_batch *b, const json_t *rep
 		    failed);
 }
 
-static enum sync_send
-sync_send_batch(struct sync *s, const struct spool_batch *b)
+/*
+ * A bulk POST failed in a way the websocket does not share: no usable reply
+ * (refused, reset, timed out) or a gateway's 502/503/504 (a proxy in front of
+ * the REST path). A stop (SIGTERM) is none of these.
+ */
+static int
+sync_http_unusable(const struct http_result *res)
 {
-	struct http_result res;
-	json_t *body, *reply = NULL;
-	char *text, reason[512];
+	if (res->aborted)
+		return 0;
+	return res->transport_error || res->status == 502 || res->status == 503 ||
+	    res->status == 504;
+}
+
+/*
+ * Send batch `b` (its bulk body) as a "sync" message and wait, at most
+ * http_timeout_ms, for the sync-result with its key; fill *out as a bulk POST
+ * would (status, body = the result's response, elapsed_ms). No result in time,
+ * the connection lost or the message not queued: a transport error, so the
+ * caller retries as for HTTP. A stop sets out->aborted. Never two messages in
+ * flight for one batch: the caller waits for this one to end. Sender threads.
+ */
+static void
+sync_post_ws(struct sync *s, const struct spool_batch *b, const json_t *body,
+    struct http_result *out)
+{
+	double t0 = clock_ms_precise();
+	json_t *msg = json_copy((json_t *)body), *r = NULL;
+	int why = WS_CLIENT_WAIT_DOWN;
+
+	memset(out, 0, sizeof(*out));
+	out->retry_after_ms = -1;
+	if (msg == NULL || json_object_set_new(msg, "type", json_string("sync")) < 0 ||
+	    json_object_set_new(msg, "idempotencyKey", json_string(b->id)) < 0 ||
+	    ws_client_send(s->ws, json_incref(msg)) < 0) {
+		snprintf(out->error, sizeof(out->error), "websocket: the batch could not be "
+		    "queued (connection down or queue full)");
+		goto done;
+	}
+	r = ws_client_wait_sync_result(s->ws, b->id, s->cfg->http_timeout_ms, &sync_stop, &why);
+	if (r != NULL) {
+		out->status = (long)json_integer_value(json_object_get(r, "status"));
+		out->body = json_dumps(json_object_get(r, "response"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		out->body_len = out->body ? strlen(out->body) : 0;
+	} else if (why == WS_CLIENT_WAIT_STOPPED) {
+		out->aborted = 1;
+	} else if (why == WS_CLIENT_WAIT_TIMEOUT) {
+		snprintf(out->error, sizeof(out->error), "no sync-result within %ld ms",
+		    s->cfg->http_timeout_ms);
+	} else {
+		snprintf(out->error, sizeof(out->error), "websocket closed before the "
+		    "sync-result came");
+	}
+done:
+	out->transport_error = r == NULL;
+	out->elapsed_ms = clock_ms_precise() - t0;
+	json_decref(msg);
+	json_decref(r);
+}
+
+/*
+ * One attempt at batch `b`: over HTTP, or over the websocket while bulk POSTs
+ * fail for a reason of their own (see sync_http_unusable) and the websocket is
+ * up. HTTP is tried again fallback_probe_interval seconds after the switch
+ * (and after every failed probe). Each switch is logged once. Returns 1 when
+ * the attempt went over the websocket. Sender threads: the fallback state is
+ * under s->mu.
+ */
+static int
+sync_post(struct sync *s, struct sync_slot *sl, const json_t *body, const char *text,
+    struct http_result *res)
+{
+	char reason[512];
+	int use_ws;
+
+	pthread_mutex_lock(&s->mu);
+	use_ws = s->on_ws && ws_client_connected(s->ws) && clock_ms() < s->http_probe_at;
+	pthread_mutex_unlock(&s->mu);
+	if (use_ws) {
+		sync_post_ws(s, &sl->b, body, res);
+		return 1;
+	}
+	http_client_post_json(sl->http, SYNC_BULK_PATH, sl->b.id, text, res);
+	if (sync_stop || !sync_http_unusable(res)) {
+		pthread_mutex_lock(&s->mu);
+		if (s->on_ws && !res->aborted && !sync_stop) {
+			log_info("[FALLBACK] bulk POSTs work again (HTTP %ld): batches go over "
+			    "HTTP from now on", res->status);
+			s->on_ws = 0;
+		}
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	if (!ws_client_connected(s->ws))
+		return 0;
+	sync_reply_reason(res, NULL, reason, sizeof(reason));
+	pthread_mutex_lock(&s->mu);
+	if (!s->on_ws)
+		log_warnx("[FALLBACK] bulk POST of batch %.8s failed (%s) while the websocket is "
+		    "up: batches go over the websocket; HTTP is tried again in %ld s", sl->b.id,
+		    reason, s->cfg->fallback_probe_interval);
+	else
+		log_debug("[FALLBACK] HTTP probe with batch %.8s failed (%s); staying on the "
+		    "websocket for %ld s", sl->b.id, reason, s->cfg->fallback_probe_interval);
+	s->on_ws = 1;
+	s->http_probe_at = clock_ms() + s->cfg->fallback_probe_interval * 1000LL;
+	pthread_mutex_unlock(&s->mu);
+	http_result_free(res);
+	sync_post_ws(s, &sl->b, body, res);
+	return 1;
+}
+
+/* Sender threads: sleep `ms`, less when a signal asks to stop or reload. */
+static void
+sync_sleep(long ms)
+{
+	long long end = clock_ms() + ms, left;
+
+	while (!sync_stop && !sync_reload && (left = end - clock_ms()) > 0)
+		poll(NULL, 0, left > 100 ? 100 : (int)left);
+}
+
+/*
+ * A sender thread: send the slot's batch with retries and backoff until the
+ * server answers it for good, the retries run out, or a signal ends the round
+ * (a SIGHUP too: the main loop applies it and sends again). It touches no
+ * spool and no agent state: the outcome (sl->out, with the reply kept) is
+ * applied by the main thread in sync_slot_finish.
+ */
+static void *
+sync_slot_run(void *arg)
+{
+	struct sync_slot *sl = arg;
+	struct sync *s = sl->s;
+	struct http_result *res = &sl->res;
+	json_t *body;
+	char *text = NULL;
 	long delay;
 	int attempt;
-	enum sync_send out = SEND_EXHAUSTED;
 
-	body = json_pack("{s:O, s:s}", "printers", b->printers, "duplicateHandling",
+	sl->out = SEND_EXHAUSTED;
+	body = json_pack("{s:O, s:s}", "printers", sl->b.printers, "duplicateHandling",
 	    s->cfg->duplicate_handling);
 	/* Sorted keys: a resend after a restart is the same bytes, which the
 	 * server's idempotency check compares. */
-	text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(body);
-	if (text == NULL)
-		return SEND_EXHAUSTED;
-	/* A SIGHUP ends the round: the main loop applies it and sends again. */
+	if (body == NULL || (text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto done;
 	for (attempt = 0; attempt <= s->cfg->retry_attempts && !sync_stop && !sync_reload;
 	    attempt++) {
-		sync_queue_stats(s, (long)json_array_size(b->printers));
-		http_client_post_json(s->http, SYNC_BULK_PATH, b->id, text, &res);
-		if (res.aborted || sync_stop) {
+		sl->via_ws = sync_post(s, sl, body, text, res);
+		sl->attempt = attempt + 1;
+		if (res->aborted || sync_stop) {
 			log_info("[AUTO-SYNC] batch %.8s abandoned on shutdown; it stays spooled",
-			    b->id);
-			http_result_free(&res);
-			out = SEND_STOPPED;
+			    sl->b.id);
+			sl->out = SEND_STOPPED;
 			break;
 		}
-		reply = res.body ? json_loads(res.body, 0, NULL) : NULL;
-		if (!res.transport_error && res.status >= 200 && res.status < 300) {
-			sync_batch_result(s, b, reply, &res, attempt + 1);
-			out = spool_batch_done(s->sp, b->id) == 0 ? SEND_OK : SEND_EXHAUSTED;
-			http_result_free(&res);
-			sync_auth_accepted(s);
+		sl->reply = res->body ? json_loads(res->body, 0, NULL) : NULL;
+		if (!res->transport_error && res->status >= 200 && res->status < 300) {
+			sl->out = SEND_OK;
 			break;
 		}
-		sync_reply_reason(&res, reply, reason, sizeof(reason));
-		if (!res.transport_error && sync_auth_status(res.status)) {
+		sync_reply_reason(res, sl->reply, sl->reason, sizeof(sl->reason));
+		if (!res->transport_error && sync_auth_status(res->status)) {
 			/* Retrying at once cannot help: the round ends, the main
 			 * loop tries again with backoff (or at once after SIGHUP). */
 			log_debug("[AUTH] batch %.8s (%zu printers) refused: %s; it stays spooled",
-			    b->id, json_array_size(b->printers), reason);
-			sync_auth_refused(s, res.status, reason);
-			http_result_free(&res);
-			out = SEND_AUTH;
+			    sl->b.id, json_array_size(sl->b.printers), sl->reason);
+			sl->out = SEND_AUTH;
 			break;
 		}
-		if (!res.transport_error && sync_malformed(res.status)) {
-			log_error("[AUTO-SYNC] batch %.8s (%zu printers) refused as a whole: %s; "
-			    "set aside in %s/%s, not retried", b->id, json_array_size(b->printers),
-			    reason, s->cfg->spool_dir, SPOOL_REJECTED);
-			stats_error(&s->st, "batch %.8s refused: %s", b->id, reason);
-			stats_rejected(&s->st, (long)json_array_size(b->printers));
-			s->rejected++;
-			if (spool_batch_reject(s->sp, b->id, res.status, reason, reply) < 0)
-				log_warn("[AUTO-SYNC] cannot set batch %.8s aside", b->id);
-			http_result_free(&res);
-			out = SEND_REJECTED;
+		if (!res->transport_error && sync_malformed(res->status)) {
+			sl->out = SEND_REJECTED;
 			break;
 		}
-		stats_error(&s->st, "batch %.8s: %s", b->id, reason);
+		stats_error(&s->st, "batch %.8s: %s", sl->b.id, sl->reason);
 		if (attempt == s->cfg->retry_attempts) {
 			log_warnx("[AUTO-SYNC] batch %.8s (%zu printers): %s; %ld retries used, "
-			    "it stays spooled for the next round", b->id,
-			    json_array_size(b->printers), reason, s->cfg->retry_attempts);
-			http_result_free(&res);
+			    "it stays spooled for the next round", sl->b.id,
+			    json_array_size(sl->b.printers), sl->reason, s->cfg->retry_attempts);
 			break;
 		}
-		delay = res.retry_after_ms >= 0 ? res.retry_after_ms :
+		delay = res->retry_after_ms >= 0 ? res->retry_after_ms :
 		    backoff_delay_ms(&s->bo, attempt);
-		stats_retry(&s->st, res.transport_error ? 0 : res.elapsed_ms);
-		log_warnx("[AUTO-SYNC] batch %.8s: %s; retry %d/%ld in %ld ms%s", b->id, reason,
-		    attempt + 1, s->cfg->retry_attempts, delay,
-		    res.retry_after_ms >= 0 ? " (Retry-After)" : "");
-		http_result_free(&res);
-		json_decref(reply);
-		reply = NULL;
-		sync_wait(s, delay, 0);
+		stats_retry(&s->st, res->transport_error ? 0 : res->elapsed_ms);
+		log_warnx("[AUTO-SYNC] batch %.8s: %s; retry %d/%ld in %ld ms%s", sl->b.id,
+		    sl->reason, attempt + 1, s->cfg->retry_attempts, delay,
+		    res->retry_after_ms >= 0 ? " (Retry-After)" : "");
+		http_result_free(res);
+		json_decref(sl->reply);
+		sl->reply = NULL;
+		sync_sleep(delay);
 	}
-	if (sync_stop && out == SEND_EXHAUSTED)
-		out = SEND_STOPPED;
-	json_decref(reply);
+	if (sync_stop && sl->out == SEND_EXHAUSTED)
+		sl->out = SEND_STOPPED;
+done:
+	json_decref(body);
 	free(text);
-	sync_queue_stats(s, 0);
+	pthread_mutex_lock(&s->mu);
+	sl->finished = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Main thread: give batch `b` (copied) to slot `sl`'s sender thread. 0 or -1. */
+static int
+sync_slot_start(struct sync *s, struct sync_slot *sl, const struct spool_batch *b)
+{
+	sigset_t block, old;
+	int rc;
+
+	memset(&sl->res, 0, sizeof(sl->res));
+	sl->reply = NULL;
+	sl->reason[0] = '\0';
+	sl->attempt = sl->via_ws = sl->finished = 0;
+	sl->s = s;
+	memcpy(sl->b.id, b->id, sizeof(sl->b.id));
+	if ((sl->b.printers = json_deep_copy(b->printers)) == NULL)
+		return -1;
+	/* Signals stay with the main thread, which sets the flags we poll. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = pthread_create(&sl->thread, NULL, sync_slot_run, sl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		json_decref(sl->b.printers);
+		sl->b.printers = NULL;
+		return -1;
+	}
+	sl->busy = 1;
+	return 0;
+}
+
+/* Main thread: join slot `sl`'s finished sender and apply its outcome to the
+ * spool and the agent's state. Returns the outcome. */
+static enum sync_send
+sync_slot_finish(struct sync *s, struct sync_slot *sl)
+{
+	enum sync_send out = sl->out;
+	const struct spool_batch *b = &sl->b;
+
+	pthread_join(sl->thread, NULL);
+	switch (out) {
+	case SEND_OK:
+		sync_batch_result(s, b, sl->reply, &sl->res, sl->attempt, sl->via_ws);
+		if (spool_batch_done(s->sp, b->id) < 0)
+			out = SEND_EXHAUSTED;
+		sync_auth_accepted(s);
+		break;
+	case SEND_AUTH:
+		sync_auth_refused(s, sl->res.status, sl->reason);
+		break;
+	case SEND_REJECTED:
+		log_error("[AUTO-SYNC] batch %.8s (%zu printers) refused as a whole: %s; "
+		    "set aside in %s/%s, not retried", b->id, json_array_size(b->printers),
+		    sl->reason, s->cfg->spool_dir, SPOOL_REJECTED);
+		stats_error(&s->st, "batch %.8s refused: %s", b->id, sl->reason);
+		stats_rejected(&s->st, (long)json_array_size(b->printers));
+		s->rejected++;
+		if (spool_batch_reject(s->sp, b->id, sl->res.status, sl->reason, sl->reply) < 0)
+			log_warn("[AUTO-SYNC] cannot set batch %.8s aside", b->id);
+		break;
+	case SEND_EXHAUSTED:
+	case SEND_STOPPED:
+		break;
+	}
+	http_result_free(&sl->res);
+	json_decref(sl->reply);
+	sl->reply = NULL;
+	json_decref(sl->b.printers);
+	sl->b.printers = NULL;
+	sl->busy = 0;
 	return out;
 }
 
+/* The more serious of two ends of a round. */
+static enum sync_flush
+sync_flush_worse(enum sync_flush a, enum sync_flush b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Send what the spool holds, up to sync_concurrency batches at once, each by
+ * a sender thread of its own; the main thread forms the batches (never two
+ * with one printer) and applies their outcomes. A batch whose retries ran
+ * out, a refused credential or a signal stops new batches; those in flight
+ * finish first.
+ */
 static enum sync_flush
 sync_flush(struct sync *s)
 {
 	const struct spool_batch *b;
+	const char *busy[SYNC_CONCURRENCY_MAX];
+	enum sync_flush end = FLUSH_EMPTY;
+	struct sync_slot *sl;
+	size_t nbusy;
+	int i, forming = 1, any;
 
-	while (!sync_stop) {
-		if (spool_next_batch(s->sp, (size_t)s->cfg->batch_size, &b) < 0) {
-			log_warn("[AUTO-SYNC] spool: cannot write the journal in %s",
-			    s->cfg->spool_dir);
-			stats_error(&s->st, "spool write failed");
-			return FLUSH_PENDING;
+	for (;;) {
+		for (i = 0; forming && !sync_stop && !sync_reload && i < s->nslots; i++) {
+			sl = &s->slots[i];
+			if (sl->busy)
+				continue;
+			nbusy = sync_busy_ids(s, busy);
+			if (spool_next_free_batch(s->sp, (size_t)s->cfg->batch_size, busy, nbusy,
+			    &b) < 0) {
+				log_warn("[AUTO-SYNC] spool: cannot write the journal in %s",
+				    s->cfg->spool_dir);
+				stats_error(&s->st, "spool write failed");
+				end = sync_flush_worse(end, FLUSH_PENDING);
+				forming = 0;
+			} else if (b == NULL) {
+				break;
+			} else if (sync_slot_start(s, sl, b) < 0) {
+				log_warnx("[AUTO-SYNC] cannot start a sender thread; batch %.8s waits "
+				    "for the next round", b->id);
+				end = sync_flush_worse(end, FLUSH_PENDING);
+				forming = 0;
+			}
 		}
-		if (b == NULL)
-			return FLUSH_EMPTY;
-		switch (sync_send_batch(s, b)) {
-		case SEND_OK:
-		case SEND_REJECTED:
-			sync_write_state(s);
+		sync_queue_stats(s);
+		if (sync_busy_ids(s, busy) == 0)
 			break;
-		case SEND_EXHAUSTED:
-			return FLUSH_PENDING;
-		case SEND_AUTH:
-			return FLUSH_AUTH;
-		case SEND_STOPPED:
-			return FLUSH_STOPPED;
+		pthread_mutex_lock(&s->mu);
+		for (;;) {
+			for (i = 0, any = 0; i < s->nslots; i++)
+				any |= s->slots[i].busy && s->slots[i].finished;
+			if (any)
+				break;
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		pthread_mutex_unlock(&s->mu);
+		for (i = 0; i < s->nslots; i++) {
+			sl = &s->slots[i];
+			if (!sl->busy || !sl->finished)
+				continue;
+			switch (sync_slot_finish(s, sl)) {
+			case SEND_OK:
+			case SEND_REJECTED:
+				sync_write_state(s);
+				break;
+			case SEND_EXHAUSTED:
+				end = sync_flush_worse(end, FLUSH_PENDING);
+				forming = 0;
+				break;
+			case SEND_AUTH:
+				end = sync_flush_worse(end, FLUSH_AUTH);
+				forming = 0;
+				break;
+			case SEND_STOPPED:
+				end = sync_flush_worse(end, FLUSH_STOPPED);
+				forming = 0;
+				break;
+			}
 		}
 	}
-	return FLUSH_STOPPED;
+	if (sync_stop)
+		return FLUSH_STOPPED;
+	/* A SIGHUP ended the round early: what is left is for the next one. */
+	if (end == FLUSH_EMPTY && spool_waiting(s->sp) + spool_batches(s->sp) > 0)
+		end = FLUSH_PENDING;
+	return end;
 }
 
 static void
@@ -584,6 +889,24 @@ sync_ws_start(struct sync *s)
 	return ws_client_start(&c, &s->st, s->wake[1]);
 }
 
+/* The key for every HTTP client (the main thread's and the senders'), or
+ * none changed: 0 or -1. Not while batches are in flight. */
+static int
+sync_set_key(struct sync *s, const char *key)
+{
+	int i, j;
+
+	for (i = 0; i < s->nslots; i++)
+		if (http_client_set_key(s->slots[i].http, key) < 0) {
+			for (j = 0; j < i; j++)
+				if (http_client_set_key(s->slots[j].http, s->key) < 0)
+					log_error("[AUTH] SIGHUP: out of memory restoring the key "
+					    "of sender %d", j);
+			return -1;
+		}
+	return 0;
+}
+
 /*
  * SIGHUP: read the configuration again as at start and take a changed
  * agent_key into use at once (HTTP client and websocket). Other settings
@@ -610,7 +933,7 @@ sync_apply_reload(struct sync *s)
 	changed = strcmp(nc.agent_key ? nc.agent_key : "", s->key) != 0;
 	if (changed) {
 		if ((key = strdup(nc.agent_key ? nc.agent_key : "")) == NULL ||
-		    http_client_set_key(s->http, key) < 0) {
+		    sync_set_key(s, key) < 0) {
 			log_error("[AUTH] SIGHUP: out of memory; keeping the current agent_key");
 			if (key)
 				sodium_memzero(key, strlen(key));
@@ -756,7 +1079,7 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 	struct sync s;
 	char err[512];
 	enum sync_flush fl;
-	int rc = 1;
+	int rc = 1, i;
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
@@ -768,6 +1091,8 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 	s.bo.multiplier = cfg->backoff_multiplier;
 	s.bo.max_ms = cfg->max_retry_delay_ms;
 	stats_init(&s.st);
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
 	if (gethostname(s.hostname, sizeof(s.hostname) - 1) < 0)
 		snprintf(s.hostname, sizeof(s.hostname), "printmaster-agent");
 	if (snapshot_init(&s.snap) < 0 || (s.scan_waiters = json_array()) == NULL ||
@@ -794,9 +1119,20 @@ sync_main(const struct agent_config *cfg, enum sync_mode mode, sync_reload_fn re
 		log_error("[AUTO-SYNC] cannot set up the HTTP client");
 		goto out;
 	}
+	/* Slot 0 sends with the main thread's client: the main thread waits
+	 * while batches are in flight. The others have their own connections. */
+	s.slots[0].http = s.http;
+	for (s.nslots = 1; s.nslots < (int)cfg->sync_concurrency; s.nslots++)
+		if ((s.slots[s.nslots].http = http_client_new(cfg->server_url, s.key,
+		    cfg->http_connect_timeout_ms, cfg->http_timeout_ms, &sync_stop)) == NULL) {
+			log_error("[AUTO-SYNC] cannot set up the HTTP client of sender %d",
+			    s.nslots);
+			goto out;
+		}
 	log_info("[AUTO-SYNC] agent %s syncing to %s every %lds (batch %ld, %ld retries, "
-	    "duplicateHandling %s, spool %s)", PM_VERSION, cfg->server_url, cfg->scan_interval,
-	    cfg->batch_size, cfg->retry_attempts, cfg->duplicate_handling, cfg->spool_dir);
+	    "%d in flight, duplicateHandling %s, spool %s)", PM_VERSION, cfg->server_url,
+	    cfg->scan_interval, cfg->batch_size, cfg->retry_attempts, s.nslots,
+	    cfg->duplicate_handling, cfg->spool_dir);
 	if (!cfg->enabled)
 		log_info("[AUTO-SYNC] enabled = false: discovering and keeping the local state "
 		    "in %s, sending nothing to the server (no bulk requests, no websocket)",
@@ -833,6 +1169,8 @@ out:
 	jobs_set_ws(s.jobs, NULL);
 	ws_client_stop(s.ws);
 	jobs_stop(s.jobs);
+	for (i = 1; i < s.nslots; i++)
+		http_client_free(s.slots[i].http);
 	http_client_free(s.http);
 	spool_close(s.sp);
 	snapshot_free(&s.snap);
@@ -843,6 +1181,8 @@ out:
 	if (s.wake[1] >= 0)
 		close(s.wake[1]);
 	stats_destroy(&s.st);
+	pthread_cond_destroy(&s.cv);
+	pthread_mutex_destroy(&s.mu);
 	if (s.key) {
 		sodium_memzero(s.key, strlen(s.key));
 		free(s.key);

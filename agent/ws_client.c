@@ -12,11 +12,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "log.h"
 #include "agent/backoff.h"
 #include "agent/ws_client.h"
@@ -30,8 +32,10 @@ struct ws_client {
 	atomic_int stop;
 	atomic_int connected;
 	pthread_mutex_t mu;
+	pthread_cond_t res_cv;		/* a sync-result came or the connection went down */
 	json_t *outq;			/* array of strings to send; under mu */
 	json_t *cmdq;			/* array of commands received; under mu */
+	json_t *resq;			/* sync-results received, oldest first; under mu */
 	char host[256], hosthdr[300], path[512];
 	int port, tls;
 	char *auth;			/* "Bearer pmk_..."; wiped on free */
@@ -137,6 +141,7 @@ ws_set_down(struct ws_client *w, const char *why)
 	w->rx_overflow = 0;
 	pthread_mutex_lock(&w->mu);
 	json_array_clear(w->outq);
+	pthread_cond_broadcast(&w->res_cv);
 	pthread_mutex_unlock(&w->mu);
 	stats_set_ws(w->st, 0);
 	if (!atomic_load(&w->stop) && (was || !w->logged_down)) {
@@ -174,6 +179,29 @@ ws_set_up(struct ws_client *w)
 	ws_wake(w);
 }
 
+/* Checked here, so the sync loop takes only well-formed results: a string
+ * idempotencyKey and an integer status in 100..599. */
+static void
+ws_queue_sync_result(struct ws_client *w, json_t *msg)
+{
+	json_int_t status = json_integer_value(json_object_get(msg, "status"));
+
+	if (!json_is_string(json_object_get(msg, "idempotencyKey")) ||
+	    !json_is_integer(json_object_get(msg, "status")) || status < 100 || status > 599) {
+		log_warnx("[FALLBACK] websocket: sync-result without idempotencyKey or a valid "
+		    "status; ignored");
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	/* At most sync_concurrency batches wait; the bound is against results
+	 * nobody waits for any more (attempts given up on). */
+	if (json_array_size(w->resq) >= WS_CLIENT_RESULTS_MAX)
+		json_array_remove(w->resq, 0);
+	json_array_append(w->resq, msg);
+	pthread_cond_broadcast(&w->res_cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void
 ws_handle_message(struct ws_client *w, const char *text, size_t len)
 {
@@ -207,6 +235,8 @@ ws_handle_message(struct ws_client *w, const char *text, size_t len)
 		pthread_mutex_unlock(&w->mu);
 		if (fn)
 			fn(msg, arg);
+	} else if (strcmp(type, "sync-result") == 0) {
+		ws_queue_sync_result(w, msg);
 	} else if (strcmp(type, "welcome") == 0) {
 		log_info("[AUTO-SYNC] websocket connected to %s:%d%s (role %s)", w->host, w->port,
 		    w->path, json_string_value(json_object_get(msg, "role")) ?
@@ -365,7 +395,9 @@ ws_free(struct ws_client *w)
 	}
 	json_decref(w->outq);
 	json_decref(w->cmdq);
+	json_decref(w->resq);
 	free(w->rx);
+	pthread_cond_destroy(&w->res_cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -381,6 +413,7 @@ ws_client_start(const struct agent_config *cfg, struct stats *st, int wake_fd)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->res_cv, NULL);
 	w->wake_fd = wake_fd;
 	w->st = st;
 	w->bo.base_ms = cfg->retry_delay_ms;
@@ -388,7 +421,8 @@ ws_client_start(const struct agent_config *cfg, struct stats *st, int wake_fd)
 	w->bo.max_ms = cfg->max_retry_delay_ms;
 	if (gethostname(w->hostname, sizeof(w->hostname) - 1) < 0)
 		snprintf(w->hostname, sizeof(w->hostname), "unknown");
-	if ((w->outq = json_array()) == NULL || (w->cmdq = json_array()) == NULL)
+	if ((w->outq = json_array()) == NULL || (w->cmdq = json_array()) == NULL ||
+	    (w->resq = json_array()) == NULL)
 		goto err;
 	if (ws_client_parse_url(cfg->server_url, w->host, sizeof(w->host), &w->port, w->path,
 	    sizeof(w->path), &w->tls) < 0) {
@@ -496,4 +530,61 @@ ws_client_next_command(struct ws_client *w)
 	}
 	pthread_mutex_unlock(&w->mu);
 	return c;
+}
+
+/* Under mu: remove and return the first result for `key`, or NULL. */
+static json_t *
+ws_take_result_locked(struct ws_client *w, const char *key)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(w->resq, i, m)
+		if (strcmp(json_string_value(json_object_get(m, "idempotencyKey")), key) == 0) {
+			json_incref(m);
+			json_array_remove(w->resq, i);
+			return m;
+		}
+	return NULL;
+}
+
+json_t *
+ws_client_wait_sync_result(struct ws_client *w, const char *idem_key, long timeout_ms,
+    volatile sig_atomic_t *stop, int *why)
+{
+	struct timespec ts;
+	long long now, end;
+	json_t *r = NULL;
+
+	*why = WS_CLIENT_WAIT_DOWN;
+	if (w == NULL)
+		return NULL;
+	end = clock_ms() + timeout_ms;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		if ((r = ws_take_result_locked(w, idem_key)) != NULL)
+			break;
+		if (!atomic_load(&w->connected)) {
+			*why = WS_CLIENT_WAIT_DOWN;
+			break;
+		}
+		if (stop && *stop) {
+			*why = WS_CLIENT_WAIT_STOPPED;
+			break;
+		}
+		if ((now = clock_ms()) >= end) {
+			*why = WS_CLIENT_WAIT_TIMEOUT;
+			break;
+		}
+		/* Slices of at most 100 ms: a stop flag set by a signal handler
+		 * is seen promptly. The condition variable uses CLOCK_REALTIME. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = end - now < 100 ? end - now : 100;
+		ts.tv_nsec += (long)(now * 1000000);
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&w->res_cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
 }

@@ -10,6 +10,8 @@
 #ifndef PM_WS_CLIENT_H
 #define PM_WS_CLIENT_H
 
+#include <signal.h>
+
 #include <jansson.h>
 
 #include "agent/agent_config.h"
@@ -20,6 +22,7 @@
 #define WS_CLIENT_RX_BUF (256u << 10)	/* lws's receive buffer; messages are
 					 * reassembled past it */
 #define WS_CLIENT_QUEUE_MAX 256		/* messages waiting in either direction */
+#define WS_CLIENT_RESULTS_MAX 16	/* sync-results kept for their waiters */
 
 struct ws_client;
 
@@ -43,6 +46,23 @@ int ws_client_send(struct ws_client *w, json_t *msg);
 /* The oldest command from the server, a new reference, or NULL. The message
  * was checked: "command" and "requestId" are strings. */
 json_t *ws_client_next_command(struct ws_client *w);
+
+/*
+ * Wait up to `timeout_ms` for the answer to a "sync" message for batch
+ * `idem_key` (its idempotencyKey) and return it, a new reference; results for
+ * other keys stay for their own waiters (at most WS_CLIENT_RESULTS_MAX are
+ * kept, the oldest dropped first). The message was checked: "idempotencyKey"
+ * is a string, "status" an integer in 100..599. NULL, with *why saying which,
+ * when the time ran out, the connection is down (or goes down), or *stop (may
+ * be NULL) became non-zero. Any thread; several may wait at once.
+ */
+enum {
+	WS_CLIENT_WAIT_TIMEOUT = 1,
+	WS_CLIENT_WAIT_DOWN,
+	WS_CLIENT_WAIT_STOPPED,
+};
+json_t *ws_client_wait_sync_result(struct ws_client *w, const char *idem_key, long timeout_ms,
+    volatile sig_atomic_t *stop, int *why);
 
 /* Print job messages ("job", "job-ack") go to `fn`, called on the service
  * thread with the message (borrowed; take a reference to keep it). Any

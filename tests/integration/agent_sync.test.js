@@ -237,6 +237,72 @@ test('server down for a while, then back: everything arrives, nothing twice', as
   }
 });
 
+test('sync_concurrency = 3: batches in flight at once, never two with one printer; the server ' +
+     'down for a while: everything arrives once, each printer\'s last change last', async () => {
+  const db2 = await h.createDatabase();
+  let s2 = await h.startServer({ db: db2 });
+  const port2 = s2.port;
+  const { net, port, ps, key } = await scene(db2, 'Concurrent', 'busy till', 3);
+  // Each bulk request is held 300 ms by the proxy, so batches sent at once
+  // are seen overlapping.
+  const proxy = await sim.startProxy(s2.url);
+  proxy.delayMs = 300;
+  const a = sim.startAgent({ url: proxy.url, key, cidr: net.cidr, port, spool: sim.tmpSpool(),
+    extra: { PRINTMASTER_BATCH_SIZE: '1', PRINTMASTER_SYNC_CONCURRENCY: '3',
+      PRINTMASTER_MAX_RETRY_DELAY_MS: '2000' } });
+  try {
+    await h.waitFor(() => db2.count('printers') === 3, { what: 'first printers' });
+    assert.match(a.log(), /\(batch 1, 3 retries, 3 in flight,/);
+    assert.equal((await s2.stop()).code, 0);
+    // While the server is away: three more printers, two of the first go.
+    for (let i = 4; i <= 6; i++) ps.push(await sim.printer(`${net.base}.${i}`, port));
+    await ps[0].close();
+    await ps[1].close();
+    await h.waitFor(() => /retries used, it stays spooled/.test(a.log()), { what: 'retries exhausted' });
+    await new Promise((res) => setTimeout(res, 1500));
+    s2 = await h.startServer({ db: db2, port: port2 });
+    await h.waitFor(() => db2.count('printers') === 6 &&
+      db2.count('printers', `status = 'offline'`) === 2, { timeout: 20000, what: 'all arrived' });
+    const state = () => fs.readFileSync(path.join(path.dirname(a.logFile), 'spool', 'state.json'), 'utf8');
+    await h.waitFor(() => /"queueSize": 0,/.test(state()), { what: 'queue drained' });
+    const off = db2.query(`SELECT address FROM printers WHERE status = 'offline' ORDER BY address`);
+    assert.deepEqual(off.map((r) => r.address), [`${net.base}.1`, `${net.base}.2`].sort());
+
+    // Up to three batches overlapped; two that overlapped never shared a printer.
+    const done = proxy.bulk.filter((b) => b.end);
+    let most = 0;
+    for (const x of done) {
+      const at = done.filter((y) => y.at <= x.at && y.end > x.at);
+      most = Math.max(most, at.length);
+      for (const y of at) {
+        if (y === x) continue;
+        const kx = x.body.printers.map((p) => p.deviceKey);
+        assert.ok(!y.body.printers.some((p) => kx.includes(p.deviceKey)),
+          `two batches in flight with one printer: ${kx}`);
+      }
+    }
+    assert.ok(most >= 2 && most <= 3, `batches in flight at once: ${most}`);
+    // Each printer discovered once, lost once after that; each batch recorded once.
+    const ev = db2.query(`SELECT printer_id, count(*)::int AS n FROM printer_events
+                           WHERE type = 'printer:discovered' GROUP BY printer_id`);
+    assert.equal(ev.length, 6);
+    assert.ok(ev.every((e) => e.n === 1));
+    const lost = db2.query(`SELECT p.address, e.id > d.id AS after FROM printer_events e
+                              JOIN printers p ON p.id = e.printer_id
+                              JOIN printer_events d ON d.printer_id = e.printer_id AND d.type = 'printer:discovered'
+                             WHERE e.type = 'printer:lost' ORDER BY p.address`);
+    assert.deepEqual(lost.map((r) => [r.address, r.after]), [[`${net.base}.1`, true], [`${net.base}.2`, true]]);
+    const sb = db2.one(`SELECT count(*)::int AS n, count(DISTINCT idempotency_key)::int AS k
+                          FROM sync_batches`);
+    assert.equal(sb.n, sb.k);
+  } finally {
+    assert.equal((await a.stop()).code, 0);
+    for (const p of ps) await p.close().catch(() => {});
+    await proxy.close();
+    await s2.stop();
+  }
+});
+
 test('agent killed with SIGKILL mid-batch and restarted: nothing lost, nothing applied twice', async () => {
   const { t, key, net, port, ps } = await scene(db, 'Crash', 'crashy', 5);
   const proxy = await sim.startProxy(server.url);

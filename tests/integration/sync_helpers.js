@@ -121,11 +121,17 @@ function tmpSpool() {
 // A proxy in front of the server. `onBulk(req)` may return
 // { hold: true } (never answer), { status, headers, body } (answer itself),
 // or { mutate: fn(json) } (alter the body before forwarding); undefined
-// forwards unchanged. Every bulk request is recorded in `bulk`.
+// forwards unchanged. Every bulk request is recorded in `bulk` (`forwarded`
+// once it reached the server; `at` and `end`: when it came and when its
+// answer was sent). `delayMs` holds each request that long before forwarding
+// it. `postStatus`, when set, answers every POST
+// with that status, as a gateway in front of the REST path would. Websocket
+// upgrades (/ws) always pass through to the server.
 async function startProxy(target) {
   const bulk = [];
   const held = [];
-  const proxy = { bulk, onBulk: null, url: null };
+  const tunnels = new Set();
+  const proxy = { bulk, onBulk: null, postStatus: null, delayMs: 0, url: null };
   const srv = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (d) => chunks.push(d));
@@ -133,17 +139,22 @@ async function startProxy(target) {
       let body = Buffer.concat(chunks);
       const isBulk = req.url === '/api/v1/printing/printers/bulk';
       let action;
+      let entry = null;
       if (isBulk) {
-        bulk.push({ at: Date.now(), idem: req.headers['idempotency-key'],
-          auth: req.headers.authorization, body: JSON.parse(body.toString()) });
-        action = proxy.onBulk ? proxy.onBulk(bulk[bulk.length - 1], bulk.length) : undefined;
+        entry = { at: Date.now(), idem: req.headers['idempotency-key'],
+          auth: req.headers.authorization, body: JSON.parse(body.toString()) };
+        bulk.push(entry);
+        res.on('close', () => { entry.end = Date.now(); });
+        action = proxy.onBulk ? proxy.onBulk(entry, bulk.length) : undefined;
       }
+      if (req.method === 'POST' && proxy.postStatus) action = { status: proxy.postStatus };
       if (action && action.hold) { held.push(res); return; }
       if (action && action.status) {
         res.writeHead(action.status, { 'Content-Type': 'application/json', ...(action.headers || {}) });
         res.end(action.body || '{"error":{"code":"test","message":"from the proxy"}}');
         return;
       }
+      if (proxy.delayMs) await new Promise((r) => setTimeout(r, proxy.delayMs));
       if (action && action.mutate) body = Buffer.from(JSON.stringify(action.mutate(JSON.parse(body.toString()))));
       try {
         const headers = { ...req.headers };
@@ -155,7 +166,11 @@ async function startProxy(target) {
         const text = await r.text();
         const rh = { 'Content-Type': r.headers.get('content-type') || 'application/json' };
         if (r.headers.get('idempotent-replayed')) rh['Idempotent-Replayed'] = r.headers.get('idempotent-replayed');
-        if (isBulk) bulk[bulk.length - 1].replayed = !!r.headers.get('idempotent-replayed');
+        if (entry) {
+          entry.forwarded = true;
+          entry.status = r.status;
+          entry.replayed = !!r.headers.get('idempotent-replayed');
+        }
         res.writeHead(r.status, rh);
         res.end(text);
       } catch (e) {
@@ -164,10 +179,31 @@ async function startProxy(target) {
       }
     });
   });
+  // Upgrades go byte for byte to the server: the request line and headers
+  // as received, then both directions piped.
+  srv.on('upgrade', (req, sock, head) => {
+    const u = new URL(target);
+    const up = net.connect(Number(u.port), u.hostname, () => {
+      let pre = `${req.method} ${req.url} HTTP/1.1\r\n`;
+      for (let i = 0; i < req.rawHeaders.length; i += 2) pre += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+      up.write(pre + '\r\n');
+      if (head.length) up.write(head);
+      sock.pipe(up);
+      up.pipe(sock);
+    });
+    tunnels.add(sock);
+    tunnels.add(up);
+    const end = () => { sock.destroy(); up.destroy(); tunnels.delete(sock); tunnels.delete(up); };
+    sock.on('error', end);
+    up.on('error', end);
+    sock.on('close', end);
+    up.on('close', end);
+  });
   const port = await h.freePort();
   await new Promise((r) => srv.listen(port, '127.0.0.1', r));
   proxy.url = `http://127.0.0.1:${port}`;
   proxy.close = async () => {
+    for (const t of tunnels) t.destroy();
     for (const r of held) r.destroy();
     srv.closeAllConnections();
     await new Promise((r) => srv.close(r));

@@ -245,6 +245,55 @@ test_coalescing(void **state)
 	spool_close(sp);
 }
 
+/*
+ * Batches in flight at once (sync_concurrency): never two with one printer; a
+ * printer's newer change waits until its batch in flight is confirmed; after a
+ * restart the formed batches come back oldest first.
+ */
+static void
+test_free_batches_disjoint(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp = open_spool(f);
+	const struct spool_batch *b;
+	char b1[SPOOL_ID_LEN], b2[SPOOL_ID_LEN];
+	const char *busy[2];
+	const char *st;
+
+	put(sp, "net:a:9100", "online");
+	put(sp, "net:b:9100", "online");
+	put(sp, "net:c:9100", "online");
+	assert_int_equal(spool_next_free_batch(sp, 2, NULL, 0, &b), 0);
+	assert_int_equal(json_array_size(b->printers), 2);
+	assert_string_equal(batch_key(b, 0), "net:a:9100");
+	memcpy(b1, b->id, sizeof(b1));
+	put(sp, "net:a:9100", "offline");
+	busy[0] = b1;
+	assert_int_equal(spool_next_free_batch(sp, 2, busy, 1, &b), 0);
+	assert_int_equal(json_array_size(b->printers), 1);
+	assert_string_equal(batch_key(b, 0), "net:c:9100");
+	memcpy(b2, b->id, sizeof(b2));
+	busy[1] = b2;
+	/* Only a's newer change waits, and a is in flight. */
+	assert_int_equal(spool_next_free_batch(sp, 2, busy, 2, &b), 0);
+	assert_null(b);
+	assert_int_equal(spool_waiting(sp), 1);
+	assert_int_equal(spool_batch_done(sp, b1), 0);
+	busy[0] = b2;
+	assert_int_equal(spool_next_free_batch(sp, 2, busy, 1, &b), 0);
+	assert_non_null(b);
+	assert_string_equal(batch_key(b, 0), "net:a:9100");
+	st = json_string_value(json_object_get(json_array_get(b->printers, 0), "status"));
+	assert_string_equal(st, "offline");
+	spool_close(sp);
+
+	sp = open_spool(f);
+	assert_int_equal(spool_batches(sp), 2);
+	assert_int_equal(spool_next_free_batch(sp, 2, NULL, 0, &b), 0);
+	assert_string_equal(b->id, b2);
+	spool_close(sp);
+}
+
 static void
 test_batch_key_survives_restart(void **state)
 {
@@ -419,6 +468,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_checksum_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalescing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_key_survives_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_batches_disjoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_dir_fsync_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_survives_restart, setup, teardown),

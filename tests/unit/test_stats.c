@@ -46,7 +46,7 @@ test_stats_json(void **state)
 
 	(void)state;
 	stats_init(&st);
-	stats_set_queue(&st, 7, 2);
+	stats_set_queue(&st, 7, 5, 2);
 	stats_batch_done(&st, 4, 1, 10.0);
 	stats_retry(&st, 30.0);
 	stats_rejected(&st, 3);
@@ -67,7 +67,8 @@ test_stats_json(void **state)
 	assert_true(json_real_value(json_object_get(j, "successRate")) == 0.0);
 	assert_int_equal(json_integer_value(json_object_get(j, "failedRecent")), 3);
 	assert_true(json_real_value(json_object_get(j, "processingRate")) == 4.0);
-	assert_int_equal(json_integer_value(json_object_get(j, "activeBatches")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "inFlight")), 5);
+	assert_int_equal(json_integer_value(json_object_get(j, "activeBatches")), 2);
 	k = json_string_value(json_object_get(j, "lastSuccess"));
 	assert_non_null(k);
 	assert_int_equal(strlen(k), 20);
@@ -119,7 +120,7 @@ test_log_line(void **state)
 	stats_log_line(&st, line, sizeof(line));
 	assert_string_equal(line, "[AUTO-SYNC] stats: queue=0 rate=0.0/min success=n/a "
 	    "batches=0 retries=0 p95=0ms");
-	stats_set_queue(&st, 3, 0);
+	stats_set_queue(&st, 3, 0, 0);
 	stats_batch_done(&st, 6, 0, 12.0);
 	stats_retry(&st, 40.0);
 	stats_log_line(&st, line, sizeof(line));
