@@ -40,7 +40,9 @@ test('bulk POSTs answered 503 by a proxy, websocket up: batches go over the webs
     await h.waitFor(() => db.count('printers', branch) === 3, { what: 'printers over the websocket' });
     assert.ok(proxy.bulk.length >= 1);
     assert.ok(proxy.bulk.every((b) => !b.forwarded), 'no bulk POST reached the server');
-    assert.match(a.log(), /batch [0-9a-f]{8}: 3 printers: 3 new, [^\n]*HTTP 200 in [0-9.]+ ms \(attempt \d+, over the websocket\)/);
+    // The rows commit before the sync-result reaches the agent and is logged.
+    await h.waitFor(() => /batch [0-9a-f]{8}: 3 printers: 3 new, [^\n]*HTTP 200 in [0-9.]+ ms \(attempt \d+, over the websocket\)/.test(a.log()),
+      { what: 'the batch logged as sent over the websocket' });
     // The batch kept the idempotency key its refused POST carried.
     const keys = db.query(`SELECT idempotency_key AS k FROM sync_batches WHERE ${branch}`).map((r) => r.k);
     assert.ok(keys.length >= 1);
