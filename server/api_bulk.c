@@ -55,16 +55,32 @@ bulk_take_candidates(struct bulk *b, PGresult *res)
 	return 0;
 }
 
+/* BLAKE2b of len bytes as hex into out[65]. */
+static void
+bulk_hash(const void *data, size_t len, char out[65])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof(h), data, len, NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
 /* A stored response for this key: reply with it (or 422 when the key came
- * with another body). Returns the handler's result code. */
+ * with another body). A key stored by an older version holds the hash of the
+ * request's bytes, not of its JSON: looked at only when the JSON's differs.
+ * Returns the handler's result code. */
 static int
 bulk_replay(struct bulk *b, const char *response, const char *request_hash)
 {
+	char raw[65];
 	json_t *resp;
 
-	if (strcmp(request_hash, b->req_hash) != 0 && strcmp(request_hash, b->raw_hash) != 0)
-		return http_error(b->r, 422, "idempotency_key_reused",
-		    "this Idempotency-Key was used for a different request", NULL);
+	if (strcmp(request_hash, b->req_hash) != 0) {
+		bulk_hash(b->r->body, b->r->body_len, raw);
+		if (strcmp(request_hash, raw) != 0)
+			return http_error(b->r, 422, "idempotency_key_reused",
+			    "this Idempotency-Key was used for a different request", NULL);
+	}
 	if ((resp = json_loads(response, 0, NULL)) == NULL)
 		return http_error(b->r, 500, "internal", "the stored response is unreadable",
 		    NULL);
@@ -242,22 +258,11 @@ bulk_parse(struct bulk *b, json_t *body, const json_t **printers, int *rc)
 	return 0;
 }
 
-/* BLAKE2b of len bytes as hex into out[65]. */
-static void
-bulk_hash(const void *data, size_t len, char out[65])
-{
-	unsigned char h[32];
-
-	crypto_generichash(h, sizeof(h), data, len, NULL, 0);
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
 /*
  * The request's fingerprint, against which a repeated Idempotency-Key is
  * checked: of its JSON (keys sorted, compact), not of its bytes, so one batch
  * sent over HTTP and again over the agent's websocket (in another message,
- * another serialization) is one request. A key stored by an older version
- * holds the hash of the bytes, which is accepted too. 0 or -1.
+ * another serialization) is one request. 0 or -1.
  */
 static int
 bulk_fingerprint(struct bulk *b, const json_t *body)
@@ -267,7 +272,6 @@ bulk_fingerprint(struct bulk *b, const json_t *body)
 	if (!canon)
 		return -1;
 	bulk_hash(canon, strlen(canon), b->req_hash);
-	bulk_hash(b->r->body, b->r->body_len, b->raw_hash);
 	free(canon);
 	return 0;
 }

@@ -52,7 +52,6 @@ struct bulk {
 	char batch_id[UUID_TEXT_LEN + 1];
 	char now[40];
 	char req_hash[65];	/* the request's fingerprint (api_bulk.c) */
-	char raw_hash[65];	/* that of its bytes, as stored by earlier versions */
 	int counts[6];
 	int check_branch;	/* a company-wide credential named the branch */
 };

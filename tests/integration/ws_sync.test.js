@@ -7,6 +7,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const h = require('../lib/harness');
 const k = require('../lib/authkit');
 const w = require('../lib/wskit');
@@ -80,6 +81,25 @@ test('a batch POSTed, then sent again over the websocket under its key, is one b
   assert.equal(back.headers.get('idempotent-replayed'), 'true');
   assert.equal(back.json.batchId, first.response.batchId);
   await agent.close();
+});
+
+test('a key stored by an older version (the hash of the bytes) still replays', async () => {
+  const raw = `{"printers":[${JSON.stringify(printer(30))}]}`;
+  const post = (body) => h.api(server, 'POST', '/api/v1/printing/printers/bulk', { raw: body,
+    headers: { ...k.bearer(T.agentKey), 'Content-Type': 'application/json', 'Idempotency-Key': 'old-hash' } });
+  const first = await post(raw);
+  assert.equal(first.status, 200, first.text);
+  // What versions before the JSON fingerprint stored: BLAKE2b-256 of the body.
+  const bytesHash = execFileSync('python3', ['-c',
+    'import hashlib,sys; print(hashlib.blake2b(sys.stdin.buffer.read(), digest_size=32).hexdigest())'],
+  { input: raw, encoding: 'utf8' }).trim();
+  db.exec(`UPDATE sync_batches SET request_hash = '${bytesHash}' WHERE idempotency_key = 'old-hash'`);
+  const again = await post(raw);
+  assert.equal(again.status, 200);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal(again.json.batchId, first.json.batchId);
+  const other = await post(`{"printers":[${JSON.stringify(printer(31))}]}`);
+  assert.equal(other.status, 422);
 });
 
 test('an agent\'s batch may be larger than other clients\' messages', async () => {
