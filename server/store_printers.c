@@ -113,21 +113,24 @@ static const struct db_stmt st_candidates = { "printers_candidates",
  * are also named by `p.id = ANY($4)`, a primary-key probe: joined on
  * `p.id = x.id` alone, a large batch (hash join, no nested loops) read the
  * whole table to find its branch's rows. The columns, in parameter order from
- * $3: the row's JSON field and its element type.
+ * $3 (the SQL casts of st_write follow it): the row's JSON field and how its
+ * value travels: as text, as a number, as a text[] literal (written) that
+ * comes back as a JSON array (read), or as JSON.
  */
+enum store_col { COL_TEXT, COL_INT, COL_TEXTS, COL_JSON };
+
 static const struct {
 	const char *field;
-	const char *type;
-	int json;		/* read back as JSON text (candidates) */
+	enum store_col kind;
 } store_printers_cols[] = {
-	{ "op", "text", 0 }, { "id", "uuid", 0 }, { "deviceKey", "text", 0 },
-	{ "name", "text", 0 }, { "nameKey", "text", 0 }, { "connectionType", "text", 0 },
-	{ "protocol", "text", 0 }, { "address", "text", 0 }, { "addrKey", "text", 0 },
-	{ "port", "int", 0 }, { "uri", "text", 0 }, { "manufacturer", "text", 0 },
-	{ "model", "text", 0 }, { "makeAndModel", "text", 0 }, { "serialNumber", "text", 0 },
-	{ "macAddress", "text", 0 }, { "uuid", "text", 0 }, { "status", "text", 0 },
-	{ "stateReasons", "text", 1 /* written as a text[] literal */ },
-	{ "capabilities", "jsonb", 1 }, { "location", "text", 0 }, { "sources", "jsonb", 1 },
+	{ "op", COL_TEXT }, { "id", COL_TEXT }, { "deviceKey", COL_TEXT },
+	{ "name", COL_TEXT }, { "nameKey", COL_TEXT }, { "connectionType", COL_TEXT },
+	{ "protocol", COL_TEXT }, { "address", COL_TEXT }, { "addrKey", COL_TEXT },
+	{ "port", COL_INT }, { "uri", COL_TEXT }, { "manufacturer", COL_TEXT },
+	{ "model", COL_TEXT }, { "makeAndModel", COL_TEXT }, { "serialNumber", COL_TEXT },
+	{ "macAddress", COL_TEXT }, { "uuid", COL_TEXT }, { "status", COL_TEXT },
+	{ "stateReasons", COL_TEXTS }, { "capabilities", COL_JSON }, { "location", COL_TEXT },
+	{ "sources", COL_JSON },
 };
 #define STORE_PRINTERS_NCOLS (sizeof(store_printers_cols) / sizeof(store_printers_cols[0]))
 
@@ -295,9 +298,10 @@ store_printers_candidate(const PGresult *r, int row)
 
 		if (PQgetisnull(r, row, k - 1))
 			v = json_null();
-		else if (store_printers_cols[k].json)
+		else if (store_printers_cols[k].kind == COL_TEXTS ||
+		    store_printers_cols[k].kind == COL_JSON)
 			v = json_loads(s, JSON_DECODE_ANY, NULL);
-		else if (strcmp(store_printers_cols[k].type, "int") == 0)
+		else if (store_printers_cols[k].kind == COL_INT)
 			v = json_integer(strtoll(s, NULL, 10));
 		else	/* text from a UTF8 database: valid UTF-8 */
 			v = json_stringn_nocheck(s, (size_t)PQgetlength(r, row, k - 1));
@@ -313,7 +317,7 @@ store_printers_candidate(const PGresult *r, int row)
  * NULL); *tmp is set when it had to be made (caller frees). 0, or -1 when
  * out of memory. */
 static int
-store_printers_elem(const json_t *v, const char *type, char num[24], const char **out,
+store_printers_elem(const json_t *v, enum store_col kind, char num[24], const char **out,
     char **tmp)
 {
 	*tmp = NULL;
@@ -329,8 +333,8 @@ store_printers_elem(const json_t *v, const char *type, char num[24], const char 
 		*out = num;
 		return 0;
 	}
-	if (json_is_array(v) && strcmp(type, "text") == 0)
-		*tmp = db_text_array(v);	/* stateReasons: a text[] literal */
+	if (kind == COL_TEXTS)
+		*tmp = db_text_array(v);
 	else
 		*tmp = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	*out = *tmp;
@@ -353,7 +357,7 @@ store_printers_write_send(PGconn *c, const char *company_id, const char *branch_
 	json_array_foreach(rows, i, row) {
 		for (k = 0; k < STORE_PRINTERS_NCOLS; k++) {
 			if (store_printers_elem(json_object_get(row, store_printers_cols[k].field),
-			    store_printers_cols[k].type, num, &e, &tmp) < 0)
+			    store_printers_cols[k].kind, num, &e, &tmp) < 0)
 				col[k].failed = 1;
 			db_array_add(&col[k], e);
 			free(tmp);
