@@ -18,8 +18,8 @@ const struct cfg_opt server_config_table[] = {
 	{ "database_url", CFG_STR, S(database_url), "postgresql:///printmaster", 0, 0,
 	  NULL, "DATABASE_URL", CFG_SECRET, "libpq connection string or URL" },
 	{ "session_database_url", CFG_STR, S(session_database_url), "", 0, 0, NULL, NULL,
-	  CFG_SECRET, "connection for what keeps session state (LISTEN of the event "
-	  "listener and the job dispatcher, the lease sweeper's lock): a direct one when "
+	  CFG_SECRET, "connection for what keeps session state (the listener's LISTEN, "
+	  "the lease sweeper's lock): a direct one when "
 	  "database_url goes through a transaction-mode pooler; empty: database_url" },
 	{ "data_dir", CFG_STR, S(data_dir), "./var/data", 0, 0, NULL, NULL, 0,
 	  "directory for generated secrets (session signing key)" },

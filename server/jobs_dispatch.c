@@ -106,8 +106,8 @@ jobs_dispatch_metrics(struct metrics_buf *m)
 	    atomic_load(&jobs_hist_count));
 }
 
-static void
-jobs_poke(void)
+void
+jobs_dispatch_wake(void)
 {
 	char b = 1;
 
@@ -152,7 +152,7 @@ jobs_dispatch_result(const char *agent_id, const json_t *msg)
 	jobs_tail = a;
 	jobs_queued++;
 	pthread_mutex_unlock(&jobs_mu);
-	jobs_poke();
+	jobs_dispatch_wake();
 	return 0;
 }
 
@@ -252,21 +252,6 @@ jobs_pass(PGconn *c, long long *next_maint)
 	return mv.expired == JOBS_BATCH || mv.requeued == JOBS_BATCH || mv.sent == JOBS_BATCH;
 }
 
-static PGconn *
-jobs_connect(void)
-{
-	PGconn *c = db_connect_session();
-
-	if (!c)
-		return NULL;
-	db_no_reset(c);
-	if (store_jobs_listen(c) < 0) {
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 /*
  * While any job is open (queued or sent) the dispatcher looks on every wake
  * and at least once a second; when none is, it costs the database nothing
@@ -281,17 +266,16 @@ jobs_main(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&jobs_stopping)) {
-		struct pollfd p[2];
-		PGnotify *n;
+		struct pollfd p;
 		char buf[64];
 		long long now;
 
 		if (!c) {
-			if ((c = jobs_connect()) == NULL) {
+			if ((c = db_connect()) == NULL) {
 				poll(NULL, 0, 1000);
 				continue;
 			}
-			open = 1;	/* notifications may have been missed */
+			open = 1;	/* jobs may have come while away */
 		}
 		if (jobs_answers(c) < 0)
 			goto broken;
@@ -303,27 +287,20 @@ jobs_main(void *arg)
 			if ((open = store_jobs_any_open(c)) < 0)
 				goto broken;
 		}
-		p[0].fd = PQsocket(c);
-		p[0].events = POLLIN;
-		p[1].fd = jobs_wake[0];
-		p[1].events = POLLIN;
-		if (poll(p, 2, more ? 0 : JOBS_POLL_MS) < 0 && errno != EINTR)
+		/* Woken by an agent's answer or by the listener (a job queued on
+		 * any instance); otherwise each second while a job is open. */
+		p.fd = jobs_wake[0];
+		p.events = POLLIN;
+		if (poll(&p, 1, more ? 0 : JOBS_POLL_MS) < 0 && errno != EINTR)
 			continue;
-		if (p[1].revents & POLLIN) {
+		if (p.revents & POLLIN) {
 			while (read(jobs_wake[0], buf, sizeof(buf)) > 0)
 				;
 			open = 1;
 		}
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c))
-			goto broken;
-		while ((n = PQnotifies(c)) != NULL) {
-			open = 1;
-			PQfreemem(n);
-		}
-		if (PQstatus(c) == CONNECTION_OK)
-			continue;
+		continue;
 broken:
-		log_warnx("[GATEWAY] jobs: database connection lost; reconnecting");
+		log_warnx("[GATEWAY] jobs: database error; reconnecting");
 		PQfinish(c);
 		c = NULL;
 		poll(NULL, 0, 250);
@@ -359,7 +336,7 @@ jobs_dispatch_stop(void)
 		return;
 	atomic_store(&jobs_stopping, 1);
 	atomic_store(&jobs_running, 0);
-	jobs_poke();
+	jobs_dispatch_wake();
 	pthread_join(jobs_thread, NULL);
 	while ((a = jobs_head) != NULL) {
 		jobs_head = a->next;

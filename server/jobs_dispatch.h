@@ -20,6 +20,9 @@ int jobs_dispatch_start(const struct server_config *cfg);
 /* Stop and join it; the answers still queued are dropped (the agent's
  * re-offer brings them back). */
 void jobs_dispatch_stop(void);
+/* A job was queued somewhere, or notices may have been missed: look at the
+ * jobs on the next wake (any thread; the listener calls it). */
+void jobs_dispatch_wake(void);
 
 /*
  * An agent's {"type":"job-result","id","state","reason"} (any thread; the

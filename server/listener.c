@@ -1,6 +1,7 @@
 /*
- * listener.c: one thread, one libpq connection of its own. It LISTENs, waits
- * on PQsocket with poll, and on each event notice ("<company>:<first>:<last>")
+ * listener.c: one thread, one libpq connection of its own: the instance's
+ * only LISTEN (events, agent commands, credential changes, print jobs). It
+ * waits on PQsocket with poll, and on each event notice ("<company>:<first>:<last>")
  * reads that company's rows after the last id it delivered for it. One
  * company's ids commit in id order (store_events.h), so a per-company cursor
  * never skips one; a lost connection costs nothing: reconnect, LISTEN again,
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "server/db.h"
 #include "server/listener.h"
+#include "server/store_jobs.h"
 #include "server/store_printers.h"
 #include "server/store_tenants.h"
 
@@ -105,6 +107,7 @@ lis_connect(void)
 		"LISTEN " STORE_EVENTS_CHANNEL,
 		"LISTEN " STORE_COMMANDS_CHANNEL,
 		"LISTEN " STORE_AUTH_CHANNEL,
+		"LISTEN " STORE_JOBS_CHANNEL,
 		NULL };
 	PGconn *c = db_connect_session();
 	PGresult *r;
@@ -299,6 +302,7 @@ lis_main(void *arg)
 				log_info("[GATEWAY] listener reconnected; catching up");
 				/* Revocations may have been missed while away. */
 				lis_hooks.credentials(NULL);
+				lis_hooks.jobs();
 				lis_catch_up_all();
 			}
 			first = 0;
@@ -325,6 +329,8 @@ lis_main(void *arg)
 				lis_command(c, n->extra);
 			else if (strcmp(n->relname, STORE_AUTH_CHANNEL) == 0)
 				lis_hooks.credentials(n->extra);
+			else if (strcmp(n->relname, STORE_JOBS_CHANNEL) == 0)
+				lis_hooks.jobs();
 			PQfreemem(n);
 		}
 		if (json_object_size(lis_due) > 0 && lis_fetch(c) < 0)

@@ -26,6 +26,9 @@ struct listener_hooks {
 	/* A credential changed ("user:<id>", "agent:<id>", "company:<id>",
 	 * "branch:<id>"), or NULL: notices may have been missed, check them all. */
 	void (*credentials)(const char *what);
+	/* A print job was queued somewhere (NOTIFY on STORE_JOBS_CHANNEL), or
+	 * notices may have been missed (a reconnect): look at the jobs. */
+	void (*jobs)(void);
 };
 
 /* Publish a command for agents on whatever instance holds them: `payload` is

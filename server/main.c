@@ -110,6 +110,7 @@ static const struct listener_hooks hooks = {
 	.events = gateway_feed_events,
 	.command = gateway_feed_command,
 	.credentials = main_credentials_changed,
+	.jobs = jobs_dispatch_wake,
 };
 
 int

@@ -373,17 +373,6 @@ store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
 }
 
 int
-store_jobs_listen(PGconn *c)
-{
-	PGresult *r = db_exec(c, PGRES_COMMAND_OK, "LISTEN " STORE_JOBS_CHANNEL, 0, NULL);
-
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
-}
-
-int
 store_jobs_any_open(PGconn *c)
 {
 	return db_first(db_run(c, &st_any_open, PGRES_TUPLES_OK, NULL), NULL, 0);

@@ -2,7 +2,8 @@
  * store_jobs.h: the SQL of print jobs. Every state change is an UPDATE (or
  * the INSERT) of print_jobs plus its job:<state> event appended through
  * store_events_append in the same transaction; creation also NOTIFYs
- * STORE_JOBS_CHANNEL so every instance's dispatcher looks at once. Functions
+ * STORE_JOBS_CHANNEL so every instance's dispatcher looks at once (the
+ * listener LISTENs on it). Functions
  * run on the caller's connection from the thread that owns it.
  */
 #ifndef PM_STORE_JOBS_H
@@ -76,10 +77,9 @@ int store_jobs_maintain(PGconn *c, int limit, struct store_jobs_moves *moves);
 int store_jobs_hand_out(PGconn *c, const char *instance, int limit, json_t *out,
     struct store_jobs_moves *moves);
 
-/* On the dispatcher's own connection: LISTEN on STORE_JOBS_CHANNEL (0 or
- * -1); whether any job is still queued or sent anywhere (1, 0 or -1), so an
- * idle dispatcher stops looking until the next notification. */
-int store_jobs_listen(PGconn *c);
+/* Whether any job is still queued or sent anywhere (1, 0 or -1), so an idle
+ * dispatcher stops looking until the next notification (which the listener,
+ * the instance's one LISTEN, hands it). */
 int store_jobs_any_open(PGconn *c);
 
 /* An agent's answer. accepted: 1 when the job is sent to that agent (it may

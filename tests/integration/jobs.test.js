@@ -82,6 +82,27 @@ async function waitState(id, state, what) {
   return h.waitFor(() => job(id).state === state && job(id), { timeout: 15000, what: what || `job ${state}` });
 }
 
+test('a job created through another instance reaches an idle dispatcher (its listener ' +
+     'hands on the notification)', async () => {
+  // First in this file: no job is open anywhere yet, so this instance's
+  // dispatcher has stopped looking and only a notification wakes it.
+  const s = await scene('Jobs Elsewhere');
+  const s2 = await h.startServer({ db });
+  try {
+    await new Promise((res) => setTimeout(res, 1500));
+    const r = await h.api(s2, 'POST', `/api/v1/printing/printers/${s.printerId}/jobs`,
+      { headers: k.bearer(s.pmi), body: { contentType: 'raw', content: b64('via s2') } });
+    assert.equal(r.status, 202);
+    await h.waitFor(() => job(r.json.id).state === 'printed', { timeout: 8000, what: 'printed' });
+    await h.waitFor(() => s.p.jobs().length > 0, { what: 'bytes' });
+    assert.deepEqual(s.p.jobs().map(String), ['via s2']);
+  } finally {
+    await s2.stop();
+    await s.agent.stop();
+    await s.p.close();
+  }
+});
+
 test('a raw job: the exact bytes reach the loopback printer once; queued, sent, printed ' +
      'in order, live on the websocket; metrics', async () => {
   const s = await scene('Jobs Raw');

@@ -1,8 +1,8 @@
 // session_url.test.js: session_database_url carries the connections whose
-// session state matters (the event listener's LISTEN, the job dispatcher's,
-// the sweeper's lock), database_url the requests: with the former pointing
-// nowhere, requests still work and no event reaches a client; pointing at the
-// database (in another form), events flow.
+// session state matters (the listener's LISTEN, which also wakes the job
+// dispatcher; the sweeper's lock), database_url the requests: with the former
+// pointing nowhere, requests still work and no event reaches a client;
+// pointing at the database (in another form), events flow.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
