@@ -317,7 +317,11 @@ async function sizeIndependence(env) {
   const { ours, companies, db } = env;
   const c = companies[2];
   const big = oursBranch(db, c.companyId, 'Big');
-  const small = oursBranch(db, c.companyId, 'Small');
+  // The empty branch is in a company of its own: a statement whose cost grew
+  // with the company's printers (not only the branch's) shows up too.
+  const e = await ak.tenant(db, ours, { company: 'Bench Empty', branches: ['Small'] });
+  const small = { companyId: e.companyId, branchId: e.branchId, agent: e.agent(0), admin: e.admin };
+  big.admin = c.admin;
   log(`4: filling a branch with ${CFG.big} printers`);
   for (let done = 0; done < CFG.big; done += MAX_PER_REQUEST) {
     const n = Math.min(MAX_PER_REQUEST, CFG.big - done);
@@ -329,20 +333,22 @@ async function sizeIndependence(env) {
   // Without this the first page's plan (and time) depends on whether
   // autovacuum happened to analyze the just-filled table yet.
   db.exec('ANALYZE');
-  // The same 5 printers, seen again each time (one first request makes them new).
-  const five = JSON.stringify({ printers: printers(5, { prefix: 'Till', net: 30 }) });
-  const post = (b) => timed(ours.url, 'POST', '/api/v1/printing/printers/bulk', b.agent, five);
-  await post(big);
-  await post(small);
+  // The same 5 printers each time (one first request makes them new), one of
+  // them changing status every time, so each batch writes a printer event too.
+  const five = (i) => JSON.stringify({ printers: printers(5, { prefix: 'Till', net: 30 })
+    .map((p, k) => (k === 0 && i % 2 ? { ...p, status: 'offline' } : p)) });
+  const post = (b, i) => timed(ours.url, 'POST', '/api/v1/printing/printers/bulk', b.agent, five(i));
+  await post(big, 0);
+  await post(small, 0);
   const tb = { big: [], small: [] };
   log(`4: ${CFG.seq} sequential 5-printer batches each into the big and the empty branch`);
-  for (let i = 0; i < CFG.seq; i++) {
-    tb.big.push((await post(big)).ms);
-    tb.small.push((await post(small)).ms);
+  for (let i = 1; i <= CFG.seq; i++) {
+    tb.big.push((await post(big, i)).ms);
+    tb.small.push((await post(small, i)).ms);
   }
   // The small branch gets 45 more, so both first pages hold 50 printers.
   await timed(ours.url, 'POST', '/api/v1/printing/printers/bulk', small.agent, { printers: printers(45, { prefix: 'Fill', net: 31 }) });
-  const get = (b) => timed(ours.url, 'GET', `/api/v1/printing/printers?branchId=${b.branchId}&limit=50`, c.admin);
+  const get = (b) => timed(ours.url, 'GET', `/api/v1/printing/printers?branchId=${b.branchId}&limit=50`, b.admin);
   const tl = { big: [], small: [] };
   for (let i = 0; i < CFG.seq; i++) {
     const rb = await get(big);
@@ -648,9 +654,10 @@ function markdown(m, seconds) {
     '   the peer. The same for 10,000 printers, without the peer (it takes about ten seconds each).',
     '4. A branch filled with the big count of printers through the API, then `ANALYZE` (the statistics',
     '   autovacuum would have a minute later; without it the plans, and times, vary from run to run),',
-    '   and an empty branch: sequential',
-    '   5-printer batches (the same 5, seen again) alternating between them; then the list\'s first page',
-    '   (limit 50) of the big branch against a branch of 50 printers.',
+    '   and an empty branch in a company of its own: sequential 5-printer batches (the same 5, seen',
+    '   again, one of them changing status each time, so each batch also writes a printer event)',
+    '   alternating between them; then the list\'s first page (limit 50) of the big branch against a',
+    '   branch of 50 printers.',
     '5. A `pg` session opens a transaction holding what company A\'s bulk needs; A\'s bulk waits; company',
     '   B\'s bulk is timed (given up after 2 s, then the session rolls back). Held: row locks on A\'s printers',
     '   (`SELECT ... FOR UPDATE`), or an uncommitted `sync_batches` row with the Idempotency-Key A\'s agent',

@@ -31,19 +31,20 @@
 /*
  * The lock is taken before the first id is drawn (every output row needs lk's
  * one row), and held to commit: one company's ids commit in id order. Items
- * asking for the printer get it from the row the same transaction wrote.
+ * asking for the printer get it from the row the same transaction wrote, by
+ * primary key per item (a join let a generic plan hash the company's whole
+ * printers table for every append).
  */
 static const struct db_stmt st_append = { "events_append",
 	"WITH lk AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, "
 	STORE_LOCK_EVENTS_ORDER "))), "
 	"src AS (SELECT e.ord, e.type, e.\"branchId\", e.\"printerId\", "
-	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', p.doc) "
+	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', (SELECT p.doc "
+	"    FROM printers p WHERE p.id = e.\"printerId\" AND p.company_id = $1::uuid)) "
 	"  ELSE coalesce(e.payload, '{}') END AS payload "
 	"  FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (type text, \"branchId\" uuid, "
 	"    \"printerId\" uuid, payload jsonb, \"withPrinter\" boolean)) WITH ORDINALITY "
-	"    AS e(type, \"branchId\", \"printerId\", payload, \"withPrinter\", ord) "
-	"  LEFT JOIN printers p ON e.\"withPrinter\" AND p.company_id = $1::uuid "
-	"    AND p.id = e.\"printerId\"), "
+	"    AS e(type, \"branchId\", \"printerId\", payload, \"withPrinter\", ord)), "
 	"ins AS (INSERT INTO printer_events (company_id, branch_id, printer_id, type, payload) "
 	"  SELECT $1::uuid, src.\"branchId\", src.\"printerId\", src.type, src.payload "
 	"  FROM lk, src ORDER BY src.ord RETURNING id) "
