@@ -39,7 +39,7 @@ static const struct db_stmt st_append = { "events_append",
 	"WITH lk AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, "
 	STORE_LOCK_EVENTS_ORDER "))), "
 	"src AS (SELECT e.ord, e.type, e.\"branchId\", e.\"printerId\", "
-	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', (SELECT p.doc "
+	"  CASE WHEN e.\"withPrinter\" THEN jsonb_build_object('printer', (SELECT printer_doc(p)::jsonb "
 	"    FROM printers p WHERE p.id = e.\"printerId\" AND p.company_id = $1::uuid)) "
 	"  ELSE coalesce(e.payload, '{}') END AS payload "
 	"  FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (type text, \"branchId\" uuid, "

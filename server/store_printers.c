@@ -28,16 +28,16 @@
 static const struct db_stmt st_list_branch = { "printers_list_branch",
 	"SELECT b.ok, x.j, x.id FROM (SELECT EXISTS (SELECT 1 FROM branches WHERE "
 	"company_id = $1 AND id = $2 AND revoked_at IS NULL) AS ok) b "
-	"LEFT JOIN LATERAL (SELECT p.doc::text AS j, p.id FROM printers p "
+	"LEFT JOIN LATERAL (SELECT printer_doc(p) AS j, p.id FROM printers p "
 	"WHERE b.ok AND p.company_id = $1 AND p.branch_id = $2 "
 	STORE_PRINTERS_LIST_FILTER ") x ON true ORDER BY x.id", 6 };
 
 static const struct db_stmt st_list_company = { "printers_list_company",
-	"SELECT true, p.doc::text, p.id FROM printers p "
+	"SELECT true, printer_doc(p), p.id FROM printers p "
 	"WHERE p.company_id = $1 AND $2::uuid IS NULL " STORE_PRINTERS_LIST_FILTER, 6 };
 
 static const struct db_stmt st_get = { "printers_get",
-	"SELECT p.doc::text FROM printers p WHERE p.company_id = $1 "
+	"SELECT printer_doc(p) FROM printers p WHERE p.company_id = $1 "
 	"AND ($2::uuid IS NULL OR p.branch_id = $2) AND p.id = $3", 3 };
 
 static const struct db_stmt st_patch = { "printers_patch",
@@ -46,7 +46,7 @@ static const struct db_stmt st_patch = { "printers_patch",
 	"role = CASE WHEN $6::text IS NULL THEN role ELSE $7 END, "
 	"enabled = coalesce($8::boolean, enabled), updated_at = now() "
 	"WHERE p.company_id = $1 AND ($2::uuid IS NULL OR p.branch_id = $2) "
-	"AND p.id = $3 RETURNING p.doc::text", 8 };
+	"AND p.id = $3 RETURNING printer_doc(p)", 8 };
 
 static const struct db_stmt st_delete = { "printers_delete",
 	"DELETE FROM printers p WHERE p.company_id = $1 "

@@ -376,3 +376,38 @@ test('viewers cannot sync; credentials are required', async () => {
   r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk', { body: { printers: [{ name: 'x' }] } });
   assert.equal(r.status, 401);
 });
+
+// A row keeps the part of its document a sighting does not change; readers
+// add sources and lastSeen (printer_doc(), sql/011). Whatever wrote the row
+// (new, updated, unchanged, merged, renamed by a person, disabled, agents'
+// sightings: all of this file and a few more), the document sent must be
+// printer_json() of the row.
+test('every row\'s stored document is what printer_json() makes of the row', async () => {
+  const p = { name: 'Doc printer', address: '10.99.0.1', port: 9100, connectionType: 'network',
+    protocol: 'ipp', uuid: 'urn:uuid:6a1e0000-0000-4000-8000-00000000d0c1', macAddress: 'aa:bb:cc:00:d0:c1',
+    serialNumber: 'DOC-1', manufacturer: 'Epson', model: 'TM-m30', location: 'Bar',
+    capabilities: { color: false, duplex: true, media: ['80mm', '58mm'] },
+    stateReasons: ['media-low'], status: 'online', sources: ['ipp', 'dnssd'] };
+  let r = await bulk([p]);
+  assert.deepEqual(statuses(r), ['new']);
+  const id = r.json.results[0].id;
+  const patched = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}`,
+    { headers: t.admin, body: { displayName: 'Bar – Ünicode ✓', enabled: false } });
+  assert.equal(patched.status, 200);
+  r = await bulk([p]);	// unchanged: the stored document is not rebuilt
+  assert.deepEqual(statuses(r), ['unchanged']);
+  r = await bulk([{ ...p, stateReasons: [], status: 'offline', location: null }]);
+  assert.deepEqual(statuses(r), ['updated']);
+  r = await bulk([{ ...p, model: 'TM-m30II', location: 'Back bar' }], { mode: 'merge' });
+  assert.deepEqual(statuses(r), ['updated']);
+
+  const bad = db.query(`SELECT id, printer_doc(p) AS doc, printer_json(p)::text AS want
+    FROM printers p WHERE printer_doc(p)::jsonb <> printer_json(p)::jsonb LIMIT 3`);
+  assert.deepEqual(bad, [], 'documents that differ from printer_json()');
+  assert.ok(db.count('printers') >= 20, 'the file wrote many kinds of rows');
+  const g = await get(`/api/v1/printing/printers/${id}`);
+  assert.deepEqual([g.json.displayName, g.json.enabled, g.json.status, g.json.model],
+    ['Bar – Ünicode ✓', false, 'online', 'TM-m30']);
+  const seen = db.one(`SELECT to_json(last_seen) AS seen FROM printers WHERE id = '${id}'`).seen;
+  assert.equal(g.json.lastSeen, seen, 'lastSeen is the row\'s, not the stored document\'s');
+});
