@@ -97,11 +97,14 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
 #define STORE_PRINTERS_BY(col, n) \
 	"SELECT id FROM printers WHERE company_id = $1 AND branch_id = $2 AND " col \
 	" = ANY($" n "::text[])"
+/* The uuid, MAC and serial indexes hold only values (sql/012): the lookup
+ * must say IS NOT NULL for a generic plan to use them. */
+#define STORE_PRINTERS_BY_SOME(col, n) STORE_PRINTERS_BY(col, n) " AND " col " IS NOT NULL"
 static const struct db_stmt st_candidates = { "printers_candidates",
 	"SELECT " STORE_PRINTERS_CAND_COLS " FROM printers p WHERE p.id = ANY(ARRAY("
-	STORE_PRINTERS_BY("device_key", "3") " UNION " STORE_PRINTERS_BY("uuid", "4")
-	" UNION " STORE_PRINTERS_BY("serial_number", "5") " UNION "
-	STORE_PRINTERS_BY("mac_address", "6") " UNION " STORE_PRINTERS_BY("addr_key", "7")
+	STORE_PRINTERS_BY("device_key", "3") " UNION " STORE_PRINTERS_BY_SOME("uuid", "4")
+	" UNION " STORE_PRINTERS_BY_SOME("serial_number", "5") " UNION "
+	STORE_PRINTERS_BY_SOME("mac_address", "6") " UNION " STORE_PRINTERS_BY("addr_key", "7")
 	" UNION " STORE_PRINTERS_BY("name_key", "8") "))"
 	" ORDER BY p.created_at, p.id FOR UPDATE", 8 };
 
