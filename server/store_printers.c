@@ -77,7 +77,7 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
 
 /*
  * A candidate's columns, in the order of store_printers_cols after "op" (a
- * candidate is read as columns, not as its `doc`: building the few fields
+ * candidate is read as columns, not as its document: building the few fields
  * the decision needs from column text costs the server a fraction of parsing
  * the whole document).
  */
