@@ -5,6 +5,7 @@
  * address after a swap). Owns keys, their ranks, matching, the agent's
  * identity documents and the server's index; not validation (printer.c).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,24 +289,58 @@ identity_doc_fold(json_t *dst, const json_t *src)
 int
 identity_index_init(struct identity_index *ix, int entries)
 {
-	ix->map = json_object();
+	memset(ix, 0, sizeof(*ix));
 	ix->stamp = calloc((size_t)entries + 1, sizeof(int));
 	ix->cap = entries;
-	ix->query = 0;
-	if (!ix->map || !ix->stamp) {
-		identity_index_free(ix);
-		return -1;
-	}
-	return 0;
+	return ix->stamp ? 0 : -1;
 }
 
 void
 identity_index_free(struct identity_index *ix)
 {
-	json_decref(ix->map);
+	free(ix->slots);
+	free(ix->keys);
 	free(ix->stamp);
-	ix->map = NULL;
-	ix->stamp = NULL;
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* FNV-1a */
+static unsigned
+identity_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Make room for one more slot (kept at most half full). 0 or -1. */
+static int
+identity_index_grow(struct identity_index *ix)
+{
+	struct identity_slot *old = ix->slots, *slots;
+	size_t n = ix->nslots ? ix->nslots * 2 : 64;
+
+	if ((ix->used + 1) * 2 <= ix->nslots)
+		return 0;
+	if ((slots = malloc(n * sizeof(*slots))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		slots[i].entry = -1;
+	for (size_t i = 0; i < ix->nslots; i++) {
+		size_t j = old[i].hash & (n - 1);
+
+		if (old[i].entry < 0)
+			continue;
+		while (slots[j].entry >= 0)
+			j = (j + 1) & (n - 1);
+		slots[j] = old[i];
+	}
+	free(old);
+	ix->slots = slots;
+	ix->nslots = n;
+	return 0;
 }
 
 /* Call fn(arg, key) for each index key of an identity: one per value
@@ -351,15 +386,33 @@ static void
 identity_add_key(void *arg, const char *key)
 {
 	struct identity_add *a = arg;
-	json_t *list = json_object_get(a->ix->map, key);
+	struct identity_index *ix = a->ix;
+	size_t len = strlen(key) + 1, j;
+	unsigned h = identity_hash(key);
 
-	/* _nocheck: a key cut to fit may end inside a UTF-8 sequence, which the
-	 * checking setter refuses (after freeing the new list). The map is never
-	 * serialised, so any bytes will do as a key. */
-	if (!list && ((list = json_array()) == NULL ||
-	    json_object_set_new_nocheck(a->ix->map, key, list) < 0))
+	if (ix->failed || identity_index_grow(ix) < 0 || ix->klen + len > UINT_MAX) {
+		ix->failed = 1;
 		return;
-	json_array_append_new(list, json_integer(a->entry));
+	}
+	if (ix->klen + len > ix->kcap) {
+		size_t cap = ix->kcap ? ix->kcap * 2 : 4096;
+		char *k;
+
+		while (cap < ix->klen + len)
+			cap *= 2;
+		if ((k = realloc(ix->keys, cap)) == NULL) {
+			ix->failed = 1;
+			return;
+		}
+		ix->keys = k;
+		ix->kcap = cap;
+	}
+	memcpy(ix->keys + ix->klen, key, len);
+	for (j = h & (ix->nslots - 1); ix->slots[j].entry >= 0; j = (j + 1) & (ix->nslots - 1))
+		;
+	ix->slots[j] = (struct identity_slot){ h, (unsigned)ix->klen, a->entry };
+	ix->klen += len;
+	ix->used++;
 }
 
 void
@@ -380,15 +433,19 @@ static void
 identity_each_entry(void *arg, const char *key)
 {
 	struct identity_each *q = arg;
-	json_t *list = json_object_get(q->ix->map, key), *v;
-	size_t j;
+	struct identity_index *ix = q->ix;
+	unsigned h = identity_hash(key);
 
-	json_array_foreach(list, j, v) {
-		int e = (int)json_integer_value(v);
+	if (ix->nslots == 0)
+		return;
+	for (size_t j = h & (ix->nslots - 1); ix->slots[j].entry >= 0;
+	    j = (j + 1) & (ix->nslots - 1)) {
+		int e = ix->slots[j].entry;
 
-		if (e < 0 || e >= q->ix->cap || q->ix->stamp[e] == q->ix->query)
+		if (ix->slots[j].hash != h || strcmp(ix->keys + ix->slots[j].key, key) != 0 ||
+		    e >= ix->cap || ix->stamp[e] == ix->query)
 			continue;
-		q->ix->stamp[e] = q->ix->query;
+		ix->stamp[e] = ix->query;
 		q->fn(q->arg, e);
 	}
 }

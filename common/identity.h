@@ -74,10 +74,21 @@ void identity_from_doc(struct identity *id, const json_t *doc);
  * printers looks only at entries that share a value with the item instead of
  * at all m: identity_match can only succeed where some value is shared.
  */
+struct identity_slot {
+	unsigned hash;
+	unsigned key;		/* offset of the key's text in keys */
+	int entry;		/* -1: empty */
+};
+
 struct identity_index {
-	json_t *map;		/* "u:<uuid>" ... -> [entry numbers] */
+	/* Open addressing, one slot per (value, entry): "u:<uuid>" ... */
+	struct identity_slot *slots;
+	size_t nslots, used;
+	char *keys;		/* the values' texts, NUL-terminated, one after another */
+	size_t klen, kcap;
 	int *stamp;		/* per entry: last query that listed it */
 	int cap, query;
+	int failed;		/* out of memory: some value was not recorded */
 };
 
 int identity_index_init(struct identity_index *ix, int entries);

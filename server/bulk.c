@@ -256,6 +256,7 @@ int
 bulk_decide(struct bulk *b)
 {
 	struct identity_index seen, stored;
+	int rc;
 
 	if ((b->keys = json_object()) == NULL)
 		return -1;
@@ -332,9 +333,10 @@ bulk_decide(struct bulk *b)
 		}
 		bulk_apply(b, it, &b->cands[bi]);
 	}
+	rc = seen.failed || stored.failed ? -1 : 0;	/* out of memory: matches missed */
 	identity_index_free(&seen);
 	identity_index_free(&stored);
-	return 0;
+	return rc;
 }
 
 /*

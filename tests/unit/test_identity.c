@@ -136,6 +136,69 @@ server(const json_t *na, const json_t *nb)
 	return r;
 }
 
+/* The index: every entry sharing a value with the query, each once, also
+ * past the table's growth (300 entries, several values each). */
+struct hits {
+	int n, seen[300];
+};
+
+static void
+hit(void *arg, int entry)
+{
+	struct hits *h = arg;
+
+	h->seen[entry]++;
+	h->n++;
+}
+
+static json_t *
+norm(const char *text)
+{
+	json_t *raw = json_loads(text, 0, NULL), *errors = NULL, *n;
+
+	assert_non_null(raw);
+	n = printer_normalize(raw, &errors);
+	assert_non_null(n);
+	json_decref(raw);
+	json_decref(errors);
+	return n;
+}
+
+static void
+test_index(void **state)
+{
+	json_t *items[300], *q;
+	struct identity ids[300], qi;
+	struct identity_index ix;
+	struct hits h;
+	char raw[160];
+
+	(void)state;
+	assert_int_equal(identity_index_init(&ix, 300), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(raw, sizeof(raw), "{\"name\":\"P %d\",\"address\":\"10.0.%d.%d\","
+		    "\"port\":9100}", i % 10, i / 256, i % 256);
+		items[i] = norm(raw);
+		identity_from_json(&ids[i], items[i]);
+		identity_index_add(&ix, &ids[i], i);
+	}
+	assert_int_equal(ix.failed, 0);
+	/* Shares its name with 30 entries and its address with entry 124. */
+	q = norm("{\"name\":\"P 3\",\"address\":\"10.0.0.124\",\"port\":9100}");
+	identity_from_json(&qi, q);
+	for (int round = 0; round < 2; round++) {
+		memset(&h, 0, sizeof(h));
+		identity_index_each(&ix, &qi, hit, &h);
+		assert_int_equal(h.n, 31);
+		for (int i = 0; i < 300; i++)
+			assert_int_equal(h.seen[i], i % 10 == 3 || i == 124 ? 1 : 0);
+	}
+	identity_index_free(&ix);
+	json_decref(q);
+	for (int i = 0; i < 300; i++)
+		json_decref(items[i]);
+}
+
 static void
 test_table(void **state)
 {
@@ -273,6 +336,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_device_keys),
 		cmocka_unit_test(test_key_upgrade),
