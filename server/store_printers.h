@@ -59,7 +59,8 @@ int store_printers_lock_recv(PGconn *c);
  * sharing a deviceKey, uuid, serial, MAC, folded address or folded name with
  * the lookup {"keys","uuids","serials","macs","addrs","names": [strings]}. An
  * index lookup per value: the cost follows the request, not the branch.
- * _recv returns the rows (printer_json text, column 0; caller PQclear()s).
+ * _recv returns the rows (columns, read by store_printers_candidate; caller
+ * PQclear()s).
  */
 int store_printers_candidates_send(PGconn *c, const char *company_id,
     const char *branch_id, const json_t *lookup);
