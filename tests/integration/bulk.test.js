@@ -411,3 +411,27 @@ test('every row\'s stored document is what printer_json() makes of the row', asy
   const seen = db.one(`SELECT to_json(last_seen) AS seen FROM printers WHERE id = '${id}'`).seen;
   assert.equal(g.json.lastSeen, seen, 'lastSeen is the row\'s, not the stored document\'s');
 });
+
+// The printers' branch rules are kept by triggers (sql/014), not a foreign key.
+test('a printer names an existing branch, stays in it, and goes with it', async () => {
+  const sqlFails = (q, re) => assert.throws(() => db.exec(q), (e) => re.test(String(e.stderr)));
+  sqlFails(`INSERT INTO printers (company_id, branch_id, device_key, name, name_key)
+    VALUES ('${t.companyId}', gen_random_uuid(), 'name:ghost', 'Ghost', 'ghost')`,
+  /branch that does not exist/);
+  // A branch of another company is not this company's branch.
+  const other = await ak.tenant(db, s, { company: 'Other Bulk Co', branches: ['Elsewhere'] });
+  sqlFails(`INSERT INTO printers (company_id, branch_id, device_key, name, name_key)
+    VALUES ('${t.companyId}', '${other.branchId}', 'name:ghost', 'Ghost', 'ghost')`,
+  /branch that does not exist/);
+
+  const gone = ak.adminOk(db, ['branch', 'create', '--company', t.companyId, 'Short-lived']);
+  const r = await bulk([{ name: 'Leaves with its branch', address: '10.98.0.1', port: 9100 },
+    { name: 'Also leaves', address: '10.98.0.2', port: 9100 }], { branchId: gone });
+  assert.deepEqual(statuses(r), ['new', 'new']);
+  sqlFails(`UPDATE printers SET branch_id = '${t.branchId}' WHERE branch_id = '${gone}'`,
+    /stays in its branch/);
+  assert.equal(db.count('printers', `branch_id = '${gone}'`), 2);
+  db.exec(`DELETE FROM branches WHERE id = '${gone}'`);
+  assert.equal(db.count('printers', `branch_id = '${gone}'`), 0);
+  assert.ok(db.count('printers', `branch_id = '${t.branchId}'`) > 0, 'other branches keep theirs');
+});
