@@ -115,10 +115,13 @@ static const struct db_stmt st_candidates = { "printers_candidates",
  * server builds them without serializing a JSON tree. The rows to update
  * are also named by `p.id = ANY($4)`, a primary-key probe: joined on
  * `p.id = x.id` alone, a large batch (hash join, no nested loops) read the
- * whole table to find its branch's rows. The columns, in parameter order from
- * $3 (the SQL casts of st_write follow it): the row's JSON field and how its
- * value travels: as text, as a number, as a text[] literal (written) that
- * comes back as a JSON array (read), or as JSON.
+ * whole table to find its branch's rows. An unchanged row (a sighting, most
+ * of the everyday load) changes only its sightings and last_seen: it goes as
+ * two arrays of its own ($25, $26), not as a row of every column, so neither
+ * side writes, parses or assigns the 20 values that stay. The columns, in
+ * parameter order from $3 (the SQL casts of st_write follow it): the row's
+ * JSON field and how its value travels: as text, as a number, as a text[]
+ * literal (written) that comes back as a JSON array (read), or as JSON.
  */
 enum store_col { COL_TEXT, COL_INT, COL_TEXTS, COL_JSON };
 
@@ -164,12 +167,16 @@ static const struct db_stmt st_write = { "printers_write",
 	"  mac_address = x.\"macAddress\", uuid = x.uuid, status = x.status,"
 	"  state_reasons = coalesce(x.\"stateReasons\"::text[], '{}'),"
 	"  capabilities = coalesce(x.capabilities, '{}'), location = x.location,"
-	"  sources = coalesce(x.sources, '{}'), last_seen = now(),"
-	"  updated_at = CASE WHEN x.op = 'update' THEN now() ELSE p.updated_at END"
-	"  FROM x WHERE x.op IN ('update', 'touch') AND p.id = x.id AND p.id = ANY($4::uuid[])"
+	"  sources = coalesce(x.sources, '{}'), last_seen = now(), updated_at = now()"
+	"  FROM x WHERE x.op = 'update' AND p.id = x.id AND p.id = ANY($4::uuid[])"
+	"  AND p.company_id = $1 AND p.branch_id = $2 RETURNING 1),"
+	" tch AS (UPDATE printers p SET sources = t.sources, last_seen = now()"
+	"  FROM unnest($25::uuid[], $26::jsonb[]) AS t(id, sources)"
+	"  WHERE p.id = t.id AND p.id = ANY($25::uuid[])"
 	"  AND p.company_id = $1 AND p.branch_id = $2 RETURNING 1)"
-	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
-	2 + (int)STORE_PRINTERS_NCOLS };
+	" SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd) +"
+	" (SELECT count(*) FROM tch)",
+	4 + (int)STORE_PRINTERS_NCOLS };
 
 PGresult *
 store_printers_list(PGconn *c, const struct store_printer_filter *f, int *branch_ok)
@@ -348,16 +355,29 @@ int
 store_printers_write_send(PGconn *c, const char *company_id, const char *branch_id,
     const json_t *rows)
 {
-	struct db_array col[STORE_PRINTERS_NCOLS];
-	const char *p[2 + STORE_PRINTERS_NCOLS] = { company_id, branch_id };
+	/* The columns of new and updated rows, then an unchanged row's id and
+	 * sources. */
+	struct db_array col[STORE_PRINTERS_NCOLS + 2];
+	const char *p[4 + STORE_PRINTERS_NCOLS] = { company_id, branch_id };
 	const json_t *row;
-	const char *e;
+	const char *e, *op;
 	char num[24], *tmp;
 	size_t i, k;
 	int rc = 0;
 
 	memset(col, 0, sizeof(col));
 	json_array_foreach(rows, i, row) {
+		op = json_string_value(json_object_get(row, "op"));
+		if (op && strcmp(op, "touch") == 0) {
+			db_array_add(&col[STORE_PRINTERS_NCOLS],
+			    json_string_value(json_object_get(row, "id")));
+			if (store_printers_elem(json_object_get(row, "sources"), COL_JSON, num, &e,
+			    &tmp) < 0)
+				col[STORE_PRINTERS_NCOLS + 1].failed = 1;
+			db_array_add(&col[STORE_PRINTERS_NCOLS + 1], e);
+			free(tmp);
+			continue;
+		}
 		for (k = 0; k < STORE_PRINTERS_NCOLS; k++) {
 			if (store_printers_elem(json_object_get(row, store_printers_cols[k].field),
 			    store_printers_cols[k].kind, num, &e, &tmp) < 0)
@@ -366,12 +386,12 @@ store_printers_write_send(PGconn *c, const char *company_id, const char *branch_
 			free(tmp);
 		}
 	}
-	for (k = 0; k < STORE_PRINTERS_NCOLS; k++)
+	for (k = 0; k < STORE_PRINTERS_NCOLS + 2; k++)
 		if ((p[2 + k] = db_array_finish(&col[k])) == NULL)
 			rc = -1;
 	if (rc == 0)
 		rc = db_pipe_send(c, &st_write, p);
-	for (k = 0; k < STORE_PRINTERS_NCOLS; k++)
+	for (k = 0; k < STORE_PRINTERS_NCOLS + 2; k++)
 		free((char *)p[2 + k]);
 	return rc;
 }
