@@ -392,7 +392,7 @@ test('every row\'s stored document is what printer_json() makes of the row', asy
   assert.deepEqual(statuses(r), ['new']);
   const id = r.json.results[0].id;
   const patched = await h.api(s, 'PATCH', `/api/v1/printing/printers/${id}`,
-    { headers: t.admin, body: { displayName: 'Bar – Ünicode ✓', enabled: false } });
+    { headers: t.admin, body: { displayName: 'Bar – "Ünicode" \\ ✓', enabled: false } });
   assert.equal(patched.status, 200);
   r = await bulk([p]);	// unchanged: the stored document is not rebuilt
   assert.deepEqual(statuses(r), ['unchanged']);
@@ -407,7 +407,7 @@ test('every row\'s stored document is what printer_json() makes of the row', asy
   assert.ok(db.count('printers') >= 20, 'the file wrote many kinds of rows');
   const g = await get(`/api/v1/printing/printers/${id}`);
   assert.deepEqual([g.json.displayName, g.json.enabled, g.json.status, g.json.model],
-    ['Bar – Ünicode ✓', false, 'online', 'TM-m30']);
+    ['Bar – "Ünicode" \\ ✓', false, 'online', 'TM-m30']);
   const seen = db.one(`SELECT to_json(last_seen) AS seen FROM printers WHERE id = '${id}'`).seen;
   assert.equal(g.json.lastSeen, seen, 'lastSeen is the row\'s, not the stored document\'s');
 });
