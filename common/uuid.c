@@ -1,5 +1,6 @@
 /*
- * uuid.c: version 4 UUIDs (RFC 4122: 122 random bits, version and variant set),
+ * uuid.c: version 4 UUIDs (RFC 4122: 122 random bits, version and variant set)
+ * and version 7 (RFC 9562: Unix time in ms, then 74 random bits),
  * and the one check and canonical form of a UUID given as text (ids in URLs,
  * bodies, room names, IPP and DNS-SD attributes). Not here: which ids a request
  * may use (server/scope.c).
@@ -8,9 +9,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "uuid.h"
+
+static void
+uuid_text(const unsigned char b[16], char out[UUID_TEXT_LEN + 1])
+{
+	snprintf(out, UUID_TEXT_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+}
 
 void
 uuid_new(char out[UUID_TEXT_LEN + 1])
@@ -20,10 +31,24 @@ uuid_new(char out[UUID_TEXT_LEN + 1])
 	randombytes_buf(b, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
-	snprintf(out, UUID_TEXT_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	    b[13], b[14], b[15]);
+	uuid_text(b, out);
+}
+
+void
+uuid_new_time(char out[UUID_TEXT_LEN + 1])
+{
+	unsigned char b[16];
+	struct timespec ts;
+	unsigned long long ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+	randombytes_buf(b, sizeof(b));
+	for (int i = 0; i < 6; i++)	/* 48-bit big-endian Unix time in ms */
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);	/* version 7 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 9562 variant */
+	uuid_text(b, out);
 }
 
 int

@@ -314,7 +314,7 @@ bulk_decide(struct bulk *b)
 			json_object_set_new(b->keys, it->id.key, json_true());
 			it->status = BS_NEW;
 			it->event = "printer:discovered";
-			uuid_new(it->row_id);
+			uuid_new_time(it->row_id);	/* the printers index grows at its end */
 			it->row = json_copy(it->in);
 			json_object_set_new(it->row, "id", json_string(it->row_id));
 			json_object_set_new(it->row, "status", json_string(bulk_status_of(src,

@@ -1,10 +1,13 @@
-/* test_common_util.c: uuid_new gives distinct, well-formed version 4 UUIDs;
+/* test_common_util.c: uuid_new gives distinct, well-formed version 4 UUIDs,
+ * uuid_new_time time-ordered version 7 ones;
  * the clock is monotonic and formats UTC ISO 8601. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "common/printer.h"
@@ -27,6 +30,34 @@ test_shape(void **state)
 		assert_int_equal(a[14], '4');	/* version */
 		assert_non_null(strchr("89ab", a[19]));	/* RFC 4122 variant */
 	}
+}
+
+/* Version 7: well-formed, distinct, and ordered by time (ids made 2 ms
+ * apart sort in that order, as text and as PostgreSQL's uuid). */
+static void
+test_time_ordered(void **state)
+{
+	char a[UUID_TEXT_LEN + 1], b[UUID_TEXT_LEN + 1], norm[UUID_TEXT_LEN + 1];
+	struct timespec pause = { 0, 2000000 };
+	time_t now = time(NULL);
+	unsigned long long ms;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		uuid_new_time(a);
+		nanosleep(&pause, NULL);
+		uuid_new_time(b);
+		assert_int_equal(uuid_norm(a, norm, sizeof(norm)), 0);
+		assert_string_equal(a, norm);
+		assert_int_equal(a[14], '7');
+		assert_non_null(strchr("89ab", a[19]));
+		assert_true(strcmp(a, b) < 0);
+	}
+	/* The first 48 bits are the time in ms. */
+	ms = strtoull((char[]){ a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[9],
+	    a[10], a[11], a[12], '\0' }, NULL, 16);
+	assert_true(ms / 1000 >= (unsigned long long)now - 5 &&
+	    ms / 1000 <= (unsigned long long)now + 5);
 }
 
 static void
@@ -58,6 +89,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_time_ordered),
 		cmocka_unit_test(test_clock),
 	};
 
