@@ -170,7 +170,7 @@ static const struct db_stmt st_write = { "printers_write",
 	"  sources = coalesce(x.sources, '{}'), last_seen = now(), updated_at = now()"
 	"  FROM x WHERE x.op = 'update' AND p.id = x.id AND p.id = ANY($4::uuid[])"
 	"  AND p.company_id = $1 AND p.branch_id = $2 RETURNING 1),"
-	" tch AS (UPDATE printers p SET sources = t.sources, last_seen = now()"
+	" tch AS (UPDATE printers p SET sources = coalesce(t.sources, '{}'), last_seen = now()"
 	"  FROM unnest($25::uuid[], $26::jsonb[]) AS t(id, sources)"
 	"  WHERE p.id = t.id AND p.id = ANY($25::uuid[])"
 	"  AND p.company_id = $1 AND p.branch_id = $2 RETURNING 1)"
