@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "log.h"
+#include "server/bgthread.h"
 #include "server/db.h"
 #include "server/listener.h"
 #include "server/store_jobs.h"
@@ -34,9 +34,7 @@
 #define LISTENER_MAX_TARGETS 64
 #define LISTENER_COMPANIES_MAX 100000	/* cursors kept; past it the oldest go */
 
-static pthread_t lis_thread;
-static int lis_running, lis_wake = -1;
-static atomic_int lis_stopping;
+static struct bgthread lis_bg = BGTHREAD_INIT("listener");
 static long lis_retention;
 static struct listener_hooks lis_hooks;
 /* company id -> highest event id delivered (listener thread only). */
@@ -89,16 +87,6 @@ listener_publish_command(PGconn *c, const json_t *payload)
 	return store_events_command(c, payload);
 }
 
-/* Sleep up to ms, waking at once on stop. */
-static void
-lis_sleep(int ms)
-{
-	struct pollfd p = { .fd = lis_wake, .events = POLLIN };
-
-	if (poll(&p, 1, ms) < 0 && errno != EINTR)
-		log_warn("[GATEWAY] poll");
-}
-
 static PGconn *
 lis_connect(void)
 {
@@ -141,7 +129,7 @@ lis_cursor_of(const char *company)
 static int
 lis_fetch(PGconn *c)
 {
-	while (json_object_size(lis_due) > 0 && !atomic_load(&lis_stopping)) {
+	while (json_object_size(lis_due) > 0 && !bgthread_stopping(&lis_bg)) {
 		const char *co[LISTENER_COMPANIES];
 		long long after[LISTENER_COMPANIES], upto[LISTENER_COMPANIES];
 		int n = 0, got[LISTENER_COMPANIES] = { 0 };
@@ -286,13 +274,13 @@ lis_main(void *arg)
 	long long next_prune = (clock_ms() / 1000) + 10, next_analyze = 0;
 
 	(void)arg;
-	while (!atomic_load(&lis_stopping)) {
+	while (!bgthread_stopping(&lis_bg)) {
 		struct pollfd p[2];
 		PGnotify *n;
 
 		if (!c) {
 			if ((c = lis_connect()) == NULL) {
-				lis_sleep(backoff);
+				bgthread_sleep(&lis_bg, backoff);
 				backoff = backoff * 2 > LISTENER_BACKOFF_MAX_MS ?
 				    LISTENER_BACKOFF_MAX_MS : backoff * 2;
 				continue;
@@ -312,13 +300,13 @@ lis_main(void *arg)
 			goto broken;
 		p[0].fd = PQsocket(c);
 		p[0].events = POLLIN;
-		p[1].fd = lis_wake;
+		p[1].fd = bgthread_fd(&lis_bg);
 		p[1].events = POLLIN;
 		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
 			log_warn("[GATEWAY] poll");
 			continue;
 		}
-		if (atomic_load(&lis_stopping))
+		if (bgthread_stopping(&lis_bg))
 			break;
 		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c))
 			goto broken;
@@ -360,35 +348,13 @@ listener_start(const struct server_config *cfg, const struct listener_hooks *hoo
 		return -1;
 	if ((lis_cursor = json_object()) == NULL || (lis_due = json_object()) == NULL)
 		return -1;
-	if ((lis_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		log_warn("[GATEWAY] eventfd");
-		return -1;
-	}
-	atomic_store(&lis_stopping, 0);
-	if (pthread_create(&lis_thread, NULL, lis_main, NULL) != 0) {
-		log_error("[GATEWAY] could not start the listener thread");
-		close(lis_wake);
-		lis_wake = -1;
-		return -1;
-	}
-	lis_running = 1;
-	return 0;
+	return bgthread_start(&lis_bg, lis_main);
 }
 
 void
 listener_stop(void)
 {
-	uint64_t one = 1;
-
-	if (!lis_running)
-		return;
-	atomic_store(&lis_stopping, 1);
-	if (write(lis_wake, &one, sizeof(one)) < 0)
-		log_warn("[GATEWAY] eventfd");
-	pthread_join(lis_thread, NULL);
-	lis_running = 0;
-	close(lis_wake);
-	lis_wake = -1;
+	bgthread_stop(&lis_bg);
 	json_decref(lis_cursor);
 	json_decref(lis_due);
 	lis_cursor = lis_due = NULL;

@@ -6,19 +6,16 @@
  * its printers, its events), so a sweep never holds one tenant's locks while
  * waiting for another's.
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "log.h"
+#include "server/bgthread.h"
 #include "server/db.h"
 #include "server/presence.h"
 #include "server/store_agents.h"
@@ -33,22 +30,11 @@
 #define SWEEPER_PRUNE_FIRST_S 10
 #define SWEEPER_PRUNE_BATCH 10000
 
-static pthread_t sw_thread;
-static int sw_running, sw_wake = -1;
-static atomic_int sw_stopping, sw_leader;
+static struct bgthread sw_bg = BGTHREAD_INIT("sweeper");
+static atomic_int sw_leader;
 static long sw_after, sw_retention, sw_threshold, sw_min_items;
 static atomic_ulong sw_swept, sw_renewed, sw_unknown, sw_pruned;
 static atomic_long sw_alerts = -1;	/* branches in alert, as last read */
-
-/* Sleep up to ms, waking at once on stop. */
-static void
-sw_sleep(int ms)
-{
-	struct pollfd p = { .fd = sw_wake, .events = POLLIN };
-
-	if (poll(&p, 1, ms) < 0 && errno != EINTR)
-		log_warn("[GATEWAY] sweeper: poll");
-}
 
 /* 1 when this connection holds the lock (now or from before), 0 when another
  * instance does, -1 on a database error. */
@@ -143,7 +129,7 @@ sw_each(PGconn *c, json_t *ids, int (*fn)(PGconn *, const char *))
 	int rc = ids ? 0 : -1;
 
 	json_array_foreach(ids, i, id) {
-		if (atomic_load(&sw_stopping) || (rc = fn(c, json_string_value(id))) < 0)
+		if (bgthread_stopping(&sw_bg) || (rc = fn(c, json_string_value(id))) < 0)
 			break;
 	}
 	json_decref(ids);
@@ -228,7 +214,7 @@ sw_main(void *arg)
 	int lead;
 
 	(void)arg;
-	while (!atomic_load(&sw_stopping)) {
+	while (!bgthread_stopping(&sw_bg)) {
 		if (!c && (c = db_connect_session()) != NULL)
 			db_no_reset(c);	/* a new session would not hold the lock */
 		if (c && (lead = sw_lead(c)) != 0) {
@@ -247,7 +233,7 @@ sw_main(void *arg)
 		/* Every instance reads the count, so /metrics agrees on each. */
 		if (c)
 			atomic_store(&sw_alerts, store_alerts_count(c));
-		sw_sleep(SWEEPER_ROUND_MS);
+		bgthread_sleep(&sw_bg, SWEEPER_ROUND_MS);
 	}
 	PQfinish(c);	/* releases the lock */
 	atomic_store(&sw_leader, 0);
@@ -261,35 +247,13 @@ sweeper_start(const struct server_config *cfg)
 	sw_retention = cfg->batch_retention;
 	sw_threshold = cfg->alert_success_rate;
 	sw_min_items = cfg->alert_min_items;
-	if ((sw_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		log_warn("[GATEWAY] eventfd");
-		return -1;
-	}
-	atomic_store(&sw_stopping, 0);
-	if (pthread_create(&sw_thread, NULL, sw_main, NULL) != 0) {
-		log_error("[GATEWAY] could not start the sweeper thread");
-		close(sw_wake);
-		sw_wake = -1;
-		return -1;
-	}
-	sw_running = 1;
-	return 0;
+	return bgthread_start(&sw_bg, sw_main);
 }
 
 void
 sweeper_stop(void)
 {
-	uint64_t one = 1;
-
-	if (!sw_running)
-		return;
-	atomic_store(&sw_stopping, 1);
-	if (write(sw_wake, &one, sizeof(one)) < 0)
-		log_warn("[GATEWAY] eventfd");
-	pthread_join(sw_thread, NULL);
-	sw_running = 0;
-	close(sw_wake);
-	sw_wake = -1;
+	bgthread_stop(&sw_bg);
 }
 
 void

@@ -1,0 +1,33 @@
+/*
+ * bgthread.h: a background thread of the server that sleeps between rounds
+ * and is asked to stop: the thread, the eventfd that wakes it at once, and the
+ * stop flag. The event listener and the lease sweeper each run on one.
+ */
+#ifndef PM_BGTHREAD_H
+#define PM_BGTHREAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct bgthread {
+	const char *what;	/* for log lines: "listener", "sweeper" */
+	pthread_t thread;
+	int wake;		/* eventfd, -1 when not running */
+	int running;
+	atomic_int stopping;
+};
+
+#define BGTHREAD_INIT(name) { .what = (name), .wake = -1 }
+
+/* Run fn(NULL) on a new thread. 0, or -1 (logged). */
+int bgthread_start(struct bgthread *t, void *(*fn)(void *));
+/* Ask the thread to stop, wake it and wait for it; a no-op when not running. */
+void bgthread_stop(struct bgthread *t);
+/* Has stop been asked? (the thread's loop condition) */
+int bgthread_stopping(struct bgthread *t);
+/* Sleep up to ms, waking at once when stop is asked. */
+void bgthread_sleep(struct bgthread *t, int ms);
+/* The descriptor that turns readable when stop is asked, for a poll of more. */
+int bgthread_fd(const struct bgthread *t);
+
+#endif
