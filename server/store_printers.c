@@ -97,7 +97,7 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
 #define STORE_PRINTERS_BY(col, n) \
 	"SELECT id FROM printers WHERE company_id = $1 AND branch_id = $2 AND " col \
 	" = ANY($" n "::text[])"
-/* The uuid, MAC and serial indexes hold only values (sql/012): the lookup
+/* The uuid, MAC and serial indexes hold only values (sql/011): the lookup
  * must say IS NOT NULL for a generic plan to use them. */
 #define STORE_PRINTERS_BY_SOME(col, n) STORE_PRINTERS_BY(col, n) " AND " col " IS NOT NULL"
 static const struct db_stmt st_candidates = { "printers_candidates",

@@ -412,7 +412,7 @@ test('every row\'s stored document is what printer_json() makes of the row', asy
   assert.equal(g.json.lastSeen, seen, 'lastSeen is the row\'s, not the stored document\'s');
 });
 
-// The printers' branch rules are kept by triggers (sql/014), not a foreign key.
+// The printers' branch rules are kept by triggers (sql/011), not a foreign key.
 test('a printer names an existing branch, stays in it, and goes with it', async () => {
   const sqlFails = (q, re) => assert.throws(() => db.exec(q), (e) => re.test(String(e.stderr)));
   sqlFails(`INSERT INTO printers (company_id, branch_id, device_key, name, name_key)
