@@ -3,9 +3,10 @@
  * in one transaction, a fixed number of statements whatever the batch size
  * and two round trips (pipelines): (1) BEGIN, lock the branch, look up a known
  * Idempotency-Key, fetch the stored printers any item could be; decide each
- * item (bulk.c); (2) write every row with one statement, the events with one
- * more, the batch record, COMMIT. The response goes out after COMMIT. Not
- * here: the decision itself (bulk.c) and the SQL (store_*.c).
+ * item (bulk.c); (2) write the rows (a statement for each of new, updated
+ * and unchanged rows the batch has), the batch record, the events, COMMIT.
+ * The response goes out after COMMIT. Not here: the decision itself (bulk.c)
+ * and the SQL (store_*.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +187,7 @@ bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
 	    .request_hash = idem ? b->req_hash : NULL, .total = (long)b->n,
 	    .duration_ms = ms };
 	json_t *rows = bulk_rows(b);
-	int ok, write = json_array_size(rows) > 0;
+	int ok, sent = 0;
 
 	memcpy(rec.counts, b->counts, sizeof(rec.counts));
 	rec.response = resp;
@@ -195,13 +196,13 @@ bulk_commit(struct bulk *b, PGconn *c, const char *idem, const json_t *events,
 		return -1;
 	}
 	/* The events last: their company lock is then held only to COMMIT. */
-	ok = (!write || store_printers_write_send(c, b->sc.company_id, b->sc.branch_id,
-	    rows) == 0) &&
+	ok = (sent = store_printers_write_send(c, b->sc.company_id, b->sc.branch_id,
+	    rows)) >= 0 &&
 	    store_batches_record_send(c, &rec) == 0 &&
 	    store_events_append_send(c, b->sc.company_id, events) == 0 &&
 	    db_pipe_send_cmd(c, "COMMIT") == 0 && db_pipe_flush(c) == 0;
 	json_decref(rows);
-	ok = ok && (!write || store_printers_write_recv(c) == 0);
+	ok = ok && store_printers_write_recv(c, sent) == 0;
 	ok = ok && store_batches_record_recv(c) == 0;
 	ok = ok && store_events_append_recv(c) == 0;
 	ok = ok && db_pipe_done(c, PGRES_COMMAND_OK) == 0;	/* COMMIT */

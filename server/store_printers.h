@@ -71,14 +71,15 @@ PGresult *store_printers_candidates_recv(PGconn *c);
 json_t *store_printers_candidate(const PGresult *r, int row);
 
 /*
- * Write every decided row with one statement: `rows` is an array of printer
- * objects (camelCase) each with "op": "new" | "update" | "touch" (touch:
- * last_seen and sightings only), "id", "nameKey" and "addrKey" (the folded
- * forms matching uses). _recv: 0 or -1.
+ * Write every decided row: `rows` is an array of printer objects (camelCase)
+ * each with "op": "new" | "update" | "touch" (touch: last_seen and sightings
+ * only), "id", "nameKey" and "addrKey" (the folded forms matching uses). One
+ * statement per op present, so at most 3 whatever the batch's size. _send
+ * returns how many it sent (0 to 3) or -1; _recv takes that count: 0 or -1.
  */
 int store_printers_write_send(PGconn *c, const char *company_id, const char *branch_id,
     const json_t *rows);
-int store_printers_write_recv(PGconn *c);
+int store_printers_write_recv(PGconn *c, int sent);
 
 /* ANALYZE printers, so plans see a branch that was just filled. Outside any
  * transaction; takes tens of milliseconds; blocks no writer. 0 or -1. */
