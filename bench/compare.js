@@ -201,6 +201,52 @@ async function smallBatches(env) {
   row(S, 'p99 latency', o.p99_us / 1000, p.p99_us / 1000, { unit: 'ms', ratio: o.p99_us / p.p99_us,
     target: '<= 0.5x peer', pass: o.p99_us <= 0.5 * p.p99_us });
   row(S, 'errors (non-2xx, socket)', o.errors, p.errors, { target: 'ours 0', pass: o.errors === 0 });
+  const f = floor(env);
+  row(S, 'reference: PostgreSQL alone, least work a batch needs, tx/s', f, p.rps, {
+    ratio: f / p.rps,
+    note: `bench/pgbench/floor.sql on tables of the real shape: lock and read 5 printers, refresh them, store the ` +
+      `batch record and 2 events, NOTIFY, COMMIT; no HTTP, JSON, matching or delivery. 5x the peer ` +
+      `(${(5 * p.rps).toFixed(0)} batches/s) is ${(500 * p.rps / f).toFixed(0)}% of what PostgreSQL alone does here.` });
+}
+
+// Scenario 1's reference: transactions per second of bench/pgbench/floor.sql
+// with 8 pgbench clients, on copies (bench_floor_*) of the bench branches'
+// printers and of the batch and event tables, with their indexes and without
+// triggers, after the same warm-up as the servers had.
+function floor(env) {
+  const { db, companies } = env;
+  const branches = companies.flatMap((c) => c.branchIds);
+  const inList = branches.map((b) => `'${b}'`).join(',');
+  db.exec(`
+    DROP TABLE IF EXISTS bench_floor_printers, bench_floor_batches, bench_floor_events, bench_floor_branches;
+    CREATE TABLE bench_floor_branches AS
+      SELECT row_number() OVER (ORDER BY b.id)::int AS b, b.company_id, b.id AS branch_id,
+        (SELECT response FROM sync_batches WHERE total = 5 AND response IS NOT NULL LIMIT 1) AS response,
+        ARRAY['printer:sync:success', 'printer:sync:batch-completed'] AS types,
+        (SELECT payload FROM printer_events WHERE type = 'printer:sync:success' LIMIT 1) AS payload
+      FROM branches b WHERE b.id IN (${inList});
+    CREATE TABLE bench_floor_printers (LIKE printers INCLUDING ALL);
+    ALTER TABLE bench_floor_printers ADD COLUMN n int;
+    INSERT INTO bench_floor_printers SELECT p.*, f.b * 1000 + split_part(p.name, ' ', 2)::int
+      FROM printers p JOIN bench_floor_branches f ON f.branch_id = p.branch_id
+      WHERE p.name ~ '^Printer [0-9]+$';
+    CREATE UNIQUE INDEX ON bench_floor_printers (n);
+    CREATE TABLE bench_floor_batches (LIKE sync_batches INCLUDING ALL);
+    CREATE TABLE bench_floor_events (LIKE printer_events INCLUDING ALL);
+    ANALYZE bench_floor_printers, bench_floor_branches;`);
+  const pgbench = (seconds) => {
+    const out = execFileSync(h.cluster.pgBin('pgbench'), ['-n', '-M', 'prepared', '-c', '8', '-j', '2',
+      '-T', String(seconds), '-h', db.cluster.host, '-p', String(db.cluster.port), '-U', 'postgres',
+      '-f', path.join(__dirname, 'pgbench', 'floor.sql'), db.name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const m = out.match(/^tps = ([0-9.]+)/m);
+    if (!m) throw new Error(`pgbench printed no tps:\n${out}`);
+    return Number(m[1]);
+  };
+  log(`1: reference, PostgreSQL alone (pgbench), ${CFG.warmup} s warm-up, ${CFG.duration} s`);
+  if (CFG.warmup > 0) pgbench(CFG.warmup);
+  const tps = pgbench(CFG.duration);
+  db.exec('DROP TABLE bench_floor_printers, bench_floor_batches, bench_floor_events, bench_floor_branches');
+  return tps;
 }
 
 async function list50(env) {
@@ -646,6 +692,11 @@ function markdown(m, seconds) {
     '1. wrk (`bench/wrk/bulk.lua`), 2 threads, 8 connections: each request is the agent of the next of 8',
     '   branches in 4 companies (its own `pmk_` key; the peer: an HMAC token) sending 5 distinct printers',
     '   drawn from that branch\'s 200, 1 in 20 reported offline, with an Idempotency-Key. printers/s = 5 x batches/s.',
+    '   Reference row: pgbench, 8 clients, `bench/pgbench/floor.sql` on copies of the bench branches\' printers',
+    '   and of the batch and event tables (same columns and indexes, no triggers): the least work a batch',
+    '   needs in PostgreSQL while keeping the guarantees (lock and read 5 printers, refresh them, store the',
+    '   batch record and its 2 events, NOTIFY, COMMIT), with no HTTP, JSON, matching or delivery. It bounds',
+    '   what any server on this machine could do; the note says how much of it 5x the peer would take.',
     '2. wrk, 32 connections: `GET /api/v1/printing/printers?branchId=...&limit=50` of a branch holding 50',
     '   printers, as a company admin\'s session (`Authorization: Bearer`).',
     '3. One bulk of 1,000 printers into a fresh branch (all new), then the same again (seen again), median',
