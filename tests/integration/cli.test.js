@@ -33,14 +33,16 @@ for (const bin of ['printmaster-server', 'printmaster-agent']) {
     assert.equal(r.out.trim(), `${bin} ${version}`);
   });
 
-  test(`${bin}: a bad value is a clear error naming its origin`, () => {
+  test(`${bin}: a bad value is a clear error naming its origin`, (t) => {
     let r = run(bin, ['--log-level', 'loud', '--print-config']);
     assert.equal(r.code, 2);
     assert.match(r.err, /--log-level: log_level must be one of error\|warn\|info\|debug, not 'loud'/);
     r = run(bin, ['--print-config'], { PRINTMASTER_LOG_FORMAT: 'xml' });
     assert.equal(r.code, 2);
     assert.match(r.err, /PRINTMASTER_LOG_FORMAT: log_format must be one of text\|json/);
-    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pmcli-')), 'x.conf');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcli-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const f = path.join(dir, 'x.conf');
     fs.writeFileSync(f, '# test\nlog_level = debug\nno_such_key = 1\n');
     r = run(bin, ['--config', f, '--print-config']);
     assert.equal(r.code, 2);
@@ -48,8 +50,9 @@ for (const bin of ['printmaster-server', 'printmaster-agent']) {
   });
 }
 
-test('printmaster-server: defaults < file < environment < flags, secrets masked', () => {
+test('printmaster-server: defaults < file < environment < flags, secrets masked', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const f = path.join(dir, 'server.conf');
   fs.writeFileSync(f, 'port = 4000\nthreads = 3\nlog_level = warn\n' +
     'database_url = postgresql://pm:s3cret-pass@db.example/pm\n');

@@ -120,11 +120,13 @@ async function startServer({ db, env = {}, args = [], port, bin, cwd } = {}) {
       const san = log.match(/(ERROR: (Address|Leak|Thread)Sanitizer|runtime error:)[^\n]*/);
       if (san) throw new Error(`sanitizer report in ${logFile}: ${san[0]}`);
       if (exited.code !== 0) throw new Error(`server exited with ${JSON.stringify(exited)}; log ${logFile}`);
+      stoppedCleanly.add(dataDir);
       return exited;
     },
     kill() { if (!exited) proc.kill('SIGKILL'); },
   };
   cleanups.push(() => server.kill());
+  dataDirs.push(dataDir);
   await waitFor(async () => {
     if (exited) throw new Error(`server exited early (${JSON.stringify(exited)}):\n${server.log()}`);
     const r = await fetch(url + '/healthz');
@@ -149,7 +151,17 @@ async function api(server, method, pathName, { body, headers = {}, raw } = {}) {
   return { status: r.status, headers: r.headers, json, text };
 }
 
-process.on('exit', () => { for (const f of cleanups) { try { f(); } catch (e) { /* gone */ } } });
+// Data directories (with the server's log) go when the process ends: all of
+// them when it ends well, else only those whose server stopped cleanly (the
+// others are named in the failure and kept to be read).
+const dataDirs = [];
+const stoppedCleanly = new Set();
+process.on('exit', (code) => {
+  for (const f of cleanups) { try { f(); } catch (e) { /* gone */ } }
+  for (const d of dataDirs) {
+    if (code === 0 || stoppedCleanly.has(d)) fs.rmSync(d, { recursive: true, force: true });
+  }
+});
 
 module.exports = {
   ROOT, BUILD, BIN, getCluster, createDatabase, seedTenant, startServer, api, waitFor,
