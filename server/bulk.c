@@ -163,59 +163,75 @@ bulk_status_of(const json_t *sources, const char *reported)
 	return reported;
 }
 
-/* Decide the stored row's new content for an update or merge. */
+/* Whether an item's value of a discovered field replaces the stored one. */
+static int
+bulk_takes(const struct bulk *b, const json_t *nv, const json_t *ov)
+{
+	if (bulk_empty(nv))
+		return 0;
+	if (b->mode == BULK_MERGE && !bulk_empty(ov))
+		return 0;
+	return !json_equal(nv, ov);
+}
+
+/*
+ * Decide the stored row's new content for an update or merge. A printer seen
+ * again unchanged (most of every batch) gets a row of its sightings only
+ * (written as op "touch"); the stored printer is copied only for a change.
+ */
 static void
 bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
 {
-	/* Shallow: the candidate's values stay alive for its identity (whose
-	 * strings point into them) while the row replaces some. */
-	json_t *row = json_copy(cd->p), *in = it->in, *src, *reasons;
-	int changed = 0, status_changed = 0;
+	const json_t *stored = cd->p;
+	json_t *in = it->in, *row, *src, *reasons;
+	int changed = 0, status_changed = 0, upgrade;
 	const char *status, *key, *old_key;
 
-	for (const char *const *f = bulk_discovered; *f; f++) {
-		json_t *nv = json_object_get(in, *f), *ov = json_object_get(row, *f);
-
-		if (bulk_empty(nv))
-			continue;
-		if (b->mode == BULK_MERGE && !bulk_empty(ov))
-			continue;
-		if (!json_equal(nv, ov)) {
-			json_object_set(row, *f, nv);
-			changed = 1;
-		}
-	}
+	for (const char *const *f = bulk_discovered; *f && !changed; f++)
+		changed = bulk_takes(b, json_object_get(in, *f), json_object_get(stored, *f));
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
-	old_key = json_string_value(json_object_get(row, "deviceKey"));
-	if (identity_key_stronger(key, old_key) &&
-	    !json_object_get(b->keys, key)) {
+	old_key = json_string_value(json_object_get(stored, "deviceKey"));
+	upgrade = identity_key_stronger(key, old_key) && !json_object_get(b->keys, key);
+	src = bulk_sources(b, json_object_get(stored, "sources"), in);
+	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
+	if (strcmp(status, json_string_value(json_object_get(stored, "status"))) != 0)
+		status_changed = 1;
+	reasons = json_object_get(in, "stateReasons");
+	reasons = reasons ? json_incref(reasons) : json_array();
+	if (!json_equal(reasons, json_object_get(stored, "stateReasons")))
+		status_changed = 1;
+	if (!changed && !upgrade && !status_changed) {
+		json_decref(reasons);
+		it->row = json_pack("{s:o}", "sources", src);
+		it->status = BS_UNCHANGED;
+		return;
+	}
+	/* Shallow: the candidate's values stay alive for its identity (whose
+	 * strings point into them) while the row replaces some. */
+	row = json_copy((json_t *)stored);
+	for (const char *const *f = bulk_discovered; *f; f++) {
+		json_t *nv = json_object_get(in, *f);
+
+		if (bulk_takes(b, nv, json_object_get(row, *f)))
+			json_object_set(row, *f, nv);
+	}
+	if (upgrade) {
 		/* The old key stays reserved too: PostgreSQL checks the unique key
 		 * row by row, so no two rows may trade keys in one statement. */
 		json_object_set_new(b->keys, key, json_true());
 		json_object_set_new(row, "deviceKey", json_string(key));
 		changed = 1;
 	}
-	src = bulk_sources(b, json_object_get(cd->p, "sources"), in);
-	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
-	reasons = json_object_get(in, "stateReasons");
-	if (strcmp(status, json_string_value(json_object_get(row, "status"))) != 0)
-		status_changed = 1;
 	json_object_set_new(row, "status", json_string(status));
-	reasons = reasons ? json_incref(reasons) : json_array();
-	if (!json_equal(reasons, json_object_get(row, "stateReasons")))
-		status_changed = 1;
 	json_object_set_new(row, "stateReasons", reasons);
 	json_object_set_new(row, "sources", src);
 	it->row = row;
-	if (changed) {
-		it->status = BS_CHANGED;
+	it->status = BS_CHANGED;
+	if (changed)
 		it->event = "printer:updated";
-	} else if (status_changed) {
-		it->status = BS_CHANGED;
+	else
 		it->event = strcmp(status, "offline") == 0 ? "printer:lost" : "printer:status";
-	} else
-		it->status = BS_UNCHANGED;
 }
 
 /* Which earlier item, or which stored printer, is this item? (index callbacks) */
@@ -357,10 +373,16 @@ bulk_rows(struct bulk *b)
 			continue;
 		/* The row is not needed after this: annotate it in place. */
 		row = json_incref(it->row);
+		json_object_set_new(row, "id", json_string(it->row_id));
+		if (it->status == BS_UNCHANGED) {
+			/* A sighting: its id and sources are all that is written. */
+			json_object_set_new(row, "op", json_string("touch"));
+			json_array_append_new(rows, row);
+			continue;
+		}
 		identity_from_json(&id, row);
 		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
-		    it->status == BS_CHANGED ? "update" : "touch"));
-		json_object_set_new(row, "id", json_string(it->row_id));
+		    "update"));
 		json_object_set_new(row, "nameKey", json_string(id.name));
 		json_object_set_new(row, "addrKey", id.addr[0] ? json_string(id.addr) :
 		    json_null());
