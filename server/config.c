@@ -51,6 +51,9 @@ const struct cfg_opt server_config_table[] = {
 	{ "alert_min_items", CFG_INT, S(alert_min_items), "20", 1, 1000000, NULL, NULL, 0,
 	  "printers synced in the 15 minutes before the success rate can raise an alert "
 	  "(a single small batch is no trend)" },
+	{ "alert_interval", CFG_INT, S(alert_interval), "30", 1, 3600, NULL, NULL, 0,
+	  "seconds between judgements of every branch's success rate (each reads the "
+	  "15-minute window of batches); an agent going offline is noticed every second" },
 	{ "db_connect_timeout", CFG_INT, S(db_connect_timeout), "3", 1, 60, NULL, NULL, 0,
 	  "seconds to wait for a database connection before answering 503" },
 	{ "refresh_threshold", CFG_INT, S(refresh_threshold), "50", 1, 100000, NULL, NULL,

@@ -25,6 +25,7 @@ struct server_config {
 	long agent_offline_after;	/* seconds */
 	long alert_success_rate;	/* percent */
 	long alert_min_items;		/* items in the window before the rate counts */
+	long alert_interval;		/* seconds between success-rate judgements */
 	long db_connect_timeout;	/* seconds */
 	long refresh_threshold;		/* per-printer events per batch before refresh-required */
 	long ws_queue_max;		/* messages queued per websocket client */

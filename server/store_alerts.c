@@ -1,8 +1,8 @@
 /*
  * store_alerts.c: the statements behind printer:sync:alert. The evaluation
- * reads each active branch's last 15 minutes of sync_batches over the
- * (company, branch, created_at) index and its swept agents; only the branches
- * whose state must change come back.
+ * reads each active branch's swept agents and, when it is judged, its last 15
+ * minutes of sync_batches over the (company, branch, created_at) index; only
+ * the branches whose state must change come back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +10,32 @@
 #include "server/db.h"
 #include "server/store_alerts.h"
 
+/*
+ * The window is read only for branches being judged ($4: every branch, every
+ * alert_interval seconds) and for a branch whose agent-offline state changes
+ * now (its success rate decides what follows and goes into the event); the
+ * others keep their success-rate state until the next judgement. `judge` is
+ * a parameter of the window's subquery, so PostgreSQL skips the scan for
+ * every other branch (a one-time filter).
+ */
 static const struct db_stmt st_due = { "alerts_due",
 	"SELECT x.company_id, x.id, x.cur, x.want, x.items, x.ok, x.dark FROM ("
-	" SELECT br.company_id, br.id, coalesce(br.alert_reason, '') AS cur, w.items, w.ok,"
-	"  d.ids AS dark, CASE WHEN d.ids IS NOT NULL THEN 'agent-offline'"
+	" SELECT y.company_id, y.id, y.cur, w.items, w.ok, y.dark,"
+	"  CASE WHEN y.dark IS NOT NULL THEN 'agent-offline' WHEN NOT y.judge THEN y.cur"
 	"  WHEN w.items >= $3::int AND w.ok * 100 < $1::int * w.items THEN 'success-rate'"
-	"  ELSE '' END AS want FROM branches br"
+	"  ELSE '' END AS want FROM ("
+	"  SELECT br.company_id, br.id, coalesce(br.alert_reason, '') AS cur, d.ids AS dark,"
+	"   $4::boolean OR (d.ids IS NULL) = (coalesce(br.alert_reason, '') = 'agent-offline')"
+	"   AS judge FROM branches br"
+	"  CROSS JOIN LATERAL (SELECT json_agg(a.id ORDER BY a.id)::text AS ids FROM agents a"
+	"   WHERE a.company_id = br.company_id AND a.branch_id = br.id"
+	"   AND a.revoked_at IS NULL AND a.swept_at IS NOT NULL) d"
+	"  WHERE br.revoked_at IS NULL) y"
 	" CROSS JOIN LATERAL (SELECT coalesce(sum(s.total), 0)::bigint AS items,"
 	"  coalesce(sum(s.total - s.failed_count), 0)::bigint AS ok FROM sync_batches s"
-	"  WHERE s.company_id = br.company_id AND s.branch_id = br.id AND s.created_at >"
-	"  now() - interval '" STORE_ALERTS_WINDOW_MIN " minutes') w"
-	" CROSS JOIN LATERAL (SELECT json_agg(a.id ORDER BY a.id)::text AS ids FROM agents a"
-	"  WHERE a.company_id = br.company_id AND a.branch_id = br.id"
-	"  AND a.revoked_at IS NULL AND a.swept_at IS NOT NULL) d"
-	" WHERE br.revoked_at IS NULL) x WHERE x.cur <> x.want ORDER BY x.id LIMIT $2::int", 3 };
+	"  WHERE y.judge AND s.company_id = y.company_id AND s.branch_id = y.id AND"
+	"  s.created_at > now() - interval '" STORE_ALERTS_WINDOW_MIN " minutes') w"
+	") x WHERE x.cur <> x.want ORDER BY x.id LIMIT $2::int", 4 };
 
 static const struct db_stmt st_set = { "alerts_set",
 	"UPDATE branches SET alert_reason = nullif($3, ''), alert_at = CASE WHEN $3 = '' "
@@ -34,10 +46,10 @@ static const struct db_stmt st_count = { "alerts_count",
 	"SELECT count(*) FROM branches WHERE alert_reason IS NOT NULL", 0 };
 
 PGresult *
-store_alerts_due(PGconn *c, long threshold, long min_items, long max)
+store_alerts_due(PGconn *c, long threshold, long min_items, long max, int judge)
 {
 	char t[24], m[24], n[24];
-	const char *p[3] = { t, m, n };
+	const char *p[4] = { t, m, n, judge ? "true" : "false" };
 
 	snprintf(t, sizeof(t), "%ld", threshold);
 	snprintf(m, sizeof(m), "%ld", max);

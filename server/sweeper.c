@@ -32,7 +32,10 @@
 
 static struct bgthread sw_bg = BGTHREAD_INIT("sweeper");
 static atomic_int sw_leader;
-static long sw_after, sw_retention, sw_threshold, sw_min_items;
+static long sw_after, sw_retention, sw_threshold, sw_min_items, sw_alert_interval;
+/* When every branch's success rate is judged next (sweeper thread only; 0:
+ * at once, as after taking the lead). */
+static long long sw_next_judge;
 static atomic_ulong sw_swept, sw_renewed, sw_unknown, sw_pruned;
 static atomic_long sw_alerts = -1;	/* branches in alert, as last read */
 
@@ -181,13 +184,22 @@ sw_round(PGconn *c, long long *next_prune)
 {
 	PGresult *r;
 	long n;
+	int judge;
 
 	if (sw_each(c, store_agents_lease_expired(c, sw_after, SWEEPER_AGENTS_PER_ROUND),
 	    sw_expire) < 0 ||
 	    sw_each(c, store_agents_lease_back(c, SWEEPER_AGENTS_PER_ROUND), sw_renew) < 0)
 		return -1;
-	if ((r = store_alerts_due(c, sw_threshold, sw_min_items, SWEEPER_AGENTS_PER_ROUND)) == NULL)
+	/* Reading every branch's window each second cost in proportion to the
+	 * batches of the last 15 minutes; the rate is judged every
+	 * alert_interval seconds instead, an agent going offline at once. */
+	judge = clock_ms() >= sw_next_judge;
+	if ((r = store_alerts_due(c, sw_threshold, sw_min_items, SWEEPER_AGENTS_PER_ROUND,
+	    judge)) == NULL)
 		return -1;
+	if (judge)	/* a full round's rest comes next round */
+		sw_next_judge = PQntuples(r) >= SWEEPER_AGENTS_PER_ROUND ? 0 :
+		    clock_ms() + sw_alert_interval * 1000LL;
 	for (int i = 0; i < PQntuples(r); i++)
 		if (sw_alert(c, r, i) < 0) {
 			PQclear(r);
@@ -218,8 +230,10 @@ sw_main(void *arg)
 		if (!c && (c = db_connect_session()) != NULL)
 			db_no_reset(c);	/* a new session would not hold the lock */
 		if (c && (lead = sw_lead(c)) != 0) {
-			if (lead > 0 && next_prune == 0)
+			if (lead > 0 && next_prune == 0) {
 				next_prune = clock_ms() + SWEEPER_PRUNE_FIRST_S * 1000LL;
+				sw_next_judge = 0;
+			}
 			if (lead < 0 || sw_round(c, &next_prune) < 0) {
 				if (PQstatus(c) != CONNECTION_OK) {
 					log_warnx("[GATEWAY] sweeper lost its database connection");
@@ -247,6 +261,7 @@ sweeper_start(const struct server_config *cfg)
 	sw_retention = cfg->batch_retention;
 	sw_threshold = cfg->alert_success_rate;
 	sw_min_items = cfg->alert_min_items;
+	sw_alert_interval = cfg->alert_interval;
 	return bgthread_start(&sw_bg, sw_main);
 }
 

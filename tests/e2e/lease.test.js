@@ -108,7 +108,7 @@ test('an agent goes dark: its printer Unknown · agent offline and a banner; bac
 test('the agent card shows the window statistics; a low success rate raises the alert banner, ' +
      'recovery clears it', async () => {
   const db = await h.createDatabase();
-  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5' } });
+  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5', PRINTMASTER_ALERT_INTERVAL: '1' } });
   const t = e.seed(db);
   const browser = await e.launch();
   const agent = await connect(s, { token: t.downtownKey });

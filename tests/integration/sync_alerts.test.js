@@ -16,7 +16,7 @@ const bad = (i) => ({ address: `no name ${i}` });
 test('success rate under the threshold raises printer:sync:alert; recovery clears it; ' +
      'the statistics fields in REST per branch and company', async () => {
   const db = await h.createDatabase();
-  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5' } });
+  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5', PRINTMASTER_ALERT_INTERVAL: '1' } });
   const T = await k.tenant(db, s, { company: 'Alert Co', branches: ['Main', 'Quiet'] });
   const watch = await w.connect(s, { token: T.adminToken });
   const agent = await w.connect(s, { token: T.agentKeys[0] });
@@ -77,6 +77,35 @@ test('success rate under the threshold raises printer:sync:alert; recovery clear
     assert.equal(db.one(`SELECT alert_reason FROM branches WHERE id = '${T.branchId}'`).alert_reason, null);
   } finally {
     await agent.close();
+    await watch.close();
+    await s.stop();
+  }
+});
+
+test('the success rate is judged every alert_interval seconds; an agent going offline at once, ' +
+     'with the rate of that moment', async () => {
+  const db = await h.createDatabase();
+  const s = await h.startServer({ db, env: { PRINTMASTER_ALERT_MIN_ITEMS: '5',
+    PRINTMASTER_ALERT_INTERVAL: '3600', PRINTMASTER_AGENT_OFFLINE_AFTER: '2' } });
+  const T = await k.tenant(db, s, { company: 'Judged Co', branches: ['Main'] });
+  const watch = await w.connect(s, { token: T.adminToken });
+  try {
+    // The sweeper's first round (which judges every branch) has run once
+    // /metrics has the gauge.
+    await h.waitFor(async () => /^printmaster_sync_alerts \d+$/m.test((await h.api(s, 'GET', '/metrics')).text),
+      { timeout: 5000, what: 'the first round' });
+    // 3 of 6 synced, by the branch's agent (its last contact).
+    const r = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+      { headers: T.agent(0), body: { printers: [good(1), good(2), good(3), bad(1), bad(2), bad(3)] } });
+    assert.equal(r.status, 200, r.text);
+    // No judgement of the rate for an hour: the first alert is the agent
+    // going offline (2 s without contact), and it carries the rate it read.
+    const first = await watch.next((m) => m.event === 'printer:sync:alert', { timeout: 8000 });
+    assert.equal(first.data.reason, 'agent-offline');
+    assert.equal(first.data.active, true);
+    assert.equal(first.data.successRate, 50);
+    assert.equal(watch.events().filter((m) => m.event === 'printer:sync:alert').length, 1);
+  } finally {
     await watch.close();
     await s.stop();
   }
