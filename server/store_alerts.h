@@ -18,9 +18,10 @@
  * printers its batches synced without error over the window are under
  * `threshold` percent, once the window holds `min_items` at least), items,
  * items ok (over the window), and the JSON array of swept agents' ids (or
- * NULL). The success rate is judged for every branch with `judge`, else only
- * for a branch whose agent-offline state changes (the window is read for no
- * other). NULL on failure; caller PQclear()s.
+ * NULL). With `judge` every branch is looked at and its success rate judged;
+ * else only branches in alert or with a swept agent, and the rate only of one
+ * whose agent-offline state changes (the others keep theirs). NULL on
+ * failure; caller PQclear()s.
  */
 PGresult *store_alerts_due(PGconn *c, long threshold, long min_items, long max, int judge);
 /* In the caller's transaction: change the branch's alert from `from` to `to`

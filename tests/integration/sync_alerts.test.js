@@ -105,6 +105,15 @@ test('the success rate is judged every alert_interval seconds; an agent going of
     assert.equal(first.data.active, true);
     assert.equal(first.data.successRate, 50);
     assert.equal(watch.events().filter((m) => m.event === 'printer:sync:alert').length, 1);
+    // It comes back (one more printer synced): the branch is judged at once,
+    // 4 of 7 = 57.1 %, so the alert's reason becomes the rate.
+    const back = await h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+      { headers: T.agent(0), body: { printers: [good(4)] } });
+    assert.equal(back.status, 200, back.text);
+    const next = await watch.next((m) => m.event === 'printer:sync:alert' && m !== first, { timeout: 8000 });
+    assert.deepEqual(next.data, { active: true, reason: 'success-rate', successRate: 57.1, threshold: 90,
+      agentsOffline: [] });
+    assert.equal(db.one(`SELECT alert_reason FROM branches WHERE id = '${T.branchId}'`).alert_reason, 'success-rate');
   } finally {
     await watch.close();
     await s.stop();
