@@ -197,14 +197,14 @@ sw_round(PGconn *c, long long *next_prune)
 	if ((r = store_alerts_due(c, sw_threshold, sw_min_items, SWEEPER_AGENTS_PER_ROUND,
 	    judge)) == NULL)
 		return -1;
-	if (judge)	/* a full round's rest comes next round */
-		sw_next_judge = PQntuples(r) >= SWEEPER_AGENTS_PER_ROUND ? 0 :
-		    clock_ms() + sw_alert_interval * 1000LL;
 	for (int i = 0; i < PQntuples(r); i++)
 		if (sw_alert(c, r, i) < 0) {
 			PQclear(r);
-			return -1;
+			return -1;	/* judged again next round */
 		}
+	if (judge)	/* a full round's rest comes next round */
+		sw_next_judge = PQntuples(r) >= SWEEPER_AGENTS_PER_ROUND ? 0 :
+		    clock_ms() + sw_alert_interval * 1000LL;
 	PQclear(r);
 	if (clock_ms() < *next_prune)
 		return 0;
