@@ -74,9 +74,17 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/gen/migrations.c: $(SQL_SRC) scripts/embed-sql
+# The migrations' names, rewritten only when a file is added, renamed or
+# removed: a removed one leaves no newer prerequisite behind.
+$(BUILD)/gen/sql.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SQL_SRC)' | cmp -s - $@ || echo '$(SQL_SRC)' > $@
+
+$(BUILD)/gen/migrations.c: $(SQL_SRC) $(BUILD)/gen/sql.list scripts/embed-sql
 	@mkdir -p $(dir $@)
 	scripts/embed-sql $@ $(SQL_SRC)
+
+FORCE:
 
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
