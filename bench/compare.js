@@ -221,7 +221,7 @@ function floor(env) {
     DROP TABLE IF EXISTS bench_floor_printers, bench_floor_batches, bench_floor_events, bench_floor_branches;
     CREATE TABLE bench_floor_branches AS
       SELECT row_number() OVER (ORDER BY b.id)::int AS b, b.company_id, b.id AS branch_id,
-        (SELECT response FROM sync_batches WHERE total = 5 AND response IS NOT NULL LIMIT 1) AS response,
+        (SELECT response_text FROM sync_batches WHERE total = 5 AND response_text IS NOT NULL LIMIT 1) AS response,
         ARRAY['printer:sync:success', 'printer:sync:batch-completed'] AS types,
         (SELECT payload FROM printer_events WHERE type = 'printer:sync:success' LIMIT 1) AS payload
       FROM branches b WHERE b.id IN (${inList});

@@ -10,7 +10,8 @@
 #include "server/store_batches.h"
 
 static const struct db_stmt st_find = { "batches_find",
-	"SELECT response::text, request_hash FROM sync_batches WHERE company_id = $1"
+	"SELECT coalesce(response_text, response::text), request_hash FROM sync_batches"
+	" WHERE company_id = $1"
 	" AND branch_id = $2 AND coalesce(agent_id, '00000000-0000-0000-0000-000000000000')"
 	" = coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')"
 	" AND idempotency_key = $4", 4 };
@@ -18,8 +19,8 @@ static const struct db_stmt st_find = { "batches_find",
 static const struct db_stmt st_record = { "batches_record",
 	"INSERT INTO sync_batches (id, company_id, branch_id, agent_id, idempotency_key,"
 	" request_hash, total, new_count, updated_count, unchanged_count, skipped_count,"
-	" duplicate_count, failed_count, duration_ms, response)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
+	" duplicate_count, failed_count, duration_ms, response_text)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 	15 };
 
 /*

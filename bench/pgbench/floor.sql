@@ -14,7 +14,7 @@
 BEGIN;
 SELECT id, name, address, port, status, sources FROM bench_floor_printers WHERE n = ANY(ARRAY[:b * 1000 + :k1, :b * 1000 + :k2, :b * 1000 + :k3, :b * 1000 + :k4, :b * 1000 + :k5]) ORDER BY id FOR UPDATE;
 UPDATE bench_floor_printers SET last_seen = now(), sources = jsonb_build_object('netscan', now()) WHERE n = ANY(ARRAY[:b * 1000 + :k1, :b * 1000 + :k2, :b * 1000 + :k3, :b * 1000 + :k4, :b * 1000 + :k5]);
-INSERT INTO bench_floor_batches (company_id, branch_id, total, unchanged_count, response) SELECT company_id, branch_id, 5, 5, response FROM bench_floor_branches WHERE b = :b;
+INSERT INTO bench_floor_batches (company_id, branch_id, total, unchanged_count, response_text) SELECT company_id, branch_id, 5, 5, response FROM bench_floor_branches WHERE b = :b;
 INSERT INTO bench_floor_events (company_id, branch_id, type, payload) SELECT company_id, branch_id, t, payload FROM bench_floor_branches, unnest(types) t WHERE b = :b;
 NOTIFY bench_floor;
 COMMIT;

@@ -350,7 +350,7 @@ test('agents: the key names the branch; two agents seeing one printer make one r
   assert.equal(db.count('printers', "name LIKE 'Race %'"), 20);
 
   // The batch is recorded against the agent that sent it.
-  const agentOf = db.one(`SELECT agent_id FROM sync_batches WHERE response->>'batchId' = '${r.json.batchId}'`);
+  const agentOf = db.one(`SELECT agent_id FROM sync_batches WHERE id = '${r.json.batchId}'`);
   assert.ok(ids.includes(agentOf.agent_id));
 
   // An agent naming another branch is refused; its own branch is fine.
