@@ -184,6 +184,14 @@ test('Idempotency-Key: a replay returns the stored response and writes nothing',
   assert.equal(r3.status, 422);
   assert.equal(r3.json.error.code, 'idempotency_key_reused');
   assert.deepEqual(counts(), before);
+  // A response stored before migration 014 (jsonb, in `response`) replays too.
+  db.exec(`UPDATE sync_batches SET response = response_text::jsonb, response_text = NULL
+    WHERE id = '${r1.json.batchId}'`);
+  const r4 = await bulk(printers, { headers: { 'Idempotency-Key': key } });
+  assert.equal(r4.status, 200);
+  assert.equal(r4.headers.get('idempotent-replayed'), 'true');
+  assert.deepEqual(r4.json, r1.json);
+  assert.deepEqual(counts(), before);
 });
 
 test('a 1000-item batch is written with as many statements as a 1-item batch', async () => {
