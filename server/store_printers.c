@@ -92,7 +92,10 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
  * index lookup per identity kind, their ids united, then the rows by primary
  * key: written as one OR over the branch, a generic plan takes an average
  * branch for small and scans it whole with the filter; written like this the
- * only plans are index probes, whose cost follows the request.
+ * only plans are index probes, whose cost follows the request. The rows are
+ * locked as the UPDATE that follows locks them (FOR NO KEY UPDATE): enough
+ * to keep two batches apart, while a print job being created for one of them
+ * (its foreign key shares the printer's key) neither waits nor is waited for.
  */
 #define STORE_PRINTERS_BY(col, n) \
 	"SELECT id FROM printers WHERE company_id = $1 AND branch_id = $2 AND " col \
@@ -106,7 +109,7 @@ static const struct db_stmt st_candidates = { "printers_candidates",
 	" UNION " STORE_PRINTERS_BY_SOME("serial_number", "5") " UNION "
 	STORE_PRINTERS_BY_SOME("mac_address", "6") " UNION " STORE_PRINTERS_BY("addr_key", "7")
 	" UNION " STORE_PRINTERS_BY("name_key", "8") "))"
-	" ORDER BY p.created_at, p.id FOR UPDATE", 8 };
+	" ORDER BY p.created_at, p.id FOR NO KEY UPDATE", 8 };
 
 /*
  * The bulk's rows go as one array per column (unnest): PostgreSQL reads

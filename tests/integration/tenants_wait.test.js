@@ -143,3 +143,31 @@ test("B's bulk is answered while A's waits at the end of its transaction", async
     hold: `INSERT INTO sync_batches (company_id, branch_id, agent_id, idempotency_key, total)
       VALUES ('${A.companyId}', '${A.branchId}', '${agentId}', 'held-by-psql', 0);` });
 });
+
+// Within one tenant: a print job being created for a printer (its foreign key
+// holds the printer's key, FOR KEY SHARE, to its commit) must not hold up the
+// agent's everyday report of that printer (seen again, unchanged), nor the
+// other way round. The bulk locks the printers it matched as the sighting's
+// UPDATE does (FOR NO KEY UPDATE), not FOR UPDATE, which waits for every key
+// share. (A report that changes the printer still does: its UPDATE assigns
+// the deviceKey, a column of a unique key.)
+test("a print job being created for a printer does not hold up the agent's report of it", async () => {
+  const printerId = db.one(`SELECT id FROM printers WHERE branch_id = '${A.branchId}'
+    ORDER BY created_at LIMIT 1`).id;
+  const job = psqlSession();
+  try {
+    await job.run('BEGIN;');
+    await job.run(`INSERT INTO print_jobs (company_id, branch_id, printer_id, title, content_type,
+      content, copies, expires_at) VALUES ('${A.companyId}', '${A.branchId}', '${printerId}', 'held',
+      'raw', '\\x00', 1, now() + interval '1 hour');`);
+    const pending = bulk(A, printers('Alpha', 5, 'TM-T88VI'));
+    const r = await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 5000, null))]);
+    const waiting = lockWaiters().map((w) => `${w.wait_event}: ${w.query}`).join('; ');
+    assert.ok(r, `the report must be answered while the job's transaction is open; backends waiting: ${waiting}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.summary.unchanged, 5);
+  } finally {
+    await job.run('ROLLBACK;').catch(() => {});
+    await job.close();
+  }
+});
