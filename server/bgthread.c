@@ -14,15 +14,18 @@
 int
 bgthread_start(struct bgthread *t, void *(*fn)(void *))
 {
-	if ((t->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (fd < 0) {
 		log_warn("[GATEWAY] %s: eventfd", t->what);
 		return -1;
 	}
 	atomic_store(&t->stopping, 0);
+	atomic_store(&t->wake, fd);
 	if (pthread_create(&t->thread, NULL, fn, NULL) != 0) {
 		log_error("[GATEWAY] could not start the %s thread", t->what);
-		close(t->wake);
-		t->wake = -1;
+		atomic_store(&t->wake, -1);
+		close(fd);
 		return -1;
 	}
 	t->running = 1;
@@ -30,19 +33,28 @@ bgthread_start(struct bgthread *t, void *(*fn)(void *))
 }
 
 void
-bgthread_stop(struct bgthread *t)
+bgthread_wake(struct bgthread *t)
 {
 	uint64_t one = 1;
+	int fd = atomic_load(&t->wake);
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("[GATEWAY] %s: eventfd", t->what);
+}
+
+void
+bgthread_stop(struct bgthread *t)
+{
+	int fd;
 
 	if (!t->running)
 		return;
 	atomic_store(&t->stopping, 1);
-	if (write(t->wake, &one, sizeof(one)) < 0)
-		log_warn("[GATEWAY] %s: eventfd", t->what);
+	bgthread_wake(t);
 	pthread_join(t->thread, NULL);
 	t->running = 0;
-	close(t->wake);
-	t->wake = -1;
+	fd = atomic_exchange(&t->wake, -1);
+	close(fd);
 }
 
 int
@@ -51,17 +63,27 @@ bgthread_stopping(struct bgthread *t)
 	return atomic_load(&t->stopping);
 }
 
-void
+int
 bgthread_sleep(struct bgthread *t, int ms)
 {
-	struct pollfd p = { .fd = t->wake, .events = POLLIN };
+	struct pollfd p = { .fd = atomic_load(&t->wake), .events = POLLIN };
+	uint64_t n;
 
-	if (poll(&p, 1, ms) < 0 && errno != EINTR)
-		log_warn("[GATEWAY] %s: poll", t->what);
+	if (poll(&p, 1, ms) < 0) {
+		if (errno != EINTR)
+			log_warn("[GATEWAY] %s: poll", t->what);
+		return 0;
+	}
+	if (!(p.revents & POLLIN))
+		return 0;
+	/* A wake is taken; a stop stays, so every later sleep ends at once. */
+	if (!bgthread_stopping(t) && read(p.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("[GATEWAY] %s: eventfd", t->what);
+	return 1;
 }
 
 int
-bgthread_fd(const struct bgthread *t)
+bgthread_fd(struct bgthread *t)
 {
-	return t->wake;
+	return atomic_load(&t->wake);
 }

@@ -1,7 +1,8 @@
 /*
- * bgthread.h: a background thread of the server that sleeps between rounds
- * and is asked to stop: the thread, the eventfd that wakes it at once, and the
- * stop flag. The event listener and the lease sweeper each run on one.
+ * bgthread.h: a background thread of the server that sleeps between rounds,
+ * may be woken early and is asked to stop: the thread, the eventfd that wakes
+ * it at once, and the stop flag. The event listener, the lease sweeper and the
+ * job dispatcher each run on one.
  */
 #ifndef PM_BGTHREAD_H
 #define PM_BGTHREAD_H
@@ -12,7 +13,7 @@
 struct bgthread {
 	const char *what;	/* for log lines: "listener", "sweeper" */
 	pthread_t thread;
-	int wake;		/* eventfd, -1 when not running */
+	atomic_int wake;	/* eventfd, -1 when not running */
 	int running;
 	atomic_int stopping;
 };
@@ -25,9 +26,13 @@ int bgthread_start(struct bgthread *t, void *(*fn)(void *));
 void bgthread_stop(struct bgthread *t);
 /* Has stop been asked? (the thread's loop condition) */
 int bgthread_stopping(struct bgthread *t);
-/* Sleep up to ms, waking at once when stop is asked. */
-void bgthread_sleep(struct bgthread *t, int ms);
+/* Any thread: end the thread's current or next sleep early (a no-op when it
+ * is not running). */
+void bgthread_wake(struct bgthread *t);
+/* The thread itself: sleep up to ms, waking at once on bgthread_wake or when
+ * stop is asked. 1 when woken, 0 when the time ran out. */
+int bgthread_sleep(struct bgthread *t, int ms);
 /* The descriptor that turns readable when stop is asked, for a poll of more. */
-int bgthread_fd(const struct bgthread *t);
+int bgthread_fd(struct bgthread *t);
 
 #endif

@@ -5,18 +5,15 @@
  * arrival before the pass, so an agent's "accepted" is acknowledged as soon
  * as the row says so.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "log.h"
+#include "server/bgthread.h"
 #include "server/db.h"
 #include "server/gateway_feed.h"
 #include "server/jobs_dispatch.h"
@@ -46,12 +43,11 @@ struct jobs_answer {
 	int has_reason;
 };
 
-static pthread_t jobs_thread;
+static struct bgthread jobs_bg = BGTHREAD_INIT("jobs");
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct jobs_answer *jobs_head, *jobs_tail;
 static size_t jobs_queued;
-static int jobs_wake[2] = { -1, -1 };
-static atomic_int jobs_running, jobs_stopping;
+static atomic_int jobs_running;	/* answers are taken */
 
 static atomic_ulong jobs_by_state[JOBS_NSTATES];
 static atomic_ulong jobs_hist[JOBS_NBUCKETS], jobs_hist_count;
@@ -109,10 +105,7 @@ jobs_dispatch_metrics(struct metrics_buf *m)
 void
 jobs_dispatch_wake(void)
 {
-	char b = 1;
-
-	if (jobs_wake[1] >= 0 && write(jobs_wake[1], &b, 1) < 0 && errno != EAGAIN)
-		log_warn("[GATEWAY] jobs: wake");
+	bgthread_wake(&jobs_bg);
 }
 
 int
@@ -265,14 +258,12 @@ jobs_main(void *arg)
 	int more = 0, open = 1;
 
 	(void)arg;
-	while (!atomic_load(&jobs_stopping)) {
-		struct pollfd p;
-		char buf[64];
+	while (!bgthread_stopping(&jobs_bg)) {
 		long long now;
 
 		if (!c) {
 			if ((c = db_connect()) == NULL) {
-				poll(NULL, 0, 1000);
+				bgthread_sleep(&jobs_bg, 1000);
 				continue;
 			}
 			open = 1;	/* jobs may have come while away */
@@ -289,21 +280,14 @@ jobs_main(void *arg)
 		}
 		/* Woken by an agent's answer or by the listener (a job queued on
 		 * any instance); otherwise each second while a job is open. */
-		p.fd = jobs_wake[0];
-		p.events = POLLIN;
-		if (poll(&p, 1, more ? 0 : JOBS_POLL_MS) < 0 && errno != EINTR)
-			continue;
-		if (p.revents & POLLIN) {
-			while (read(jobs_wake[0], buf, sizeof(buf)) > 0)
-				;
+		if (bgthread_sleep(&jobs_bg, more ? 0 : JOBS_POLL_MS))
 			open = 1;
-		}
 		continue;
 broken:
 		log_warnx("[GATEWAY] jobs: database error; reconnecting");
 		PQfinish(c);
 		c = NULL;
-		poll(NULL, 0, 250);
+		bgthread_sleep(&jobs_bg, 250);
 	}
 	PQfinish(c);
 	return NULL;
@@ -313,15 +297,9 @@ int
 jobs_dispatch_start(const struct server_config *cfg)
 {
 	(void)cfg;
-	if (pipe2(jobs_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
-		log_warn("[GATEWAY] jobs: pipe");
-		return -1;
-	}
-	atomic_store(&jobs_stopping, 0);
 	atomic_store(&jobs_running, 1);
-	if (pthread_create(&jobs_thread, NULL, jobs_main, NULL) != 0) {
+	if (bgthread_start(&jobs_bg, jobs_main) < 0) {
 		atomic_store(&jobs_running, 0);
-		log_error("[GATEWAY] jobs: cannot start the dispatcher thread");
 		return -1;
 	}
 	return 0;
@@ -332,18 +310,12 @@ jobs_dispatch_stop(void)
 {
 	struct jobs_answer *a;
 
-	if (!atomic_load(&jobs_running))
+	if (!atomic_exchange(&jobs_running, 0))
 		return;
-	atomic_store(&jobs_stopping, 1);
-	atomic_store(&jobs_running, 0);
-	jobs_dispatch_wake();
-	pthread_join(jobs_thread, NULL);
+	bgthread_stop(&jobs_bg);
 	while ((a = jobs_head) != NULL) {
 		jobs_head = a->next;
 		free(a);
 	}
 	jobs_tail = NULL;
-	close(jobs_wake[0]);
-	close(jobs_wake[1]);
-	jobs_wake[0] = jobs_wake[1] = -1;
 }
