@@ -1,12 +1,14 @@
 /*
  * api_bulk.c: POST /api/v1/printing/printers/bulk. Validate every item, then
  * in one transaction, a fixed number of statements whatever the batch size
- * and two round trips (pipelines): (1) BEGIN, lock the branch, look up a known
- * Idempotency-Key, fetch the stored printers any item could be; decide each
- * item (bulk.c); (2) write the rows (a statement for each of new, updated
- * and unchanged rows the batch has), the batch record, the events, COMMIT.
- * The response goes out after COMMIT. Not here: the decision itself (bulk.c)
- * and the SQL (store_*.c).
+ * and two round trips (pipelines), three for a small batch that inserts:
+ * (1) BEGIN, look up a known Idempotency-Key, fetch the stored printers any
+ * item could be; decide each item (bulk.c); a batch that inserts reads and
+ * decides again under the branch's lock (a large one takes it at once);
+ * (2) write the rows (a statement for each of new, updated and unchanged rows
+ * the batch has), the batch record, the events, COMMIT. The response goes
+ * out after COMMIT. Not here: the decision itself (bulk.c) and the SQL
+ * (store_*.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -424,10 +424,11 @@ store_printers_write_send(PGconn *c, const char *company_id, const char *branch_
 			free(tmp);
 		}
 	}
-	for (k = 0; k < STORE_PRINTERS_NCOLS; k++)
+	/* Only the arrays of statements that go (a heartbeat sends no columns). */
+	for (k = 0; (ins || upd) && k < STORE_PRINTERS_NCOLS; k++)
 		if ((p[2 + k] = db_array_finish(&col[k])) == NULL)
 			rc = -1;
-	for (k = 0; k < 2; k++)
+	for (k = 0; tch && k < 2; k++)
 		if ((t[2 + k] = db_array_finish(&col[STORE_PRINTERS_NCOLS + k])) == NULL)
 			rc = -1;
 	if (rc == 0 && ins && (rc = db_pipe_send(c, &st_insert, p)) == 0)
