@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/identity.h"
+#include "common/strhash.h"
 
 static const char *
 identity_str(const json_t *o, const char *k)
@@ -304,17 +305,6 @@ identity_index_free(struct identity_index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
-/* FNV-1a */
-static unsigned
-identity_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /* Make room for one more slot (kept at most half full). 0 or -1. */
 static int
 identity_index_grow(struct identity_index *ix)
@@ -388,7 +378,7 @@ identity_add_key(void *arg, const char *key)
 	struct identity_add *a = arg;
 	struct identity_index *ix = a->ix;
 	size_t len = strlen(key) + 1, j;
-	unsigned h = identity_hash(key);
+	unsigned h = (unsigned)strhash(key);
 
 	if (ix->failed || identity_index_grow(ix) < 0 || ix->klen + len > UINT_MAX) {
 		ix->failed = 1;
@@ -434,7 +424,7 @@ identity_each_entry(void *arg, const char *key)
 {
 	struct identity_each *q = arg;
 	struct identity_index *ix = q->ix;
-	unsigned h = identity_hash(key);
+	unsigned h = (unsigned)strhash(key);
 
 	if (ix->nslots == 0)
 		return;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/strhash.h"
 #include "server/auth_cache.h"
 
 #define AUTH_CACHE_SLOTS 4096
@@ -25,11 +26,7 @@ static struct auth_cache_ent ac_tab[AUTH_CACHE_SLOTS];
 static size_t
 ac_hash(const char *key)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-	return (size_t)(h % AUTH_CACHE_SLOTS);
+	return (size_t)(strhash(key) % AUTH_CACHE_SLOTS);
 }
 
 int
