@@ -93,7 +93,8 @@ void gateway_stop(void);
 int gateway_post(struct gw_item *it);
 void gw_item_free(struct gw_item *it);
 
-/* Messages: a copy of s (len bytes). NULL on allocation failure. */
+/* Messages: a copy of s (len bytes; s NULL: len bytes to fill in, after
+ * LWS_PRE). NULL on allocation failure. */
 struct gw_msg *gw_msg_new(const char *s, size_t len, int is_event);
 /* Serialize j (not stolen) into a message. */
 struct gw_msg *gw_msg_json(const json_t *j);

@@ -5,8 +5,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <libwebsockets.h>
 
 #include "server/gateway_feed.h"
+
+/*
+ * The envelope of row r through the branch room (via_branch) or the company
+ * room: {"type":"event","id","event","room","companyId","branchId","ts",
+ * "data"}. The ids are PostgreSQL's uuid text and the payload its JSON text,
+ * as they are; the type goes through jansson. NULL when out of memory.
+ */
+static struct gw_msg *
+gw_feed_envelope(const struct store_event *r, const char *type_json, const char *ts,
+    int via_branch)
+{
+	char branch[UUID_TEXT_LEN + 3];
+	struct gw_msg *m;
+	int len;
+
+#define GW_FEED_ENVELOPE "{\"type\":\"event\",\"id\":%lld,\"event\":%s," \
+	"\"room\":\"%s:%s\",\"companyId\":\"%s\",\"branchId\":%s,\"ts\":\"%s\",\"data\":%.*s}"
+#define GW_FEED_ARGS r->id, type_json, via_branch ? "branch" : "company", \
+	via_branch ? r->branch_id : r->company_id, r->company_id, branch, ts, \
+	(int)r->payload_len, r->payload
+
+	if (r->branch_id[0])
+		snprintf(branch, sizeof(branch), "\"%s\"", r->branch_id);
+	else
+		snprintf(branch, sizeof(branch), "null");
+	if ((len = snprintf(NULL, 0, GW_FEED_ENVELOPE, GW_FEED_ARGS)) < 0 ||
+	    (m = gw_msg_new(NULL, (size_t)len, 1)) == NULL)
+		return NULL;
+	snprintf((char *)m->data + LWS_PRE, (size_t)len + 1, GW_FEED_ENVELOPE, GW_FEED_ARGS);
+	return m;
+#undef GW_FEED_ARGS
+#undef GW_FEED_ENVELOPE
+}
+
+/* Unix milliseconds as 2026-01-02T03:04:05.678Z (to_char's MS: truncated). */
+static void
+gw_feed_time(long long ms, char out[64])
+{
+	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    ms - (long long)sec * 1000);
+}
 
 struct gw_event *
 gw_feed_events_from(const struct store_event *rows, size_t n)
@@ -17,14 +65,25 @@ gw_feed_events_from(const struct store_event *rows, size_t n)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct store_event *r = &rows[i];
+		json_t *t = json_string(r->type);
+		char *type_json = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
+		char ts[64];
 
+		json_decref(t);
+		if (!type_json)
+			goto err;
+		gw_feed_time(r->ts_ms, ts);
 		ev[i].id = r->id;
 		snprintf(ev[i].company_id, sizeof(ev[i].company_id), "%s", r->company_id);
 		snprintf(ev[i].branch_id, sizeof(ev[i].branch_id), "%s", r->branch_id);
-		if (r->as_branch &&
-		    (ev[i].as_branch = gw_msg_new(r->as_branch, r->as_branch_len, 1)) == NULL)
+		if (r->branch_id[0] &&
+		    (ev[i].as_branch = gw_feed_envelope(r, type_json, ts, 1)) == NULL) {
+			free(type_json);
 			goto err;
-		if ((ev[i].as_company = gw_msg_new(r->as_company, r->as_company_len, 1)) == NULL)
+		}
+		ev[i].as_company = gw_feed_envelope(r, type_json, ts, 0);
+		free(type_json);
+		if (!ev[i].as_company)
 			goto err;
 	}
 	return ev;

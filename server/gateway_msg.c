@@ -22,7 +22,8 @@ gw_msg_new(const char *s, size_t len, int is_event)
 	m->refs = 1;
 	m->is_event = is_event;
 	m->len = len;
-	memcpy(m->data + LWS_PRE, s, len);
+	if (s)
+		memcpy(m->data + LWS_PRE, s, len);
 	m->data[LWS_PRE + len] = '\0';
 	return m;
 }

@@ -13,20 +13,14 @@
 #include "server/store_locks.h"
 
 /*
- * The columns that turn a printer_events row `e` into what the gateway sends:
- * id, company, branch, the envelope through the branch room, the envelope
- * through the company room.
+ * The columns of a printer_events row `e` the gateway needs: id, company,
+ * branch, type, time (Unix milliseconds) and payload as text. The envelopes
+ * are put together by the gateway (gateway_feed.c): built here with
+ * json_build_object, they were four fifths of a read's time.
  */
 #define STORE_EVENT_COLUMNS \
-	"e.id, e.company_id::text, coalesce(e.branch_id::text, ''), " \
-	"CASE WHEN e.branch_id IS NULL THEN NULL ELSE json_build_object('type', 'event', " \
-	"'id', e.id, 'event', e.type, 'room', 'branch:' || e.branch_id, 'companyId', " \
-	"e.company_id, 'branchId', e.branch_id, 'ts', to_char(e.created_at AT TIME ZONE " \
-	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'data', e.payload)::text END, " \
-	"json_build_object('type', 'event', 'id', e.id, 'event', e.type, 'room', " \
-	"'company:' || e.company_id, 'companyId', e.company_id, 'branchId', e.branch_id, " \
-	"'ts', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
-	"'data', e.payload)::text"
+	"e.id, e.company_id::text, coalesce(e.branch_id::text, ''), e.type, " \
+	"floor(date_part('epoch', e.created_at) * 1000)::bigint, e.payload::text"
 
 /*
  * The lock is taken before the first id is drawn (every output row needs lk's
@@ -185,7 +179,7 @@ void
 store_events_row(const PGresult *res, int i, struct store_event *ev)
 {
 	/* Replay results carry the head first: the event starts one column on. */
-	int o = PQnfields(res) == 6 ? 1 : 0;
+	int o = PQnfields(res) == 7 ? 1 : 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if (PQgetisnull(res, i, o))
@@ -193,12 +187,10 @@ store_events_row(const PGresult *res, int i, struct store_event *ev)
 	ev->id = strtoll(PQgetvalue(res, i, o), NULL, 10);
 	ev->company_id = PQgetvalue(res, i, o + 1);
 	ev->branch_id = PQgetvalue(res, i, o + 2);
-	if (!PQgetisnull(res, i, o + 3)) {
-		ev->as_branch = PQgetvalue(res, i, o + 3);
-		ev->as_branch_len = (size_t)PQgetlength(res, i, o + 3);
-	}
-	ev->as_company = PQgetvalue(res, i, o + 4);
-	ev->as_company_len = (size_t)PQgetlength(res, i, o + 4);
+	ev->type = PQgetvalue(res, i, o + 3);
+	ev->ts_ms = strtoll(PQgetvalue(res, i, o + 4), NULL, 10);
+	ev->payload = PQgetvalue(res, i, o + 5);
+	ev->payload_len = (size_t)PQgetlength(res, i, o + 5);
 }
 
 PGresult *

@@ -16,16 +16,18 @@
 #define STORE_COMMANDS_CHANNEL "printmaster_commands"
 
 /*
- * One event row as the gateway sends it: envelopes through the branch room
- * (NULL when the event has no branch) and the company room. The strings point
- * into the PGresult they came from and live as long as it.
+ * One event row as the gateway needs it (gw_feed_events_from() makes the
+ * envelopes). The strings point into the PGresult they came from and live as
+ * long as it.
  */
 struct store_event {
 	long long id;
 	const char *company_id;
 	const char *branch_id;		/* "" for company-level events */
-	const char *as_branch, *as_company;
-	size_t as_branch_len, as_company_len;
+	const char *type;		/* "printer:updated", ... */
+	long long ts_ms;		/* created_at, Unix milliseconds */
+	const char *payload;		/* a JSON object */
+	size_t payload_len;
 };
 
 /*

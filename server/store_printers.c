@@ -105,10 +105,10 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
 #define STORE_PRINTERS_BY_SOME(col, n) STORE_PRINTERS_BY(col, n) " AND " col " IS NOT NULL"
 static const struct db_stmt st_candidates = { "printers_candidates",
 	"SELECT " STORE_PRINTERS_CAND_COLS " FROM printers p WHERE p.id = ANY(ARRAY("
-	STORE_PRINTERS_BY("device_key", "3") " UNION " STORE_PRINTERS_BY_SOME("uuid", "4")
-	" UNION " STORE_PRINTERS_BY_SOME("serial_number", "5") " UNION "
-	STORE_PRINTERS_BY_SOME("mac_address", "6") " UNION " STORE_PRINTERS_BY("addr_key", "7")
-	" UNION " STORE_PRINTERS_BY("name_key", "8") "))"
+	STORE_PRINTERS_BY("device_key", "3") " UNION ALL " STORE_PRINTERS_BY_SOME("uuid", "4")
+	" UNION ALL " STORE_PRINTERS_BY_SOME("serial_number", "5") " UNION ALL "
+	STORE_PRINTERS_BY_SOME("mac_address", "6") " UNION ALL " STORE_PRINTERS_BY("addr_key", "7")
+	" UNION ALL " STORE_PRINTERS_BY("name_key", "8") "))"
 	" ORDER BY p.created_at, p.id FOR NO KEY UPDATE", 8 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * test_gateway.c: the gateway's pure parts: the Origin rule, room names, the
- * agent stats shape, and the per-instance presence counts.
+ * agent stats shape, the per-instance presence counts, and the envelopes made
+ * from event rows.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <libwebsockets.h>
 
 #include "server/gateway.h"
+#include "server/gateway_feed.h"
 #include "server/presence.h"
 
 static void
@@ -100,6 +104,71 @@ test_presence_counts(void **state)
 	assert_int_equal(presence_count(), 0);
 }
 
+/* A message's text as JSON (asserted to parse). */
+static json_t *
+msg_json(const struct gw_msg *m)
+{
+	json_error_t err;
+	json_t *j = json_loadb((const char *)m->data + LWS_PRE, m->len, 0, &err);
+
+	if (!j)
+		fail_msg("not JSON (%s): %.*s", err.text, (int)m->len,
+		    (const char *)m->data + LWS_PRE);
+	return j;
+}
+
+static void
+test_feed_envelopes(void **state)
+{
+	const char *co = "8ed16608-4fe5-4435-82f9-aaf637a9bc76";
+	const char *br = "e2c5d2c6-6867-4e64-ae6d-0cbd14ccc58f";
+	const char *payload = "{\"printer\": {\"name\": \"Kitchen \\\"1\\\"\", \"port\": 9100}}";
+	struct store_event rows[2] = {
+		{ .id = 42, .company_id = co, .branch_id = br, .type = "printer:updated",
+		  .ts_ms = 1764471845007LL, .payload = payload, .payload_len = strlen(payload) },
+		/* A company-level event, a type that needs escaping, a time before 1970. */
+		{ .id = 43, .company_id = co, .branch_id = "", .type = "odd\"type\\",
+		  .ts_ms = -1, .payload = "{}", .payload_len = 2 },
+	};
+	struct gw_event *ev;
+	json_t *j;
+
+	(void)state;
+	ev = gw_feed_events_from(rows, 2);
+	assert_non_null(ev);
+	assert_int_equal(ev[0].id, 42);
+	assert_string_equal(ev[0].company_id, co);
+	assert_string_equal(ev[0].branch_id, br);
+	assert_non_null(ev[0].as_branch);
+	assert_int_equal(ev[0].as_branch->is_event, 1);
+	j = msg_json(ev[0].as_branch);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "event");
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 42);
+	assert_string_equal(json_string_value(json_object_get(j, "event")), "printer:updated");
+	assert_string_equal(json_string_value(json_object_get(j, "room")),
+	    "branch:e2c5d2c6-6867-4e64-ae6d-0cbd14ccc58f");
+	assert_string_equal(json_string_value(json_object_get(j, "companyId")), co);
+	assert_string_equal(json_string_value(json_object_get(j, "branchId")), br);
+	assert_string_equal(json_string_value(json_object_get(j, "ts")), "2025-11-30T03:04:05.007Z");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j,
+	    "data"), "printer"), "name")), "Kitchen \"1\"");
+	assert_int_equal(json_object_size(j), 8);
+	json_decref(j);
+	j = msg_json(ev[0].as_company);
+	assert_string_equal(json_string_value(json_object_get(j, "room")), "company:" "8ed16608-4fe5-4435-82f9-aaf637a9bc76");
+	assert_string_equal(json_string_value(json_object_get(j, "branchId")), br);
+	json_decref(j);
+
+	assert_null(ev[1].as_branch);
+	j = msg_json(ev[1].as_company);
+	assert_string_equal(json_string_value(json_object_get(j, "event")), "odd\"type\\");
+	assert_true(json_is_null(json_object_get(j, "branchId")));
+	assert_string_equal(json_string_value(json_object_get(j, "ts")), "1969-12-31T23:59:59.999Z");
+	assert_int_equal(json_object_size(json_object_get(j, "data")), 0);
+	json_decref(j);
+	gw_events_free(ev, 2);
+}
+
 int
 main(void)
 {
@@ -108,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_rooms),
 		cmocka_unit_test(test_stats_shape),
 		cmocka_unit_test(test_presence_counts),
+		cmocka_unit_test(test_feed_envelopes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
