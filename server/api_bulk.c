@@ -115,7 +115,8 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int first, int lock, int 
 	    (!lock || store_printers_lock_send(c, b->sc.branch_id, b->n) == 0) &&
 	    (!first || !idem || store_batches_find_send(c, b->sc.company_id, b->sc.branch_id,
 	    b->agent_id, idem) == 0) &&
-	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk) == 0 &&
+	    store_printers_candidates_send(c, b->sc.company_id, b->sc.branch_id, lk,
+	    b->n) == 0 &&
 	    db_pipe_flush(c) == 0;
 	json_decref(lk);
 	ok = ok && (!first || db_pipe_done(c, PGRES_COMMAND_OK) == 0);	/* BEGIN */

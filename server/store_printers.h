@@ -55,15 +55,17 @@ int store_printers_lock_send(PGconn *c, const char *branch_id, size_t items);
 int store_printers_lock_recv(PGconn *c);
 
 /*
- * The stored printers of a branch any item could be, locked FOR UPDATE: those
- * sharing a deviceKey, uuid, serial, MAC, folded address or folded name with
- * the lookup {"keys","uuids","serials","macs","addrs","names": [strings]}. An
- * index lookup per value: the cost follows the request, not the branch.
+ * The stored printers of a branch any item could be, locked FOR NO KEY UPDATE:
+ * those sharing a deviceKey, uuid, serial, MAC, folded address or folded name with
+ * the lookup {"keys","uuids","serials","macs","addrs","names": [strings]},
+ * for a batch of n items. An index lookup per value: the cost follows the
+ * request, not the branch (a batch of more than 64 items needs the custom
+ * plans store_printers_lock_send() sets for it).
  * _recv returns the rows (columns, read by store_printers_candidate; caller
  * PQclear()s).
  */
 int store_printers_candidates_send(PGconn *c, const char *company_id,
-    const char *branch_id, const json_t *lookup);
+    const char *branch_id, const json_t *lookup, size_t n);
 PGresult *store_printers_candidates_recv(PGconn *c);
 /* Row `row` of the candidates' result as a printer object with the fields
  * the bulk decides on (id, deviceKey, the discovered fields, nameKey,
