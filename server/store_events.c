@@ -46,12 +46,19 @@ static const struct db_stmt st_append = { "events_append",
 	"SELECT pg_notify('" STORE_EVENTS_CHANNEL "', $1 || ':' || min(id) || ':' || max(id)), "
 	"count(*) FROM ins", 2 };
 
+/*
+ * Each company's range is bounded on the (company_id, id) index by row
+ * comparisons: written `x.id > q.after`, the generic plan walked the primary
+ * key from the cursor and filtered by company, so a quiet company's next event
+ * read every other company's events since its last one (test: listener_quiet).
+ */
 static const struct db_stmt st_read = { "events_read",
 	"SELECT " STORE_EVENT_COLUMNS " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) "
 	"WITH ORDINALITY AS q(co, after, upto, ord) CROSS JOIN LATERAL "
-	"(SELECT * FROM printer_events x WHERE x.company_id = q.co AND x.id > q.after "
-	" AND (q.upto < 0 OR x.id <= q.upto) ORDER BY x.id LIMIT $4::int) e "
-	"ORDER BY q.ord, e.id", 4 };
+	"(SELECT * FROM printer_events x WHERE x.company_id = q.co "
+	" AND (x.company_id, x.id) > (q.co, q.after) AND (x.company_id, x.id) <= (q.co, "
+	" CASE WHEN q.upto < 0 THEN 9223372036854775807 ELSE q.upto END) "
+	" ORDER BY x.id LIMIT $4::int) e ORDER BY q.ord, e.id", 4 };
 
 /* One statement, one snapshot: "no more rows up to head" holds. */
 static const struct db_stmt st_replay_company = { "events_replay_company",
