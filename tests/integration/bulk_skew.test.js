@@ -11,6 +11,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('../lib/harness');
 const ak = require('../lib/authkit');
+const { indexEntriesRead } = require('../lib/pgstats');
 
 const BIG = 2000;
 const SMALL = 3000;
@@ -40,23 +41,6 @@ const printer = (i) => ({
 const bulk = (list) => h.api(s, 'POST', '/api/v1/printing/printers/bulk',
   { headers: T.agent(0), body: { printers: list } });
 
-// Index entries read so far, per identity index, once the server's backends
-// have reported (their statistics reach the shared counters within a second
-// or so of going idle): polled until two reads a second apart agree.
-async function entriesRead() {
-  const read = () => Object.fromEntries(db.query(
-    "SELECT indexrelname AS i, idx_tup_read AS n FROM pg_stat_user_indexes WHERE relname = 'printers'")
-    .map((r) => [r.i, Number(r.n)]));
-  let last = read();
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 1200));
-    const now = read();
-    if (JSON.stringify(now) === JSON.stringify(last)) return now;
-    last = now;
-  }
-  return last;
-}
-
 test('a 5-printer batch into a big branch among many small ones reads entries per value, not per printer of the branch', async () => {
   for (let from = 0; from < BIG; from += 1000) {
     const r = await bulk(Array.from({ length: Math.min(1000, BIG - from) }, (_, i) => printer(from + i)));
@@ -82,11 +66,11 @@ test('a 5-printer batch into a big branch among many small ones reads entries pe
     const r = await bulk([printer(i), printer(i + 100), printer(i + 200), printer(i + 300), printer(i + 400)]);
     assert.equal(r.status, 200);
   }
-  const before = await entriesRead();
+  const before = await indexEntriesRead(db, 'printers');
   const r = await bulk([printer(7), printer(777), printer(1234), printer(1500), printer(BIG - 1)]);
   assert.equal(r.status, 200);
   assert.equal(r.json.summary.unchanged + r.json.summary.updated, 5, JSON.stringify(r.json.summary));
-  const after = await entriesRead();
+  const after = await indexEntriesRead(db, 'printers');
   for (const ix of IDENTITY_INDEXES) {
     assert.ok(ix in after, `index ${ix} exists`);
     const d = after[ix] - (before[ix] || 0);

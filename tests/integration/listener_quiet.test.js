@@ -10,6 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('../lib/harness');
 const ak = require('../lib/authkit');
+const { indexEntriesRead } = require('../lib/pgstats');
 
 let db, s, quiet, busy;
 
@@ -30,22 +31,6 @@ async function metric(name) {
   const t = await (await fetch(`${s.url}/metrics`)).text();
   const m = t.match(new RegExp(`^${name} (\\d+)`, 'm'));
   return m ? Number(m[1]) : NaN;
-}
-
-// Entries read per printer_events index once the backends have reported (their
-// statistics reach the shared counters within a second or so of going idle).
-async function entriesRead() {
-  const read = () => Object.fromEntries(db.query(
-    "SELECT indexrelname AS i, idx_tup_read AS n FROM pg_stat_user_indexes WHERE relname = 'printer_events'")
-    .map((r) => [r.i, Number(r.n)]));
-  let last = read();
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 1200));
-    const now = read();
-    if (JSON.stringify(now) === JSON.stringify(last)) return now;
-    last = now;
-  }
-  return last;
 }
 
 // Until the listener has read `want` events in all (bounded).
@@ -72,12 +57,12 @@ test("a quiet company's next event is read without reading the other companies' 
     `SELECT count(*) AS n FROM printer_events WHERE company_id = '${quiet.companyId}'`).n);
   const seen = await metric('printmaster_listener_events_total');
   const mine0 = mineOf();
-  const before = await entriesRead();
+  const before = await indexEntriesRead(db, 'printer_events');
   const r = await bulk(quiet, [printer(1, 'offline')]);
   assert.equal(r.status, 200);
   assert.equal(r.json.summary.updated, 1);
   await listenerRead(seen + mineOf() - mine0);
-  const after = await entriesRead();
+  const after = await indexEntriesRead(db, 'printer_events');
   const read = Object.keys(after).reduce((n, ix) => n + after[ix] - (before[ix] || 0), 0);
   assert.ok(read <= 50, `${read} printer_events index entries read for the quiet company's events`);
 });
