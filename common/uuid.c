@@ -14,13 +14,20 @@
 
 #include "uuid.h"
 
+/* The 8-4-4-4-12 text form (hex through libsodium, not printf: a large bulk
+ * makes one per new printer). */
 static void
 uuid_text(const unsigned char b[16], char out[UUID_TEXT_LEN + 1])
 {
-	snprintf(out, UUID_TEXT_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	    b[13], b[14], b[15]);
+	static const unsigned char seg[] = { 4, 2, 2, 2, 6 };
+	char *o = out;
+
+	for (size_t s = 0, at = 0; s < sizeof(seg); at += seg[s], s++) {
+		if (s > 0)
+			*o++ = '-';
+		sodium_bin2hex(o, (size_t)seg[s] * 2 + 1, b + at, seg[s]);
+		o += seg[s] * 2;
+	}
 }
 
 void
@@ -34,8 +41,9 @@ uuid_new(char out[UUID_TEXT_LEN + 1])
 	uuid_text(b, out);
 }
 
-void
-uuid_new_time(char out[UUID_TEXT_LEN + 1])
+/* Version 7 from 10 random bytes. */
+static void
+uuid_v7(const unsigned char rnd[10], char out[UUID_TEXT_LEN + 1])
 {
 	unsigned char b[16];
 	struct timespec ts;
@@ -43,12 +51,32 @@ uuid_new_time(char out[UUID_TEXT_LEN + 1])
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-	randombytes_buf(b, sizeof(b));
 	for (int i = 0; i < 6; i++)	/* 48-bit big-endian Unix time in ms */
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	memcpy(b + 6, rnd, 10);
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);	/* version 7 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 9562 variant */
 	uuid_text(b, out);
+}
+
+void
+uuid_new_time(char out[UUID_TEXT_LEN + 1])
+{
+	unsigned char rnd[10];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	uuid_v7(rnd, out);
+}
+
+void
+uuid_new_time_pooled(struct uuid_pool *pool, char out[UUID_TEXT_LEN + 1])
+{
+	if (pool->left < 10 || pool->left > sizeof(pool->b)) {
+		randombytes_buf(pool->b, sizeof(pool->b));
+		pool->left = sizeof(pool->b);
+	}
+	uuid_v7(pool->b + sizeof(pool->b) - pool->left, out);
+	pool->left -= 10;
 }
 
 int

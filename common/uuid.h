@@ -17,6 +17,15 @@ void uuid_new(char out[UUID_TEXT_LEN + 1]);
  * made one after another sort together, so an index on them grows at its end
  * instead of at random pages (a printer's id: 10,000 inserts ~20% faster). */
 void uuid_new_time(char out[UUID_TEXT_LEN + 1]);
+/* The same for many ids in a row: the random bytes of 64 ids come from one
+ * call (a call per id was a tenth of the ids' cost). A pool starts zeroed,
+ * lives with its caller (never shared between threads or across fork) and
+ * holds nothing secret. */
+struct uuid_pool {
+	unsigned char b[64 * 10];
+	size_t left;		/* unused bytes at the end of b */
+};
+void uuid_new_time_pooled(struct uuid_pool *pool, char out[UUID_TEXT_LEN + 1]);
 /* A UUID in text (any case, optionally "urn:uuid:"-prefixed) in its canonical
  * lower-case form into out (outlen >= UUID_TEXT_LEN + 1). 0, or -1 when in is
  * NULL or not a UUID. */

@@ -272,6 +272,7 @@ int
 bulk_decide(struct bulk *b)
 {
 	struct identity_index seen, stored;
+	struct uuid_pool ids = { .left = 0 };
 	int rc;
 
 	if ((b->keys = json_object()) == NULL)
@@ -330,7 +331,7 @@ bulk_decide(struct bulk *b)
 			json_object_set_new(b->keys, it->id.key, json_true());
 			it->status = BS_NEW;
 			it->event = "printer:discovered";
-			uuid_new_time(it->row_id);	/* the printers index grows at its end */
+			uuid_new_time_pooled(&ids, it->row_id);	/* the index grows at its end */
 			it->row = json_copy(it->in);
 			json_object_set_new(it->row, "id", json_string(it->row_id));
 			json_object_set_new(it->row, "status", json_string(bulk_status_of(src,
@@ -366,6 +367,7 @@ bulk_rows(struct bulk *b)
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct bulk_item *it = &b->items[i];
+		const struct identity *idp;
 		struct identity id;
 		json_t *row;
 
@@ -380,11 +382,17 @@ bulk_rows(struct bulk *b)
 			json_array_append_new(rows, row);
 			continue;
 		}
-		identity_from_json(&id, row);
+		/* A new row is the item as sent: its identity is the item's. */
+		if (it->status == BS_NEW) {
+			idp = &it->id;
+		} else {
+			identity_from_json(&id, row);
+			idp = &id;
+		}
 		json_object_set_new(row, "op", json_string(it->status == BS_NEW ? "new" :
 		    "update"));
-		json_object_set_new(row, "nameKey", json_string(id.name));
-		json_object_set_new(row, "addrKey", id.addr[0] ? json_string(id.addr) :
+		json_object_set_new(row, "nameKey", json_string(idp->name));
+		json_object_set_new(row, "addrKey", idp->addr[0] ? json_string(idp->addr) :
 		    json_null());
 		json_array_append_new(rows, row);
 	}

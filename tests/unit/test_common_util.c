@@ -60,6 +60,30 @@ test_time_ordered(void **state)
 	    ms / 1000 <= (unsigned long long)now + 5);
 }
 
+/* From a pool: well-formed (dashes where they go), version 7, and distinct
+ * across several refills of the pool (its 64 ids each). */
+static void
+test_time_pooled(void **state)
+{
+	static char ids[300][UUID_TEXT_LEN + 1];
+	char norm[UUID_TEXT_LEN + 1];
+	struct uuid_pool pool = { .left = 0 };
+
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		uuid_new_time_pooled(&pool, ids[i]);
+		assert_int_equal(strlen(ids[i]), UUID_TEXT_LEN);
+		assert_int_equal(uuid_norm(ids[i], norm, sizeof(norm)), 0);
+		assert_string_equal(ids[i], norm);
+		assert_true(ids[i][8] == '-' && ids[i][13] == '-' && ids[i][18] == '-' &&
+		    ids[i][23] == '-');
+		assert_int_equal(ids[i][14], '7');
+		assert_non_null(strchr("89ab", ids[i][19]));
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+}
+
 static void
 test_clock(void **state)
 {
@@ -90,6 +114,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_time_ordered),
+		cmocka_unit_test(test_time_pooled),
 		cmocka_unit_test(test_clock),
 	};
 
