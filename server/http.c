@@ -131,6 +131,26 @@ http_add_header(struct http_req *r, const char *name, const char *value)
 	r->nhdr++;
 }
 
+void
+http_defer(struct http_req *r, void (*fn)(void *), void *arg)
+{
+	if (r->ndefer == HTTP_MAX_DEFER) {
+		fn(arg);
+		return;
+	}
+	r->defer[r->ndefer].fn = fn;
+	r->defer[r->ndefer].arg = arg;
+	r->ndefer++;
+}
+
+static void
+http_run_deferred(struct http_req *r)
+{
+	for (int i = 0; i < r->ndefer; i++)
+		r->defer[i].fn(r->defer[i].arg);
+	r->ndefer = 0;
+}
+
 /* A captured request's reply (see http_run_captured): kept, not sent. */
 static int
 http_keep(struct http_req *r, unsigned status, const void *data, size_t len)
@@ -463,6 +483,7 @@ http_run_captured(http_handler fn, const char *method, const char *path,
 	r.body_max = len;
 	r.auth = *auth;
 	fn(&r);
+	http_run_deferred(&r);
 	log_info("[API] %s %s %s %u %.1fms (websocket)", r.id, r.method, r.path, r.status,
 	    clock_ms_precise() - t0);
 	for (int i = 0; i < r.nhdr; i++) {
@@ -509,6 +530,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->hdr_name[i]);
 		free(r->hdr_value[i]);
 	}
+	http_run_deferred(r);
 	free(r->path);
 	free(r->body);
 	free(r);

@@ -17,6 +17,7 @@
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_DEFER 2
 
 /*
  * A request made inside the server instead of read from a socket (an agent's
@@ -52,6 +53,11 @@ struct http_req {
 	int nhdr;
 	char *hdr_name[HTTP_MAX_HEADERS], *hdr_value[HTTP_MAX_HEADERS];
 	char client_ip[64];
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} defer[HTTP_MAX_DEFER];	/* http_defer() */
+	int ndefer;
 };
 
 /* A handler returns the result of http_reply_* / http_error (MHD_YES or MHD_NO). */
@@ -109,6 +115,10 @@ int http_reply_static(struct http_req *r, unsigned status, const char *ctype,
 int http_error(struct http_req *r, unsigned status, const char *code,
     const char *message, json_t *details);
 void http_add_header(struct http_req *r, const char *name, const char *value);
+/* Run fn(arg) once the reply has gone out (a captured request: when its
+ * handler has returned): what a handler built need not be freed before its
+ * answer leaves. With HTTP_MAX_DEFER already waiting, fn runs at once. */
+void http_defer(struct http_req *r, void (*fn)(void *), void *arg);
 
 /* The one mapping of database errors to answers. http_db_unavailable: 503
  * with Retry-After, "database unreachable: nothing was changed". After a
