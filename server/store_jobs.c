@@ -58,11 +58,14 @@ static const struct db_stmt st_get = { "jobs_get",
 	"SELECT print_job_json(j)::text FROM print_jobs j WHERE j.company_id = $1 "
 	"AND j.id = $3 AND ($2::uuid IS NULL OR j.branch_id = $2)", 3 };
 
+/* The cursor is a range of the (company_id, id) index: written `$5 IS NULL OR
+ * j.id > $5`, it was a filter, and each page read every job before it. */
 static const struct db_stmt st_list = { "jobs_list",
 	"SELECT j.id, print_job_json(j)::text FROM print_jobs j WHERE j.company_id = $1 "
 	"AND ($2::uuid IS NULL OR j.branch_id = $2) AND ($3::uuid IS NULL OR "
-	"j.printer_id = $3) AND ($4::text IS NULL OR j.state = $4) AND ($5::uuid IS NULL "
-	"OR j.id > $5) ORDER BY j.id LIMIT $6::int", 6 };
+	"j.printer_id = $3) AND ($4::text IS NULL OR j.state = $4) "
+	"AND j.id > coalesce($5::uuid, '00000000-0000-0000-0000-000000000000') "
+	"ORDER BY j.id LIMIT $6::int", 6 };
 
 static const struct db_stmt st_cancel = { "jobs_cancel",
 	"UPDATE print_jobs j SET state = 'cancelled', finished_at = now(), "
