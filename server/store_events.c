@@ -67,12 +67,21 @@ static const struct db_stmt st_replay_company = { "events_replay_company",
 	"LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE x.company_id = $1 "
 	" AND x.id > $2 ORDER BY x.id LIMIT $3::int) e ON true ORDER BY e.id", 3 };
 
+/*
+ * Per branch, at most `limit` of its events after since, from its range of the
+ * (company_id, branch_id, id) index (sql/016; the row comparison keeps the
+ * plan on it), merged by id: filtering the company's events by branch read
+ * all of them since `since` to find a quiet branch's few (test:
+ * events_replay_branch).
+ */
 static const struct db_stmt st_replay_branches = { "events_replay_branches",
 	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM "
 	"(SELECT coalesce(max(id), 0) AS head FROM printer_events WHERE company_id = $1) h "
-	"LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE x.company_id = $1 "
-	" AND x.id > $2 AND x.branch_id = ANY($4::uuid[]) ORDER BY x.id LIMIT $3::int) e "
-	"ON true ORDER BY e.id", 4 };
+	"LEFT JOIN LATERAL (SELECT y.* FROM unnest($4::uuid[]) b(id) CROSS JOIN LATERAL "
+	" (SELECT * FROM printer_events x WHERE x.company_id = $1 AND x.branch_id = b.id "
+	"  AND x.branch_id IS NOT NULL AND (x.company_id, x.branch_id, x.id) > ($1, b.id, $2) "
+	"  ORDER BY x.id "
+	"  LIMIT $3::int) y ORDER BY y.id LIMIT $3::int) e ON true ORDER BY e.id", 4 };
 
 static const struct db_stmt st_head = { "events_head",
 	"SELECT coalesce(max(id), 0) FROM printer_events WHERE company_id = $1", 1 };
