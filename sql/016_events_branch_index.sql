@@ -5,7 +5,8 @@
 -- `since` was answered from the (company_id, id) index, filtered by branch:
 -- after a night away, one reconnect read every event of the whole company
 -- since (up to event_retention, a week by default), to find its branch's few.
--- With this index each branch's events after `since` are a range of their own. Company-level events (no
--- branch) are never replayed to branch rooms, so they are left out of it.
+-- With this index each branch's events after `since` are a range of their
+-- own. Company-level events (no branch) are never replayed to branch rooms,
+-- so they are left out of it.
 CREATE INDEX printer_events_branch_idx ON printer_events (company_id, branch_id, id)
     WHERE branch_id IS NOT NULL;
