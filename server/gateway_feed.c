@@ -43,17 +43,19 @@ gw_feed_envelope(const struct store_event *r, const char *type_json, const char 
 #undef GW_FEED_ENVELOPE
 }
 
-/* Unix milliseconds as 2026-01-02T03:04:05.678Z (to_char's MS: truncated). */
+/* Unix microseconds as 2026-01-02T03:04:05.678Z (milliseconds truncated, as
+ * to_char's MS). */
 static void
-gw_feed_time(long long ms, char out[64])
+gw_feed_time(long long us, char out[64])
 {
-	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	long long s = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+	time_t sec = (time_t)s;
 	struct tm tm;
 
 	gmtime_r(&sec, &tm);
 	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    ms - (long long)sec * 1000);
+	    (us - s * 1000000) / 1000);
 }
 
 struct gw_event *
@@ -72,7 +74,7 @@ gw_feed_events_from(const struct store_event *rows, size_t n)
 		json_decref(t);
 		if (!type_json)
 			goto err;
-		gw_feed_time(r->ts_ms, ts);
+		gw_feed_time(r->ts_us, ts);
 		ev[i].id = r->id;
 		snprintf(ev[i].company_id, sizeof(ev[i].company_id), "%s", r->company_id);
 		snprintf(ev[i].branch_id, sizeof(ev[i].branch_id), "%s", r->branch_id);

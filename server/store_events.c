@@ -14,13 +14,14 @@
 
 /*
  * The columns of a printer_events row `e` the gateway needs: id, company,
- * branch, type, time (Unix milliseconds) and payload as text. The envelopes
+ * branch, type, time (Unix microseconds: exact, where a double's milliseconds
+ * could round down a millisecond) and payload as text. The envelopes
  * are put together by the gateway (gateway_feed.c): built here with
  * json_build_object, they were four fifths of a read's time.
  */
 #define STORE_EVENT_COLUMNS \
 	"e.id, e.company_id::text, coalesce(e.branch_id::text, ''), e.type, " \
-	"floor(date_part('epoch', e.created_at) * 1000)::bigint, e.payload::text"
+	"(date_part('epoch', e.created_at) * 1000000)::bigint, e.payload::text"
 
 /*
  * The lock is taken before the first id is drawn (every output row needs lk's
@@ -208,7 +209,7 @@ store_events_row(const PGresult *res, int i, struct store_event *ev)
 	ev->company_id = PQgetvalue(res, i, o + 1);
 	ev->branch_id = PQgetvalue(res, i, o + 2);
 	ev->type = PQgetvalue(res, i, o + 3);
-	ev->ts_ms = strtoll(PQgetvalue(res, i, o + 4), NULL, 10);
+	ev->ts_us = strtoll(PQgetvalue(res, i, o + 4), NULL, 10);
 	ev->payload = PQgetvalue(res, i, o + 5);
 	ev->payload_len = (size_t)PQgetlength(res, i, o + 5);
 }

@@ -25,7 +25,7 @@ struct store_event {
 	const char *company_id;
 	const char *branch_id;		/* "" for company-level events */
 	const char *type;		/* "printer:updated", ... */
-	long long ts_ms;		/* created_at, Unix milliseconds */
+	long long ts_us;		/* created_at, Unix microseconds */
 	const char *payload;		/* a JSON object */
 	size_t payload_len;
 };

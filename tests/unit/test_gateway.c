@@ -125,10 +125,10 @@ test_feed_envelopes(void **state)
 	const char *payload = "{\"printer\": {\"name\": \"Kitchen \\\"1\\\"\", \"port\": 9100}}";
 	struct store_event rows[2] = {
 		{ .id = 42, .company_id = co, .branch_id = br, .type = "printer:updated",
-		  .ts_ms = 1764471845007LL, .payload = payload, .payload_len = strlen(payload) },
+		  .ts_us = 1764471845007999LL, .payload = payload, .payload_len = strlen(payload) },
 		/* A company-level event, a type that needs escaping, a time before 1970. */
 		{ .id = 43, .company_id = co, .branch_id = "", .type = "odd\"type\\",
-		  .ts_ms = -1, .payload = "{}", .payload_len = 2 },
+		  .ts_us = -1, .payload = "{}", .payload_len = 2 },
 	};
 	struct gw_event *ev;
 	json_t *j;
