@@ -48,48 +48,56 @@ static const struct db_stmt st_append = { "events_append",
 	"count(*) FROM ins", 2 };
 
 /*
- * Each company's range of the (company_id, id) index, after its cursor and up
- * to the notice's last id: both bounds are index conditions, so the scan stops
- * at the notice's last id (a filter `q.upto < 0 OR x.id <= q.upto` read on to
- * the company's newest event). Plain bounds, no row comparisons: next to
- * company_id = q.co, a row comparison does not position the scan, which then
- * read the company's every event (0.3 -> 0.9 ms a call under make bench's
- * load). Where a few companies share a database and one is quiet, the
- * generic plan may walk the primary key from the cursor instead (docs/
- * operations.md).
+ * How a company's (or a branch's) events are read, here and in the replays:
+ * the company is written as a range, `company_id >= $co AND company_id <=
+ * $co`, and the rows ordered by (company_id, id). With `company_id = $co` the
+ * planner takes the company for a constant, any index ordered by id will do,
+ * and where a few companies share the database its generic plan walked the
+ * primary key from the cursor, filtering by company: a quiet company's next
+ * event read every other company's events since its last one (test:
+ * listener_quiet). As a range, only the company's index gives that order,
+ * and the scan starts at (company, cursor) and stops at the company's end
+ * (row comparisons instead do not position the scan: each read went through
+ * the company's every event). STORE_EVENTS_OF(x, co) is that range.
  */
+#define STORE_EVENTS_OF(x, co) x ".company_id >= " co " AND " x ".company_id <= " co
+#define STORE_EVENTS_HEAD(co) \
+	"coalesce((SELECT id FROM printer_events WHERE " STORE_EVENTS_OF("printer_events", co) \
+	" ORDER BY company_id DESC, id DESC LIMIT 1), 0)"
+
+/* Per company, after its cursor, up to the notice's last id. */
 static const struct db_stmt st_read = { "events_read",
 	"SELECT " STORE_EVENT_COLUMNS " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) "
 	"WITH ORDINALITY AS q(co, after, upto, ord) CROSS JOIN LATERAL "
-	"(SELECT * FROM printer_events x WHERE x.company_id = q.co AND x.id > q.after "
+	"(SELECT * FROM printer_events x WHERE " STORE_EVENTS_OF("x", "q.co")
+	" AND x.id > q.after "
 	" AND x.id <= CASE WHEN q.upto < 0 THEN 9223372036854775807 ELSE q.upto END "
-	" ORDER BY x.id LIMIT $4::int) e ORDER BY q.ord, e.id", 4 };
+	" ORDER BY x.company_id, x.id LIMIT $4::int) e ORDER BY q.ord, e.id", 4 };
 
 /* One statement, one snapshot: "no more rows up to head" holds. */
 static const struct db_stmt st_replay_company = { "events_replay_company",
-	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM "
-	"(SELECT coalesce(max(id), 0) AS head FROM printer_events WHERE company_id = $1) h "
-	"LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE x.company_id = $1 "
-	" AND x.id > $2 ORDER BY x.id LIMIT $3::int) e ON true ORDER BY e.id", 3 };
+	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM (SELECT " STORE_EVENTS_HEAD("$1")
+	" AS head) h LEFT JOIN LATERAL (SELECT * FROM printer_events x WHERE "
+	STORE_EVENTS_OF("x", "$1") " AND x.id > $2 ORDER BY x.company_id, x.id "
+	"LIMIT $3::int) e ON true ORDER BY e.id", 3 };
 
 /*
  * Per branch, at most `limit` of its events after since, from its range of the
- * (company_id, branch_id, id) index (sql/016; ordered by all three, which only
- * that index gives per branch), merged by id: filtering the company's events
- * by branch read all of them since `since` to find a quiet branch's few
- * (test: events_replay_branch).
+ * (branch_id, id) index (sql/016; branch ids are unique across companies, the
+ * company is checked on the rows), merged by id: filtering the company's
+ * events by branch read all of them since `since` to find a quiet branch's few
+ * (test: events_replay_branch). The branch is a range, as the company above.
  */
 static const struct db_stmt st_replay_branches = { "events_replay_branches",
-	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM "
-	"(SELECT coalesce(max(id), 0) AS head FROM printer_events WHERE company_id = $1) h "
-	"LEFT JOIN LATERAL (SELECT y.* FROM unnest($4::uuid[]) b(id) CROSS JOIN LATERAL "
-	" (SELECT * FROM printer_events x WHERE x.company_id = $1 AND x.branch_id = b.id "
-	"  AND x.branch_id IS NOT NULL AND x.id > $2 "
-	"  ORDER BY x.company_id, x.branch_id, x.id LIMIT $3::int) y "
+	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM (SELECT " STORE_EVENTS_HEAD("$1")
+	" AS head) h LEFT JOIN LATERAL (SELECT y.* FROM unnest($4::uuid[]) b(id) CROSS JOIN "
+	" LATERAL (SELECT * FROM printer_events x WHERE x.branch_id IS NOT NULL AND x.branch_id >= b.id "
+	"  AND x.branch_id <= b.id AND x.id > $2 AND x.company_id = $1 "
+	"  ORDER BY x.branch_id, x.id LIMIT $3::int) y "
 	" ORDER BY y.id LIMIT $3::int) e ON true ORDER BY e.id", 4 };
 
 static const struct db_stmt st_head = { "events_head",
-	"SELECT coalesce(max(id), 0) FROM printer_events WHERE company_id = $1", 1 };
+	"SELECT " STORE_EVENTS_HEAD("$1"), 1 };
 
 /* Usually there is nothing to prune: look first, write only when needed. */
 static const struct db_stmt st_prune_any = { "events_prune_any",

@@ -6,7 +6,8 @@
 -- after a night away, one reconnect read every event of the whole company
 -- since (up to event_retention, a week by default), to find its branch's few.
 -- With this index each branch's events after `since` are a range of their
--- own. Company-level events (no branch) are never replayed to branch rooms,
--- so they are left out of it.
-CREATE INDEX printer_events_branch_idx ON printer_events (company_id, branch_id, id)
+-- own (branch ids are unique across companies; the rows' company is checked).
+-- Company-level events (no branch) are never replayed to branch rooms, so
+-- they are left out of it.
+CREATE INDEX printer_events_branch_idx ON printer_events (branch_id, id)
     WHERE branch_id IS NOT NULL;

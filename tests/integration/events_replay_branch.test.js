@@ -3,9 +3,7 @@
 // request). A branch's staff reconnecting after a night away asked for their
 // branch's few events since; the replay filtered every event of the company
 // since then. Counted as index entries PostgreSQL read (pg_stat_user_indexes),
-// not as time; the replay must still be exact. The database holds other
-// companies too (with two companies alone, plans may walk the events' primary
-// key instead: docs/operations.md).
+// not as time; the replay must still be exact.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

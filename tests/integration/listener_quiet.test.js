@@ -1,0 +1,95 @@
+// listener_quiet.test.js: the event listener reads a company's new events by
+// that company's range of the (company_id, id) index, from its cursor on,
+// however many events other companies wrote since its last one (issue 10: the
+// cost follows the request). A quiet company's cursor is old; written as
+// `company_id = $co AND id > cursor`, the listener's generic plan (two
+// companies, one far busier) walked the primary key from there and filtered by
+// company, reading every other company's events. The tests count the index
+// entries PostgreSQL read (pg_stat_user_indexes), not time.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('../lib/harness');
+const ak = require('../lib/authkit');
+const { indexEntriesRead } = require('../lib/pgstats');
+
+let db, s, quiet, busy;
+
+test.before(async () => {
+  db = await h.createDatabase();
+  s = await h.startServer({ db, env: { PRINTMASTER_LOG_LEVEL: 'warn' } });
+  quiet = await ak.tenant(db, s, { company: 'Quiet Cafe', branches: ['Q1'] });
+  busy = await ak.tenant(db, s, { company: 'Busy Chain', branches: ['B1'] });
+});
+test.after(async () => { await s.stop(); });
+
+const printer = (i, status = 'online') => ({ name: `P ${i}`, address: `10.30.${i >> 8}.${i & 255}`,
+  port: 9100, connectionType: 'network', protocol: 'raw', status, sources: ['netscan'] });
+const bulk = (t, list) => h.api(s, 'POST', '/api/v1/printing/printers/bulk',
+  { headers: t.agent(0), body: { printers: list } });
+
+async function metric(name) {
+  const t = await (await fetch(`${s.url}/metrics`)).text();
+  const m = t.match(new RegExp(`^${name} (\\d+)`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// Until the listener has read `want` events in all (bounded).
+async function listenerRead(want) {
+  for (let i = 0; i < 100; i++) {
+    if (await metric('printmaster_listener_events_total') >= want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the listener did not read ${want} events`);
+}
+
+test("a quiet company's next event is read without reading the other companies' events since its last", async () => {
+  assert.equal((await bulk(quiet, [printer(1)])).status, 200);
+  assert.equal((await bulk(busy, [printer(1)])).status, 200);
+  await listenerRead(Number(db.one('SELECT count(*) AS n FROM printer_events').n));
+  // The busy company's events since: written here without a notice, so the
+  // listener has no reason to read them (the count read is then only the
+  // quiet company's); then the statistics autovacuum would gather.
+  db.exec(`INSERT INTO printer_events (company_id, branch_id, type, payload)
+    SELECT '${busy.companyId}', '${busy.branchId}', 'printer:sync:batch-completed', '{}'
+    FROM generate_series(1, 3000);
+    ANALYZE printer_events`);
+  const mineOf = () => Number(db.one(
+    `SELECT count(*) AS n FROM printer_events WHERE company_id = '${quiet.companyId}'`).n);
+  const seen = await metric('printmaster_listener_events_total');
+  const mine0 = mineOf();
+  const before = await indexEntriesRead(db, 'printer_events');
+  const r = await bulk(quiet, [printer(1, 'offline')]);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.summary.updated, 1);
+  await listenerRead(seen + mineOf() - mine0);
+  const after = await indexEntriesRead(db, 'printer_events');
+  const read = Object.keys(after).reduce((n, ix) => n + after[ix] - (before[ix] || 0), 0);
+  assert.ok(read <= 50, `${read} printer_events index entries read for the quiet company's events`);
+});
+
+// The other side: a busy company's next read starts at its cursor, not at its
+// first event (a form of the range that did not position the scan read all of
+// them on every notice).
+test("a busy company's next event is read from its cursor on, not from its first event", async () => {
+  // This notice's range takes in the 3,000 events written without one: the
+  // listener reads them all (in rounds of 500); wait until it is done.
+  assert.equal((await bulk(busy, [printer(2)])).status, 200);
+  await listenerRead(Number(db.one('SELECT count(*) AS n FROM printer_events').n));
+  // The listener's connection reports its statistics when a transaction ends
+  // a second or more after its last report: a read for the other company,
+  // 1.5 s on, brings in what those rounds read before the count starts.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await bulk(quiet, [printer(3)])).status, 200);
+  await listenerRead(Number(db.one('SELECT count(*) AS n FROM printer_events').n));
+  const seen = await metric('printmaster_listener_events_total');
+  const total0 = Number(db.one('SELECT count(*) AS n FROM printer_events').n);
+  const before = await indexEntriesRead(db, 'printer_events');
+  const r = await bulk(busy, [printer(2, 'offline')]);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.summary.updated, 1);
+  await listenerRead(seen + Number(db.one('SELECT count(*) AS n FROM printer_events').n) - total0);
+  const after = await indexEntriesRead(db, 'printer_events');
+  const read = Object.keys(after).reduce((n, ix) => n + after[ix] - (before[ix] || 0), 0);
+  assert.ok(read <= 50, `${read} printer_events index entries read for the busy company's new events`);
+});
