@@ -91,8 +91,8 @@ static const struct db_stmt st_replay_company = { "events_replay_company",
 static const struct db_stmt st_replay_branches = { "events_replay_branches",
 	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM (SELECT " STORE_EVENTS_HEAD("$1")
 	" AS head) h LEFT JOIN LATERAL (SELECT y.* FROM unnest($4::uuid[]) b(id) CROSS JOIN "
-	" LATERAL (SELECT * FROM printer_events x WHERE x.branch_id IS NOT NULL AND x.branch_id >= b.id "
-	"  AND x.branch_id <= b.id AND x.id > $2 AND x.company_id = $1 "
+	" LATERAL (SELECT * FROM printer_events x WHERE x.branch_id IS NOT NULL "
+	"AND x.branch_id >= b.id  AND x.branch_id <= b.id AND x.id > $2 AND x.company_id = $1 "
 	"  ORDER BY x.branch_id, x.id LIMIT $3::int) y "
 	" ORDER BY y.id LIMIT $3::int) e ON true ORDER BY e.id", 4 };
 
