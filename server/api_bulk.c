@@ -33,7 +33,6 @@
 #include "server/store_printers.h"
 
 #define BULK_IDEM_MAX 200
-#define BULK_LOCK_FIRST 64	/* larger batches take the branch lock at once */
 #define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
@@ -155,13 +154,14 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int first, int lock, int 
  * writers of the branch, so that two agents reporting one new printer at once
  * make one row: it takes the branch lock and decides again on what it reads
  * under the lock (one more round trip, in the same transaction). A large
- * batch takes the lock at once. 1 replayed, 0 go on, -1 database error.
+ * batch takes the lock at once (store_printers_large: its plan settings come
+ * with the lock). 1 replayed, 0 go on, -1 database error.
  */
 static int
 bulk_read_decide(struct bulk *b, PGconn *c, const char *idem, int *rc)
 {
 	int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
-	int lock = b->n > BULK_LOCK_FIRST, found;
+	int lock = store_printers_large(b->n), found;
 
 	if ((found = bulk_read(b, c, idem, 1, lock, rc)) < 0 &&
 	    (!db_retry_after_loss(c, idle) ||

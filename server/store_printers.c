@@ -10,8 +10,10 @@
 #include "server/store_locks.h"
 #include "server/store_printers.h"
 
-#define STORE_PRINTERS_LARGE 64
-#define STORE_PRINTERS_LARGE_S "64"
+/* STORE_PRINTERS_LARGE (store_printers.h) as SQL text. */
+#define STORE_PRINTERS_STR_(n) #n
+#define STORE_PRINTERS_STR(n) STORE_PRINTERS_STR_(n)
+#define STORE_PRINTERS_LARGE_S STORE_PRINTERS_STR(STORE_PRINTERS_LARGE)
 
 /*
  * The branch is checked in the same statement: a company-wide credential
@@ -316,6 +318,12 @@ store_printers_lock_recv(PGconn *c)
 }
 
 int
+store_printers_large(size_t items)
+{
+	return items > STORE_PRINTERS_LARGE;
+}
+
+int
 store_printers_candidates_send(PGconn *c, const char *company_id, const char *branch_id,
     const json_t *lookup, size_t n)
 {
@@ -330,7 +338,7 @@ store_printers_candidates_send(PGconn *c, const char *company_id, const char *br
 			goto out;
 	for (int i = 0; i < 6; i++)
 		p[2 + i] = arr[i];
-	rc = db_pipe_send(c, n > STORE_PRINTERS_LARGE ? &st_candidates_large :
+	rc = db_pipe_send(c, store_printers_large(n) ? &st_candidates_large :
 	    &st_candidates, p);
 out:
 	for (int i = 0; i < 6; i++)

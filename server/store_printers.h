@@ -47,6 +47,14 @@ int store_printers_delete(PGconn *c, const char *company_id, const char *branch_
     const char *id, char branch_out[37], json_t **name_out);
 
 /*
+ * A large batch (more than STORE_PRINTERS_LARGE items) is planned for itself:
+ * store_printers_lock_send() sets custom plans for it, which its candidate
+ * lookup needs, so it takes the lock in its first round trip.
+ */
+#define STORE_PRINTERS_LARGE 64
+int store_printers_large(size_t items);
+
+/*
  * Bulk, first round trip (after BEGIN): the branch's writer lock, so matching
  * sees every committed row of the branch (other branches and companies never
  * wait for it), and the plan settings for a batch of `items` printers.
