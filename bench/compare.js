@@ -8,7 +8,7 @@
 //   BENCH_DURATION=10     seconds of each wrk run
 //   BENCH_WARMUP=5        seconds of warm-up load before scenario 1 is measured (each side)
 //   BENCH_WS_CLIENTS=10000 websocket clients in scenario 6
-//   BENCH_ROUNDS=3        rounds of the bulk scenario (median)
+//   BENCH_ROUNDS=3        rounds of the small-batch and bulk scenarios (median)
 //   BENCH_SEQ=50          sequential requests per case in scenario 4 (median)
 //   BENCH_BIG=20000       printers in scenario 4's big branch
 //   BENCH_THREADS=n       the server's HTTP workers (default: its own default)
@@ -76,6 +76,27 @@ function procCpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
+// CPU seconds of each PostgreSQL process of the cluster (backends, the WAL
+// writer, autovacuum, ...): what the database spent, whoever asked. Taken as
+// a snapshot per process, so one that exits between two snapshots (an
+// autovacuum worker with its past CPU) does not count against the interval.
+function postgresCpu() {
+  const m = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith('postgres')) m.set(d, procCpuSeconds(d));
+    } catch { /* gone meanwhile */ }
+  }
+  return m;
+}
+// Seconds spent between two postgresCpu() snapshots by processes alive at the second.
+function postgresCpuSince(before) {
+  let t = 0;
+  for (const [pid, s] of postgresCpu()) t += s - (before.get(pid) || 0);
+  return t;
+}
+
 function procRssKiB(pid) {
   const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
   return Number(m[1]);
@@ -191,16 +212,39 @@ async function smallBatches(env) {
     wrk({ url: ours.url, script: 'bulk.lua', conns: 8, args: [oursFile], duration: CFG.warmup });
     wrk({ url: peer.url, script: 'bulk.lua', conns: 8, args: [peerFile], duration: CFG.warmup });
   }
-  const o = wrk({ url: ours.url, script: 'bulk.lua', conns: 8, args: [oursFile] });
-  const p = wrk({ url: peer.url, script: 'bulk.lua', conns: 8, args: [peerFile] });
+  // Rounds alternate (ours, peer, ours, peer, ...) and each figure is the
+  // median of its rounds: on a shared machine a slow spell then falls on
+  // both sides, or on one round of one side, not on a whole side.
+  const runs = { o: [], p: [] };
+  for (let r = 0; r < CFG.rounds; r++) {
+    log(`1: round ${r + 1} of ${CFG.rounds}`);
+    for (const [side, srv, file] of [['o', ours, oursFile], ['p', peer, peerFile]]) {
+      const s0 = procCpuSeconds(srv.proc.pid), d0 = postgresCpu();
+      const w = wrk({ url: srv.url, script: 'bulk.lua', conns: 8, args: [file] });
+      // CPU per batch, ms: the server's process and PostgreSQL's (the other
+      // side is idle meanwhile).
+      w.serverMs = (procCpuSeconds(srv.proc.pid) - s0) * 1000 / w.requests;
+      w.dbMs = postgresCpuSince(d0) * 1000 / w.requests;
+      runs[side].push(w);
+    }
+  }
+  const mid = (xs) => ({ rps: median(xs.map((x) => x.rps)), p50_us: median(xs.map((x) => x.p50_us)),
+    p99_us: median(xs.map((x) => x.p99_us)), errors: xs.reduce((n, x) => n + x.errors, 0),
+    serverMs: median(xs.map((x) => x.serverMs)), dbMs: median(xs.map((x) => x.dbMs)) });
+  const o = mid(runs.o), p = mid(runs.p);
   fs.rmSync(dir, { recursive: true, force: true });
-  const S = '1 small batches (5 printers, 8 branches / 4 companies, 8 conns, after a warm-up)';
-  row(S, 'batches/s', o.rps, p.rps, { ratio: o.rps / p.rps });
+  const S = `1 small batches (5 printers, 8 branches / 4 companies, 8 conns, after a warm-up; median of ${CFG.rounds})`;
+  row(S, 'batches/s', o.rps, p.rps, { ratio: o.rps / p.rps,
+    note: `rounds, ours / peer: ${runs.o.map((x, i) => `${x.rps.toFixed(0)} / ${runs.p[i].rps.toFixed(0)}`).join(', ')}` });
   row(S, 'printers/s', o.rps * 5, p.rps * 5, { ratio: o.rps / p.rps, target: '>= 5x peer', pass: o.rps >= 5 * p.rps });
   row(S, 'p50 latency', o.p50_us / 1000, p.p50_us / 1000, { unit: 'ms', ratio: o.p50_us / p.p50_us });
   row(S, 'p99 latency', o.p99_us / 1000, p.p99_us / 1000, { unit: 'ms', ratio: o.p99_us / p.p99_us,
     target: '<= 0.5x peer', pass: o.p99_us <= 0.5 * p.p99_us });
   row(S, 'errors (non-2xx, socket)', o.errors, p.errors, { target: 'ours 0', pass: o.errors === 0 });
+  row(S, 'CPU per batch: server process', o.serverMs, p.serverMs, { unit: 'ms', ratio: o.serverMs / p.serverMs });
+  row(S, 'CPU per batch: PostgreSQL', o.dbMs, p.dbMs, { unit: 'ms', ratio: o.dbMs / p.dbMs,
+    note: `5x the peer (${(5 * p.rps).toFixed(0)} batches/s) leaves ${(2000 / (5 * p.rps)).toFixed(2)} ms of CPU per ` +
+      'batch on 2 cores for everything: server, PostgreSQL and the load generator' });
   const f = floor(env);
   row(S, 'reference: PostgreSQL alone, least work a batch needs, tx/s', f, p.rps, {
     ratio: f / p.rps,
@@ -692,6 +736,9 @@ function markdown(m, seconds) {
     '1. wrk (`bench/wrk/bulk.lua`), 2 threads, 8 connections: each request is the agent of the next of 8',
     '   branches in 4 companies (its own `pmk_` key; the peer: an HMAC token) sending 5 distinct printers',
     '   drawn from that branch\'s 200, 1 in 20 reported offline, with an Idempotency-Key. printers/s = 5 x batches/s.',
+    '   After a warm-up of each side, rounds of BENCH_DURATION seconds alternate between ours and the peer;',
+    '   each figure is the median of its side\'s rounds (errors: their sum). CPU per batch: utime+stime',
+    '   of the server\'s process and of every PostgreSQL process (`/proc`) over a round, per batch.',
     '   Reference row: pgbench, 8 clients, `bench/pgbench/floor.sql` on copies of the bench branches\' printers',
     '   and of the batch and event tables (same columns and indexes, no triggers): the least work a batch',
     '   needs in PostgreSQL while keeping the guarantees (lock and read 5 printers, refresh them, store the',
