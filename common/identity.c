@@ -21,23 +21,45 @@ identity_str(const json_t *o, const char *k)
 	return s && *s ? s : NULL;
 }
 
+/* A value that is there: NULL for none and for "". */
+static const char *
+identity_some(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
 void
-identity_from_json(struct identity *id, const json_t *o)
+identity_from_fields(struct identity *id, const struct identity_fields *f)
 {
 	const char *s;
 
 	memset(id, 0, sizeof(*id));
-	id->key = identity_str(o, "deviceKey");
-	id->uuid = identity_str(o, "uuid");
-	id->serial = identity_str(o, "serialNumber");
-	id->mac = identity_str(o, "macAddress");
-	if ((s = identity_str(o, "manufacturer")) != NULL)
+	id->key = identity_some(f->key);
+	id->uuid = identity_some(f->uuid);
+	id->serial = identity_some(f->serial);
+	id->mac = identity_some(f->mac);
+	if ((s = identity_some(f->manufacturer)) != NULL)
 		printer_norm_name(s, id->mfr, sizeof(id->mfr));
-	if ((s = identity_str(o, "address")) != NULL)
+	if ((s = identity_some(f->address)) != NULL)
 		printer_norm_name(s, id->addr, sizeof(id->addr));
-	id->port = (int)json_integer_value(json_object_get(o, "port"));
-	if ((s = identity_str(o, "name")) != NULL)
+	id->port = f->port;
+	if ((s = identity_some(f->name)) != NULL)
 		printer_norm_name(s, id->name, sizeof(id->name));
+}
+
+void
+identity_from_json(struct identity *id, const json_t *o)
+{
+	struct identity_fields f = {
+		.key = identity_str(o, "deviceKey"), .uuid = identity_str(o, "uuid"),
+		.serial = identity_str(o, "serialNumber"), .mac = identity_str(o, "macAddress"),
+		.manufacturer = identity_str(o, "manufacturer"),
+		.address = identity_str(o, "address"),
+		.port = (int)json_integer_value(json_object_get(o, "port")),
+		.name = identity_str(o, "name"),
+	};
+
+	identity_from_fields(id, &f);
 }
 
 void

@@ -34,6 +34,13 @@ struct identity {
 /* Fill id from a PrinterData-shaped object (camelCase keys). The strings point
  * into obj, which must outlive id. id->places is left NULL. */
 void identity_from_json(struct identity *id, const json_t *obj);
+/* The same from the identity fields as they are (NULL or "" for none), e.g. a
+ * stored row's columns; the strings must outlive id. */
+struct identity_fields {
+	const char *key, *uuid, *serial, *mac, *manufacturer, *address, *name;
+	int port;
+};
+void identity_from_fields(struct identity *id, const struct identity_fields *f);
 /* Set id's extra places (an array of strings, not copied; NULL for none). */
 void identity_set_places(struct identity *id, const json_t *places);
 

@@ -36,27 +36,6 @@
 #define BULK_IDEM_CHARS " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 	"[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
-/* Rows of the candidate lookup into b->cands. */
-static int
-bulk_take_candidates(struct bulk *b, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	b->cands = calloc((size_t)n + 1, sizeof(*b->cands));
-	if (!b->cands)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		struct bulk_cand *cd = &b->cands[b->ncand];
-
-		if ((cd->p = store_printers_candidate(res, i)) == NULL)
-			return -1;
-		identity_from_json(&cd->id, cd->p);
-		cd->claimed_by = -1;
-		b->ncand++;
-	}
-	return 0;
-}
-
 /* BLAKE2b of len bytes as hex into out[65]. */
 static void
 bulk_hash(const void *data, size_t len, char out[65])
@@ -136,8 +115,9 @@ bulk_read(struct bulk *b, PGconn *c, const char *idem, int first, int lock, int 
 	} else if (ok && found) {
 		db_rollback(c);
 		*rc = bulk_replay(b, resp, hash);
-	} else if (ok && bulk_take_candidates(b, res) < 0) {
-		ok = 0;
+	} else if (ok) {
+		ok = bulk_take_candidates(b, res) == 0;
+		res = NULL;	/* the bulk's now */
 	}
 	PQclear(res);
 	free(resp);

@@ -11,6 +11,7 @@
 
 #include "common/printer.h"
 #include "server/bulk.h"
+#include "server/store_printers.h"
 
 static const char *const bulk_status_names[] = { "new", "updated", "unchanged",
 	"skipped", "duplicate", "failed" };
@@ -33,6 +34,7 @@ bulk_free(struct bulk *b)
 	json_decref(b->keys);
 	free(b->items);
 	free(b->cands);
+	PQclear(b->cand_res);
 }
 
 /* Forget a decision (and the candidates it was made on), to decide again on
@@ -61,9 +63,58 @@ bulk_undecide(struct bulk *b)
 	free(b->cands);
 	b->cands = NULL;
 	b->ncand = 0;
+	PQclear(b->cand_res);
+	b->cand_res = NULL;
 	json_decref(b->keys);
 	b->keys = NULL;
 	memset(b->counts, 0, sizeof(b->counts));
+	b->oom = 0;
+}
+
+/* A stored printer's column `field`: its text (NULL for none), or its value
+ * (new reference, NULL when out of memory). */
+static const char *
+bulk_cand_text(const struct bulk *b, const struct bulk_cand *cd, const char *field)
+{
+	return store_printers_cand_text(b->cand_res, cd->row, store_printers_cand_field(field));
+}
+
+static json_t *
+bulk_cand_value(const struct bulk *b, const struct bulk_cand *cd, const char *field)
+{
+	return store_printers_cand_value(b->cand_res, cd->row, store_printers_cand_field(field));
+}
+
+int
+bulk_take_candidates(struct bulk *b, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	b->cand_res = res;
+	if ((b->cands = calloc((size_t)n + 1, sizeof(*b->cands))) == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct bulk_cand *cd = &b->cands[i];
+		struct identity_fields f;
+		const char *port;
+
+		cd->row = i;
+		cd->claimed_by = -1;
+		port = bulk_cand_text(b, cd, "port");
+		f = (struct identity_fields){
+			.key = bulk_cand_text(b, cd, "deviceKey"),
+			.uuid = bulk_cand_text(b, cd, "uuid"),
+			.serial = bulk_cand_text(b, cd, "serialNumber"),
+			.mac = bulk_cand_text(b, cd, "macAddress"),
+			.manufacturer = bulk_cand_text(b, cd, "manufacturer"),
+			.address = bulk_cand_text(b, cd, "address"),
+			.name = bulk_cand_text(b, cd, "name"),
+			.port = port ? atoi(port) : 0,
+		};
+		identity_from_fields(&cd->id, &f);
+		b->ncand++;
+	}
+	return 0;
 }
 
 /* The identity arrays the candidate query filters on, as one JSON parameter. */
@@ -174,42 +225,79 @@ bulk_takes(const struct bulk *b, const json_t *nv, const json_t *ov)
 	return !json_equal(nv, ov);
 }
 
+/* Whether an item's value of a discovered field replaces the stored one,
+ * which is read from the candidate only when the item has a value. */
+static int
+bulk_takes_stored(struct bulk *b, const json_t *nv, const struct bulk_cand *cd,
+    const char *field)
+{
+	json_t *ov;
+	int takes;
+
+	if (bulk_empty(nv))
+		return 0;
+	if ((ov = bulk_cand_value(b, cd, field)) == NULL) {
+		b->oom = 1;
+		return 0;
+	}
+	takes = bulk_takes(b, nv, ov);
+	json_decref(ov);
+	return takes;
+}
+
 /*
  * Decide the stored row's new content for an update or merge. A printer seen
  * again unchanged (most of every batch) gets a row of its sightings only
- * (written as op "touch"); the stored printer is copied only for a change.
+ * (written as op "touch"): the decision reads only the stored columns it
+ * compares, and the whole stored printer is made only for a change.
  */
 static void
-bulk_apply(struct bulk *b, struct bulk_item *it, const struct bulk_cand *cd)
+bulk_apply(struct bulk *b, struct bulk_item *it, struct bulk_cand *cd)
 {
-	const json_t *stored = cd->p;
-	json_t *in = it->in, *row, *src, *reasons;
+	json_t *in = it->in, *row, *src, *reasons, *stored_src, *stored_reasons;
 	int changed = 0, status_changed = 0, upgrade;
-	const char *status, *key, *old_key;
+	const char *status, *key, *old_key, *old_status;
 
 	for (const char *const *f = bulk_discovered; *f && !changed; f++)
-		changed = bulk_takes(b, json_object_get(in, *f), json_object_get(stored, *f));
+		changed = bulk_takes_stored(b, json_object_get(in, *f), cd, *f);
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
-	old_key = json_string_value(json_object_get(stored, "deviceKey"));
+	old_key = bulk_cand_text(b, cd, "deviceKey");
 	upgrade = identity_key_stronger(key, old_key) && !json_object_get(b->keys, key);
-	src = bulk_sources(b, json_object_get(stored, "sources"), in);
+	stored_src = bulk_cand_value(b, cd, "sources");
+	stored_reasons = bulk_cand_value(b, cd, "stateReasons");
+	if (!stored_src || !stored_reasons) {
+		json_decref(stored_src);
+		json_decref(stored_reasons);
+		b->oom = 1;
+		return;
+	}
+	src = bulk_sources(b, stored_src, in);
+	json_decref(stored_src);
 	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
-	if (strcmp(status, json_string_value(json_object_get(stored, "status"))) != 0)
+	old_status = bulk_cand_text(b, cd, "status");
+	if (!old_status || strcmp(status, old_status) != 0)
 		status_changed = 1;
 	reasons = json_object_get(in, "stateReasons");
 	reasons = reasons ? json_incref(reasons) : json_array();
-	if (!json_equal(reasons, json_object_get(stored, "stateReasons")))
+	if (!json_equal(reasons, stored_reasons))
 		status_changed = 1;
+	json_decref(stored_reasons);
 	if (!changed && !upgrade && !status_changed) {
 		json_decref(reasons);
 		it->row = json_pack("{s:o}", "sources", src);
 		it->status = BS_UNCHANGED;
 		return;
 	}
-	/* Shallow: the candidate's values stay alive for its identity (whose
-	 * strings point into them) while the row replaces some. */
-	row = json_copy((json_t *)stored);
+	if (!cd->p && (cd->p = store_printers_candidate(b->cand_res, cd->row)) == NULL) {
+		json_decref(reasons);
+		json_decref(src);
+		b->oom = 1;
+		return;
+	}
+	/* Shallow: the stored printer stays as it was read while the row
+	 * replaces some of its values. */
+	row = json_copy(cd->p);
 	for (const char *const *f = bulk_discovered; *f; f++) {
 		json_t *nv = json_object_get(in, *f);
 
@@ -278,8 +366,8 @@ bulk_decide(struct bulk *b)
 	if ((b->keys = json_object()) == NULL)
 		return -1;
 	for (size_t c = 0; c < b->ncand; c++)
-		json_object_set_new(b->keys, json_string_value(json_object_get(b->cands[c].p,
-		    "deviceKey")), json_true());
+		json_object_set_new(b->keys, bulk_cand_text(b, &b->cands[c], "deviceKey"),
+		    json_true());
 	if (identity_index_init(&seen, (int)b->n) < 0)
 		return -1;
 	if (identity_index_init(&stored, (int)b->ncand) < 0) {
@@ -343,14 +431,15 @@ bulk_decide(struct bulk *b)
 		it->cand = bi;
 		it->matched = cand.best;
 		snprintf(it->row_id, sizeof(it->row_id), "%s",
-		    json_string_value(json_object_get(b->cands[bi].p, "id")));
+		    bulk_cand_text(b, &b->cands[bi], "id"));
 		if (b->mode == BULK_SKIP) {
 			it->status = BS_SKIPPED;
 			continue;
 		}
 		bulk_apply(b, it, &b->cands[bi]);
 	}
-	rc = seen.failed || stored.failed ? -1 : 0;	/* out of memory: matches missed */
+	/* Out of memory: matches missed, or a stored value not read. */
+	rc = seen.failed || stored.failed || b->oom ? -1 : 0;
 	identity_index_free(&seen);
 	identity_index_free(&stored);
 	return rc;

@@ -8,6 +8,7 @@
 #define PM_BULK_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "common/identity.h"
 #include "common/uuid.h"
@@ -33,9 +34,13 @@ struct bulk_item {
 	const char *event;	/* event type to emit, or NULL */
 };
 
+/* A stored printer: row `row` of b->cand_res (store_printers_cand_*). Only
+ * what the decision compares is read from it; the whole printer object is
+ * made for a row that changes. */
 struct bulk_cand {
-	json_t *p;		/* stored printer_json */
-	struct identity id;
+	int row;
+	json_t *p;		/* the stored printer object, or NULL until needed */
+	struct identity id;	/* its strings point into cand_res */
 	int claimed_by;		/* item index, or -1 */
 };
 
@@ -48,12 +53,14 @@ struct bulk {
 	size_t n;
 	struct bulk_cand *cands;
 	size_t ncand;
+	PGresult *cand_res;	/* the candidates' rows, owned */
 	json_t *keys;		/* deviceKeys the branch will hold: {"key": true} */
 	char batch_id[UUID_TEXT_LEN + 1];
 	char now[40];
 	char req_hash[65];	/* the request's fingerprint (api_bulk.c) */
 	int counts[6];
 	int check_branch;	/* a company-wide credential named the branch */
+	int oom;		/* the decision ran out of memory */
 };
 
 /* Free what a bulk owns (not the struct itself). */
@@ -63,6 +70,9 @@ void bulk_free(struct bulk *b);
 void bulk_undecide(struct bulk *b);
 /* The identity arrays the candidate query filters on, as one JSON object. */
 json_t *bulk_lookup_keys(const struct bulk *b);
+/* Take the candidate lookup's result `res` (owned from here on, also on
+ * failure) as b->cands: 0, or -1 when out of memory. */
+int bulk_take_candidates(struct bulk *b, PGresult *res);
 /* Decide every item against b->cands: 0, or -1 when out of memory. */
 int bulk_decide(struct bulk *b);
 /* Does the decision insert a row? */

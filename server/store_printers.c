@@ -352,6 +352,41 @@ store_printers_candidates_recv(PGconn *c)
 	return db_pipe_recv(c, PGRES_TUPLES_OK);
 }
 
+int
+store_printers_cand_field(const char *field)
+{
+	for (int k = 1; k < (int)STORE_PRINTERS_NCOLS; k++)
+		if (strcmp(store_printers_cols[k].field, field) == 0)
+			return k - 1;
+	return -1;
+}
+
+const char *
+store_printers_cand_text(const PGresult *r, int row, int col)
+{
+	return col < 0 || PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+json_t *
+store_printers_cand_value(const PGresult *r, int row, int col)
+{
+	const char *s = store_printers_cand_text(r, row, col);
+
+	if (col < 0)
+		return NULL;
+	if (!s)
+		return json_null();
+	switch (store_printers_cols[col + 1].kind) {
+	case COL_TEXTS:
+	case COL_JSON:
+		return json_loads(s, JSON_DECODE_ANY, NULL);
+	case COL_INT:
+		return json_integer(strtoll(s, NULL, 10));
+	default:	/* text from a UTF8 database: valid UTF-8 */
+		return json_stringn_nocheck(s, (size_t)PQgetlength(r, row, col));
+	}
+}
+
 json_t *
 store_printers_candidate(const PGresult *r, int row)
 {
@@ -362,18 +397,8 @@ store_printers_candidate(const PGresult *r, int row)
 		return NULL;
 	}
 	for (int k = 1; k < (int)STORE_PRINTERS_NCOLS; k++) {
-		const char *s = PQgetvalue(r, row, k - 1);
-
-		if (PQgetisnull(r, row, k - 1))
-			v = json_null();
-		else if (store_printers_cols[k].kind == COL_TEXTS ||
-		    store_printers_cols[k].kind == COL_JSON)
-			v = json_loads(s, JSON_DECODE_ANY, NULL);
-		else if (store_printers_cols[k].kind == COL_INT)
-			v = json_integer(strtoll(s, NULL, 10));
-		else	/* text from a UTF8 database: valid UTF-8 */
-			v = json_stringn_nocheck(s, (size_t)PQgetlength(r, row, k - 1));
-		if (!v || json_object_set_new_nocheck(o, store_printers_cols[k].field, v) < 0) {
+		if ((v = store_printers_cand_value(r, row, k - 1)) == NULL ||
+		    json_object_set_new_nocheck(o, store_printers_cols[k].field, v) < 0) {
 			json_decref(o);
 			return NULL;
 		}

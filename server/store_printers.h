@@ -75,9 +75,19 @@ int store_printers_lock_recv(PGconn *c);
 int store_printers_candidates_send(PGconn *c, const char *company_id,
     const char *branch_id, const json_t *lookup, size_t n);
 PGresult *store_printers_candidates_recv(PGconn *c);
-/* Row `row` of the candidates' result as a printer object with the fields
- * the bulk decides on (id, deviceKey, the discovered fields, nameKey,
- * addrKey, status, stateReasons, sources); NULL when out of memory. */
+/*
+ * The candidates' result, a row at a time. Its columns are named by the
+ * printer object's fields (id, deviceKey, the discovered fields, nameKey,
+ * addrKey, status, stateReasons, sources): store_printers_cand_field() gives
+ * a field's column, or -1. _text is a column's text (NULL for SQL NULL or
+ * column -1); _value the column as a JSON value (new reference; JSON null for
+ * SQL NULL; NULL when out of memory or for column -1). The bulk reads only
+ * the columns it compares; store_printers_candidate() makes the whole printer
+ * object (NULL when out of memory), for a row that changes.
+ */
+int store_printers_cand_field(const char *field);
+const char *store_printers_cand_text(const PGresult *r, int row, int col);
+json_t *store_printers_cand_value(const PGresult *r, int row, int col);
 json_t *store_printers_candidate(const PGresult *r, int row);
 
 /*

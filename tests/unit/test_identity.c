@@ -5,7 +5,8 @@
  * through the rule itself (both ways round), through the agent's merge
  * (discover_merge: one printer or two), and, for rows without agent-only
  * places (_aliases, which never leave the agent), through what the server's
- * bulk decision compares (identity_from_json of the normalised item). So the
+ * bulk decision compares (identity_from_json of the normalised item, and
+ * identity_from_fields of a stored row's columns). So the
  * agent and the server cannot disagree on a row without this test failing.
  */
 #include <stdarg.h>
@@ -122,17 +123,40 @@ rule(const json_t *a, const json_t *b, const json_t *na, const json_t *nb)
 	return r;
 }
 
-/* What the server's bulk compares: normalised items, no places. */
+/* A stored printer's identity as the bulk reads it: from the row's columns
+ * (text, "" or NULL for none), not from a JSON object. */
+static void
+from_columns(struct identity *id, const json_t *o)
+{
+	struct identity_fields f = {
+		.key = json_string_value(json_object_get(o, "deviceKey")),
+		.uuid = json_string_value(json_object_get(o, "uuid")),
+		.serial = json_string_value(json_object_get(o, "serialNumber")),
+		.mac = json_string_value(json_object_get(o, "macAddress")),
+		.manufacturer = json_string_value(json_object_get(o, "manufacturer")),
+		.address = json_string_value(json_object_get(o, "address")),
+		.name = json_string_value(json_object_get(o, "name")),
+		.port = (int)json_integer_value(json_object_get(o, "port")),
+	};
+
+	identity_from_fields(id, &f);
+}
+
+/* What the server's bulk compares: normalised items, no places; an item
+ * against another item, and against the other as a stored row. */
 static enum printer_ident
 server(const json_t *na, const json_t *nb)
 {
-	struct identity ia, ib;
+	struct identity ia, ib, sb;
 	enum printer_ident r;
 
 	identity_from_json(&ia, na);
 	identity_from_json(&ib, nb);
+	from_columns(&sb, nb);
 	r = identity_match(&ia, &ib);
 	assert_int_equal(identity_match(&ib, &ia), r);
+	assert_int_equal(identity_match(&ia, &sb), r);
+	assert_int_equal(identity_match(&sb, &ia), r);
 	return r;
 }
 
