@@ -825,6 +825,10 @@ async function main() {
     for (const [n, fn] of scenarios) {
       if (!want(n)) continue;
       loadAt.push(`${n}: ${os.loadavg()[0].toFixed(1)}`);
+      // wrk and pgbench run synchronously and block this event loop (scenario
+      // 1 for about 90 s): let it see the keep-alive sockets the servers
+      // closed meanwhile (ours after 60 s idle), or fetch reuses a dead one.
+      await new Promise((r) => setTimeout(r, 200));
       try {
         await fn(env);
       } catch (e) {
