@@ -16,33 +16,44 @@
  * "data"}. The ids are PostgreSQL's uuid text and the payload its JSON text,
  * as they are; the type goes through jansson. The head is formatted, the
  * payload (up to a printer's whole document) copied after it. NULL when out
- * of memory or for a head longer than an event type can make it.
+ * of memory.
  */
 static struct gw_msg *
 gw_feed_envelope(const struct store_event *r, const char *type_json, const char *ts,
     int via_branch)
 {
-	char branch[UUID_TEXT_LEN + 3], head[512];
-	struct gw_msg *m;
-	char *d;
+	char branch[UUID_TEXT_LEN + 3], buf[512], *head = buf;
+	struct gw_msg *m = NULL;
 	int hl;
+
+#define GW_FEED_HEAD "{\"type\":\"event\",\"id\":%lld,\"event\":%s," \
+	"\"room\":\"%s:%s\",\"companyId\":\"%s\",\"branchId\":%s,\"ts\":\"%s\",\"data\":"
+#define GW_FEED_ARGS r->id, type_json, via_branch ? "branch" : "company", \
+	via_branch ? r->branch_id : r->company_id, r->company_id, branch, ts
 
 	if (r->branch_id[0])
 		snprintf(branch, sizeof(branch), "\"%s\"", r->branch_id);
 	else
 		snprintf(branch, sizeof(branch), "null");
-	hl = snprintf(head, sizeof(head), "{\"type\":\"event\",\"id\":%lld,\"event\":%s,"
-	    "\"room\":\"%s:%s\",\"companyId\":\"%s\",\"branchId\":%s,\"ts\":\"%s\",\"data\":",
-	    r->id, type_json, via_branch ? "branch" : "company",
-	    via_branch ? r->branch_id : r->company_id, r->company_id, branch, ts);
-	if (hl < 0 || (size_t)hl >= sizeof(head) ||
-	    (m = gw_msg_new(NULL, (size_t)hl + r->payload_len + 1, 1)) == NULL)
+	if ((hl = snprintf(buf, sizeof(buf), GW_FEED_HEAD, GW_FEED_ARGS)) < 0)
 		return NULL;
-	d = (char *)m->data + LWS_PRE;
-	memcpy(d, head, (size_t)hl);
-	memcpy(d + hl, r->payload, r->payload_len);
-	d[(size_t)hl + r->payload_len] = '}';
+	if ((size_t)hl >= sizeof(buf)) {	/* an unusually long type */
+		if ((head = malloc((size_t)hl + 1)) == NULL)
+			return NULL;
+		snprintf(head, (size_t)hl + 1, GW_FEED_HEAD, GW_FEED_ARGS);
+	}
+	if ((m = gw_msg_new(NULL, (size_t)hl + r->payload_len + 1, 1)) != NULL) {
+		char *d = (char *)m->data + LWS_PRE;
+
+		memcpy(d, head, (size_t)hl);
+		memcpy(d + hl, r->payload, r->payload_len);
+		d[(size_t)hl + r->payload_len] = '}';
+	}
+	if (head != buf)
+		free(head);
 	return m;
+#undef GW_FEED_ARGS
+#undef GW_FEED_HEAD
 }
 
 /* Unix microseconds as 2026-01-02T03:04:05.678Z (milliseconds truncated, as

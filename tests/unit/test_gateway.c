@@ -123,18 +123,24 @@ test_feed_envelopes(void **state)
 	const char *co = "8ed16608-4fe5-4435-82f9-aaf637a9bc76";
 	const char *br = "e2c5d2c6-6867-4e64-ae6d-0cbd14ccc58f";
 	const char *payload = "{\"printer\": {\"name\": \"Kitchen \\\"1\\\"\", \"port\": 9100}}";
-	struct store_event rows[2] = {
+	char longtype[1200];
+	struct store_event rows[3] = {
 		{ .id = 42, .company_id = co, .branch_id = br, .type = "printer:updated",
 		  .ts_us = 1764471845007999LL, .payload = payload, .payload_len = strlen(payload) },
 		/* A company-level event, a type that needs escaping, a time before 1970. */
 		{ .id = 43, .company_id = co, .branch_id = "", .type = "odd\"type\\",
 		  .ts_us = -1, .payload = "{}", .payload_len = 2 },
+		/* A type longer than the head's usual room. */
+		{ .id = 44, .company_id = co, .branch_id = br, .type = longtype,
+		  .ts_us = 0, .payload = "{\"a\":1}", .payload_len = 7 },
 	};
 	struct gw_event *ev;
 	json_t *j;
 
 	(void)state;
-	ev = gw_feed_events_from(rows, 2);
+	memset(longtype, 'x', sizeof(longtype) - 1);
+	longtype[sizeof(longtype) - 1] = '\0';
+	ev = gw_feed_events_from(rows, 3);
 	assert_non_null(ev);
 	assert_int_equal(ev[0].id, 42);
 	assert_string_equal(ev[0].company_id, co);
@@ -166,7 +172,12 @@ test_feed_envelopes(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "ts")), "1969-12-31T23:59:59.999Z");
 	assert_int_equal(json_object_size(json_object_get(j, "data")), 0);
 	json_decref(j);
-	gw_events_free(ev, 2);
+
+	j = msg_json(ev[2].as_branch);
+	assert_string_equal(json_string_value(json_object_get(j, "event")), longtype);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "data"), "a")), 1);
+	json_decref(j);
+	gw_events_free(ev, 3);
 }
 
 int
