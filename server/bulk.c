@@ -21,6 +21,19 @@ static const char *const bulk_discovered[] = { "name", "connectionType", "protoc
 	"address", "port", "uri", "manufacturer", "model", "makeAndModel", "serialNumber",
 	"macAddress", "uuid", "capabilities", "location", NULL };
 
+/* Let go of the candidates and their rows. */
+static void
+bulk_drop_candidates(struct bulk *b)
+{
+	for (size_t i = 0; i < b->ncand; i++)
+		json_decref(b->cands[i].p);
+	free(b->cands);
+	b->cands = NULL;
+	b->ncand = 0;
+	PQclear(b->cand_res);
+	b->cand_res = NULL;
+}
+
 void
 bulk_free(struct bulk *b)
 {
@@ -29,12 +42,9 @@ bulk_free(struct bulk *b)
 		json_decref(b->items[i].errors);
 		json_decref(b->items[i].row);
 	}
-	for (size_t i = 0; i < b->ncand; i++)
-		json_decref(b->cands[i].p);
+	bulk_drop_candidates(b);
 	json_decref(b->keys);
 	free(b->items);
-	free(b->cands);
-	PQclear(b->cand_res);
 }
 
 /* Forget a decision (and the candidates it was made on), to decide again on
@@ -58,13 +68,7 @@ bulk_undecide(struct bulk *b)
 		it->row_id[0] = '\0';
 		it->event = NULL;
 	}
-	for (size_t i = 0; i < b->ncand; i++)
-		json_decref(b->cands[i].p);
-	free(b->cands);
-	b->cands = NULL;
-	b->ncand = 0;
-	PQclear(b->cand_res);
-	b->cand_res = NULL;
+	bulk_drop_candidates(b);
 	json_decref(b->keys);
 	b->keys = NULL;
 	memset(b->counts, 0, sizeof(b->counts));
@@ -90,6 +94,7 @@ bulk_take_candidates(struct bulk *b, PGresult *res)
 {
 	int n = PQntuples(res);
 
+	bulk_drop_candidates(b);	/* a read again replaces them */
 	b->cand_res = res;
 	if ((b->cands = calloc((size_t)n + 1, sizeof(*b->cands))) == NULL)
 		return -1;
