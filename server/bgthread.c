@@ -21,10 +21,14 @@ bgthread_start(struct bgthread *t, void *(*fn)(void *))
 		return -1;
 	}
 	atomic_store(&t->stopping, 0);
-	atomic_store(&t->wake, fd);
+	pthread_mutex_lock(&t->mu);
+	t->wake = fd;
+	pthread_mutex_unlock(&t->mu);
 	if (pthread_create(&t->thread, NULL, fn, NULL) != 0) {
 		log_error("[GATEWAY] could not start the %s thread", t->what);
-		atomic_store(&t->wake, -1);
+		pthread_mutex_lock(&t->mu);
+		t->wake = -1;
+		pthread_mutex_unlock(&t->mu);
 		close(fd);
 		return -1;
 	}
@@ -36,10 +40,11 @@ void
 bgthread_wake(struct bgthread *t)
 {
 	uint64_t one = 1;
-	int fd = atomic_load(&t->wake);
 
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	pthread_mutex_lock(&t->mu);
+	if (t->wake >= 0 && write(t->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("[GATEWAY] %s: eventfd", t->what);
+	pthread_mutex_unlock(&t->mu);
 }
 
 void
@@ -53,7 +58,10 @@ bgthread_stop(struct bgthread *t)
 	bgthread_wake(t);
 	pthread_join(t->thread, NULL);
 	t->running = 0;
-	fd = atomic_exchange(&t->wake, -1);
+	pthread_mutex_lock(&t->mu);
+	fd = t->wake;
+	t->wake = -1;
+	pthread_mutex_unlock(&t->mu);
 	close(fd);
 }
 
@@ -66,7 +74,8 @@ bgthread_stopping(struct bgthread *t)
 int
 bgthread_sleep(struct bgthread *t, int ms)
 {
-	struct pollfd p = { .fd = atomic_load(&t->wake), .events = POLLIN };
+	/* The thread's own descriptor: stop closes it only after the join. */
+	struct pollfd p = { .fd = t->wake, .events = POLLIN };
 	uint64_t n;
 
 	if (poll(&p, 1, ms) < 0) {
@@ -83,7 +92,7 @@ bgthread_sleep(struct bgthread *t, int ms)
 }
 
 int
-bgthread_fd(struct bgthread *t)
+bgthread_fd(const struct bgthread *t)
 {
-	return atomic_load(&t->wake);
+	return t->wake;
 }

@@ -13,12 +13,15 @@
 struct bgthread {
 	const char *what;	/* for log lines: "listener", "sweeper" */
 	pthread_t thread;
-	atomic_int wake;	/* eventfd, -1 when not running */
+	/* eventfd, -1 when not running; mu keeps a wake from another thread
+	 * off a descriptor that stop is closing (and the system may reuse). */
+	int wake;
+	pthread_mutex_t mu;
 	int running;
 	atomic_int stopping;
 };
 
-#define BGTHREAD_INIT(name) { .what = (name), .wake = -1 }
+#define BGTHREAD_INIT(name) { .what = (name), .wake = -1, .mu = PTHREAD_MUTEX_INITIALIZER }
 
 /* Run fn(NULL) on a new thread. 0, or -1 (logged). */
 int bgthread_start(struct bgthread *t, void *(*fn)(void *));
@@ -32,7 +35,8 @@ void bgthread_wake(struct bgthread *t);
 /* The thread itself: sleep up to ms, waking at once on bgthread_wake or when
  * stop is asked. 1 when woken, 0 when the time ran out. */
 int bgthread_sleep(struct bgthread *t, int ms);
-/* The descriptor that turns readable when stop is asked, for a poll of more. */
-int bgthread_fd(struct bgthread *t);
+/* The thread itself: the descriptor that turns readable on a wake or a stop,
+ * for a poll of more. */
+int bgthread_fd(const struct bgthread *t);
 
 #endif
