@@ -5,6 +5,7 @@
  * each agent's sighting. Not here: validation of an item (common/printer.c),
  * reading and writing the rows (api_bulk.c, store_printers.c).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,36 @@
 static const char *const bulk_status_names[] = { "new", "updated", "unchanged",
 	"skipped", "duplicate", "failed" };
 
+/* The stored printer's fields the decision reads, by name (the printer
+ * object's) and, once looked up, by their column in the candidates' result. */
+enum bulk_field {
+	BF_ID, BF_KEY, BF_NAME, BF_CONN, BF_PROTO, BF_ADDR, BF_PORT, BF_URI, BF_MFR,
+	BF_MODEL, BF_MAM, BF_SERIAL, BF_MAC, BF_UUID, BF_CAPS, BF_LOC, BF_STATUS,
+	BF_REASONS, BF_SOURCES, BF_N
+};
+static const char *const bulk_field_names[BF_N] = {
+	[BF_ID] = "id", [BF_KEY] = "deviceKey", [BF_NAME] = "name",
+	[BF_CONN] = "connectionType", [BF_PROTO] = "protocol", [BF_ADDR] = "address",
+	[BF_PORT] = "port", [BF_URI] = "uri", [BF_MFR] = "manufacturer", [BF_MODEL] = "model",
+	[BF_MAM] = "makeAndModel", [BF_SERIAL] = "serialNumber", [BF_MAC] = "macAddress",
+	[BF_UUID] = "uuid", [BF_CAPS] = "capabilities", [BF_LOC] = "location",
+	[BF_STATUS] = "status", [BF_REASONS] = "stateReasons", [BF_SOURCES] = "sources",
+};
+static int bulk_field_col[BF_N];
+static pthread_once_t bulk_field_once = PTHREAD_ONCE_INIT;
+
+static void
+bulk_field_cols(void)
+{
+	for (int f = 0; f < BF_N; f++)
+		bulk_field_col[f] = store_printers_cand_field(bulk_field_names[f]);
+}
+
 /* Discovered fields: refreshed by update, filled when empty by merge. */
-static const char *const bulk_discovered[] = { "name", "connectionType", "protocol",
-	"address", "port", "uri", "manufacturer", "model", "makeAndModel", "serialNumber",
-	"macAddress", "uuid", "capabilities", "location", NULL };
+static const enum bulk_field bulk_discovered[] = { BF_NAME, BF_CONN, BF_PROTO, BF_ADDR,
+	BF_PORT, BF_URI, BF_MFR, BF_MODEL, BF_MAM, BF_SERIAL, BF_MAC, BF_UUID, BF_CAPS,
+	BF_LOC };
+#define BULK_NDISCOVERED (sizeof(bulk_discovered) / sizeof(bulk_discovered[0]))
 
 /* Let go of the candidates and their rows. */
 static void
@@ -75,18 +102,18 @@ bulk_undecide(struct bulk *b)
 	b->oom = 0;
 }
 
-/* A stored printer's column `field`: its text (NULL for none), or its value
- * (new reference, NULL when out of memory). */
+/* A stored printer's field: its text (NULL for none), or its value (new
+ * reference, NULL when out of memory). */
 static const char *
-bulk_cand_text(const struct bulk *b, const struct bulk_cand *cd, const char *field)
+bulk_cand_text(const struct bulk *b, const struct bulk_cand *cd, enum bulk_field f)
 {
-	return store_printers_cand_text(b->cand_res, cd->row, store_printers_cand_field(field));
+	return store_printers_cand_text(b->cand_res, cd->row, bulk_field_col[f]);
 }
 
 static json_t *
-bulk_cand_value(const struct bulk *b, const struct bulk_cand *cd, const char *field)
+bulk_cand_value(const struct bulk *b, const struct bulk_cand *cd, enum bulk_field f)
 {
-	return store_printers_cand_value(b->cand_res, cd->row, store_printers_cand_field(field));
+	return store_printers_cand_value(b->cand_res, cd->row, bulk_field_col[f]);
 }
 
 int
@@ -94,6 +121,7 @@ bulk_take_candidates(struct bulk *b, PGresult *res)
 {
 	int n = PQntuples(res);
 
+	pthread_once(&bulk_field_once, bulk_field_cols);
 	bulk_drop_candidates(b);	/* a read again replaces them */
 	b->cand_res = res;
 	if ((b->cands = calloc((size_t)n + 1, sizeof(*b->cands))) == NULL)
@@ -105,15 +133,15 @@ bulk_take_candidates(struct bulk *b, PGresult *res)
 
 		cd->row = i;
 		cd->claimed_by = -1;
-		port = bulk_cand_text(b, cd, "port");
+		port = bulk_cand_text(b, cd, BF_PORT);
 		f = (struct identity_fields){
-			.key = bulk_cand_text(b, cd, "deviceKey"),
-			.uuid = bulk_cand_text(b, cd, "uuid"),
-			.serial = bulk_cand_text(b, cd, "serialNumber"),
-			.mac = bulk_cand_text(b, cd, "macAddress"),
-			.manufacturer = bulk_cand_text(b, cd, "manufacturer"),
-			.address = bulk_cand_text(b, cd, "address"),
-			.name = bulk_cand_text(b, cd, "name"),
+			.key = bulk_cand_text(b, cd, BF_KEY),
+			.uuid = bulk_cand_text(b, cd, BF_UUID),
+			.serial = bulk_cand_text(b, cd, BF_SERIAL),
+			.mac = bulk_cand_text(b, cd, BF_MAC),
+			.manufacturer = bulk_cand_text(b, cd, BF_MFR),
+			.address = bulk_cand_text(b, cd, BF_ADDR),
+			.name = bulk_cand_text(b, cd, BF_NAME),
 			.port = port ? atoi(port) : 0,
 		};
 		identity_from_fields(&cd->id, &f);
@@ -234,7 +262,7 @@ bulk_takes(const struct bulk *b, const json_t *nv, const json_t *ov)
  * which is read from the candidate only when the item has a value. */
 static int
 bulk_takes_stored(struct bulk *b, const json_t *nv, const struct bulk_cand *cd,
-    const char *field)
+    enum bulk_field field)
 {
 	json_t *ov;
 	int takes;
@@ -263,14 +291,15 @@ bulk_apply(struct bulk *b, struct bulk_item *it, struct bulk_cand *cd)
 	int changed = 0, status_changed = 0, upgrade;
 	const char *status, *key, *old_key, *old_status;
 
-	for (const char *const *f = bulk_discovered; *f && !changed; f++)
-		changed = bulk_takes_stored(b, json_object_get(in, *f), cd, *f);
+	for (size_t i = 0; i < BULK_NDISCOVERED && !changed; i++)
+		changed = bulk_takes_stored(b, json_object_get(in,
+		    bulk_field_names[bulk_discovered[i]]), cd, bulk_discovered[i]);
 	/* Upgrade the deviceKey when a stronger identity is now known. */
 	key = json_string_value(json_object_get(in, "deviceKey"));
-	old_key = bulk_cand_text(b, cd, "deviceKey");
+	old_key = bulk_cand_text(b, cd, BF_KEY);
 	upgrade = identity_key_stronger(key, old_key) && !json_object_get(b->keys, key);
-	stored_src = bulk_cand_value(b, cd, "sources");
-	stored_reasons = bulk_cand_value(b, cd, "stateReasons");
+	stored_src = bulk_cand_value(b, cd, BF_SOURCES);
+	stored_reasons = bulk_cand_value(b, cd, BF_REASONS);
 	if (!stored_src || !stored_reasons) {
 		json_decref(stored_src);
 		json_decref(stored_reasons);
@@ -280,7 +309,7 @@ bulk_apply(struct bulk *b, struct bulk_item *it, struct bulk_cand *cd)
 	src = bulk_sources(b, stored_src, in);
 	json_decref(stored_src);
 	status = bulk_status_of(src, json_string_value(json_object_get(in, "status")));
-	old_status = bulk_cand_text(b, cd, "status");
+	old_status = bulk_cand_text(b, cd, BF_STATUS);
 	if (!old_status || strcmp(status, old_status) != 0)
 		status_changed = 1;
 	reasons = json_object_get(in, "stateReasons");
@@ -303,11 +332,12 @@ bulk_apply(struct bulk *b, struct bulk_item *it, struct bulk_cand *cd)
 	/* Shallow: the stored printer stays as it was read while the row
 	 * replaces some of its values. */
 	row = json_copy(cd->p);
-	for (const char *const *f = bulk_discovered; *f; f++) {
-		json_t *nv = json_object_get(in, *f);
+	for (size_t i = 0; i < BULK_NDISCOVERED; i++) {
+		const char *f = bulk_field_names[bulk_discovered[i]];
+		json_t *nv = json_object_get(in, f);
 
-		if (bulk_takes(b, nv, json_object_get(row, *f)))
-			json_object_set(row, *f, nv);
+		if (bulk_takes(b, nv, json_object_get(row, f)))
+			json_object_set(row, f, nv);
 	}
 	if (upgrade) {
 		/* The old key stays reserved too: PostgreSQL checks the unique key
@@ -371,7 +401,7 @@ bulk_decide(struct bulk *b)
 	if ((b->keys = json_object()) == NULL)
 		return -1;
 	for (size_t c = 0; c < b->ncand; c++)
-		json_object_set_new(b->keys, bulk_cand_text(b, &b->cands[c], "deviceKey"),
+		json_object_set_new(b->keys, bulk_cand_text(b, &b->cands[c], BF_KEY),
 		    json_true());
 	if (identity_index_init(&seen, (int)b->n) < 0)
 		return -1;
@@ -436,7 +466,7 @@ bulk_decide(struct bulk *b)
 		it->cand = bi;
 		it->matched = cand.best;
 		snprintf(it->row_id, sizeof(it->row_id), "%s",
-		    bulk_cand_text(b, &b->cands[bi], "id"));
+		    bulk_cand_text(b, &b->cands[bi], BF_ID));
 		if (b->mode == BULK_SKIP) {
 			it->status = BS_SKIPPED;
 			continue;
