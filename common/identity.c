@@ -13,19 +13,17 @@
 #include "common/identity.h"
 #include "common/strhash.h"
 
-static const char *
-identity_str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s && *s ? s : NULL;
-}
-
 /* A value that is there: NULL for none and for "". */
 static const char *
 identity_some(const char *s)
 {
 	return s && *s ? s : NULL;
+}
+
+static const char *
+identity_str(const json_t *o, const char *k)
+{
+	return identity_some(json_string_value(json_object_get(o, k)));
 }
 
 void

@@ -105,7 +105,7 @@ static const struct db_stmt st_analyze = { "printers_analyze", "ANALYZE printers
  * where most branches are small it reads the branch's whole index range and
  * filters it (measured: a 5-printer batch into a 20,000-printer branch among
  * 20,000 small ones, 10 ms per identity kind instead of 0.1). A large batch
- * runs a custom plan (store_printers_lock()), which knows the branch and
+ * runs a custom plan (store_printers_lock_send()), which knows the branch and
  * hashes its arrays: there `= ANY` is right.
  */
 #define STORE_PRINTERS_PROBE(col, n, also) \

@@ -67,10 +67,9 @@ int store_printers_lock_recv(PGconn *c);
  * those sharing a deviceKey, uuid, serial, MAC, folded address or folded name with
  * the lookup {"keys","uuids","serials","macs","addrs","names": [strings]},
  * for a batch of n items. An index lookup per value: the cost follows the
- * request, not the branch (a batch of more than 64 items needs the custom
- * plans store_printers_lock_send() sets for it).
- * _recv returns the rows (columns, read by store_printers_candidate; caller
- * PQclear()s).
+ * request, not the branch (a batch of more than STORE_PRINTERS_LARGE items
+ * needs the custom plans store_printers_lock_send() sets for it).
+ * _recv returns the rows (read with store_printers_cand_*; caller PQclear()s).
  */
 int store_printers_candidates_send(PGconn *c, const char *company_id,
     const char *branch_id, const json_t *lookup, size_t n);
