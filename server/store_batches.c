@@ -8,12 +8,13 @@
 
 #include "server/db.h"
 #include "server/store_batches.h"
+#include "server/store_sql.h"
 
 static const struct db_stmt st_find = { "batches_find",
 	"SELECT coalesce(response_text, response::text), request_hash FROM sync_batches"
 	" WHERE company_id = $1"
-	" AND branch_id = $2 AND coalesce(agent_id, '00000000-0000-0000-0000-000000000000')"
-	" = coalesce($3::uuid, '00000000-0000-0000-0000-000000000000')"
+	" AND branch_id = $2 AND coalesce(agent_id, " STORE_UUID_NIL ")"
+	" = coalesce($3::uuid, " STORE_UUID_NIL ")"
 	" AND idempotency_key = $4", 4 };
 
 static const struct db_stmt st_record = { "batches_record",

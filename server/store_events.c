@@ -11,6 +11,7 @@
 #include "server/db.h"
 #include "server/store_events.h"
 #include "server/store_locks.h"
+#include "server/store_sql.h"
 
 /*
  * The columns of a printer_events row `e` the gateway needs: id, company,
@@ -48,19 +49,11 @@ static const struct db_stmt st_append = { "events_append",
 	"count(*) FROM ins", 2 };
 
 /*
- * How a company's (or a branch's) events are read, here and in the replays:
- * the company is written as a range, `company_id >= $co AND company_id <=
- * $co`, and the rows ordered by (company_id, id). With `company_id = $co` the
- * planner takes the company for a constant, any index ordered by id will do,
- * and where a few companies share the database its generic plan walked the
- * primary key from the cursor, filtering by company: a quiet company's next
- * event read every other company's events since its last one (test:
- * listener_quiet). As a range, only the company's index gives that order,
- * and the scan starts at (company, cursor) and stops at the company's end
- * (row comparisons instead do not position the scan: each read went through
- * the company's every event). STORE_EVENTS_OF(x, co) is that range.
+ * A company's (or a branch's) events are read as a range of the index that
+ * leads with it (STORE_RANGE_OF), ordered by (company_id, id): the scan starts
+ * at (company, cursor) and stops at the company's end (test: listener_quiet).
  */
-#define STORE_EVENTS_OF(x, co) x ".company_id >= " co " AND " x ".company_id <= " co
+#define STORE_EVENTS_OF(x, co) STORE_RANGE_OF(x ".company_id", co)
 #define STORE_EVENTS_HEAD(co) \
 	"coalesce((SELECT id FROM printer_events WHERE " STORE_EVENTS_OF("printer_events", co) \
 	" ORDER BY company_id DESC, id DESC LIMIT 1), 0)"
@@ -92,7 +85,7 @@ static const struct db_stmt st_replay_branches = { "events_replay_branches",
 	"SELECT h.head, " STORE_EVENT_COLUMNS " FROM (SELECT " STORE_EVENTS_HEAD("$1")
 	" AS head) h LEFT JOIN LATERAL (SELECT y.* FROM unnest($4::uuid[]) b(id) CROSS JOIN "
 	" LATERAL (SELECT * FROM printer_events x WHERE x.branch_id IS NOT NULL "
-	"AND x.branch_id >= b.id  AND x.branch_id <= b.id AND x.id > $2 AND x.company_id = $1 "
+	"AND " STORE_RANGE_OF("x.branch_id", "b.id") " AND x.id > $2 AND x.company_id = $1 "
 	"  ORDER BY x.branch_id, x.id LIMIT $3::int) y "
 	" ORDER BY y.id LIMIT $3::int) e ON true ORDER BY e.id", 4 };
 

@@ -11,6 +11,7 @@
 #include "server/db.h"
 #include "server/store_events.h"
 #include "server/store_jobs.h"
+#include "server/store_sql.h"
 
 /* What every transition returns, for its event. */
 #define STORE_JOBS_ROW \
@@ -42,29 +43,26 @@ static const struct db_stmt st_create = { "jobs_create",
 	"  SELECT p.company_id, p.branch_id, p.id, $4, $5, decode($6, 'base64'), $7::int, "
 	"  $8::uuid, $9, $10, now() + make_interval(secs => $11::int) FROM printers p "
 	"  WHERE p.company_id = $1 AND p.id = $3 AND ($2::uuid IS NULL OR p.branch_id = $2) "
-	"  ON CONFLICT (company_id, coalesce(created_by, "
-	"  '00000000-0000-0000-0000-000000000000'::uuid), idempotency_key) "
+	"  ON CONFLICT (company_id, coalesce(created_by, " STORE_UUID_NIL "), idempotency_key) "
 	"  WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *) "
 	"SELECT j.company_id::text, j.branch_id::text, j.printer_id::text, j.state, "
 	"print_job_json(j)::text, pg_notify('" STORE_JOBS_CHANNEL "', '') FROM ins j", 11 };
 
 static const struct db_stmt st_by_key = { "jobs_by_key",
 	"SELECT print_job_json(j)::text, j.request_hash FROM print_jobs j "
-	"WHERE j.company_id = $1 AND coalesce(j.created_by, "
-	"'00000000-0000-0000-0000-000000000000'::uuid) = $2::uuid "
+	"WHERE j.company_id = $1 AND coalesce(j.created_by, " STORE_UUID_NIL ") = $2::uuid "
 	"AND j.idempotency_key = $3", 3 };
 
 static const struct db_stmt st_get = { "jobs_get",
 	"SELECT print_job_json(j)::text FROM print_jobs j WHERE j.company_id = $1 "
 	"AND j.id = $3 AND ($2::uuid IS NULL OR j.branch_id = $2)", 3 };
 
-/* The cursor is a range of the (company_id, id) index: written `$5 IS NULL OR
- * j.id > $5`, it was a filter, and each page read every job before it. */
+/* The cursor is a range of the (company_id, id) index (STORE_AFTER). */
 static const struct db_stmt st_list = { "jobs_list",
 	"SELECT j.id, print_job_json(j)::text FROM print_jobs j WHERE j.company_id = $1 "
 	"AND ($2::uuid IS NULL OR j.branch_id = $2) AND ($3::uuid IS NULL OR "
 	"j.printer_id = $3) AND ($4::text IS NULL OR j.state = $4) "
-	"AND j.id > coalesce($5::uuid, '00000000-0000-0000-0000-000000000000') "
+	"AND " STORE_AFTER("j.id", "$5") " "
 	"ORDER BY j.id LIMIT $6::int", 6 };
 
 static const struct db_stmt st_cancel = { "jobs_cancel",

@@ -9,6 +9,7 @@
 #include "server/db.h"
 #include "server/store_locks.h"
 #include "server/store_printers.h"
+#include "server/store_sql.h"
 
 /* STORE_PRINTERS_LARGE (store_printers.h) as SQL text. */
 #define STORE_PRINTERS_STR_(n) #n
@@ -25,7 +26,7 @@
 	"AND ($3::text IS NULL OR p.status = $3) " \
 	"AND ($4::text IS NULL OR strpos(lower(concat_ws(' ', p.name, p.display_name, " \
 	"p.make_and_model, p.address, p.location)), lower($4)) > 0) " \
-	"AND p.id > coalesce($5::uuid, '00000000-0000-0000-0000-000000000000') " \
+	"AND " STORE_AFTER("p.id", "$5") " " \
 	"ORDER BY p.id LIMIT $6::int"
 
 static const struct db_stmt st_list_branch = { "printers_list_branch",
