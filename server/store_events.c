@@ -20,6 +20,7 @@
  * are put together by the gateway (gateway_feed.c): built here with
  * json_build_object, they were four fifths of a read's time.
  */
+#define STORE_EVENT_NCOLS 6
 #define STORE_EVENT_COLUMNS \
 	"e.id, e.company_id::text, coalesce(e.branch_id::text, ''), e.type, " \
 	"(date_part('epoch', e.created_at) * 1000000)::bigint, e.payload::text"
@@ -201,7 +202,7 @@ void
 store_events_row(const PGresult *res, int i, struct store_event *ev)
 {
 	/* Replay results carry the head first: the event starts one column on. */
-	int o = PQnfields(res) == 7 ? 1 : 0;
+	int o = PQnfields(res) == STORE_EVENT_NCOLS + 1 ? 1 : 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if (PQgetisnull(res, i, o))
