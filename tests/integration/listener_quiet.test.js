@@ -28,20 +28,10 @@ const printer = (i, status = 'online') => ({ name: `P ${i}`, address: `10.30.${i
 const bulk = (t, list) => h.api(s, 'POST', '/api/v1/printing/printers/bulk',
   { headers: t.agent(0), body: { printers: list } });
 
-async function metric(name) {
-  const t = await (await fetch(`${s.url}/metrics`)).text();
-  const m = t.match(new RegExp(`^${name} (\\d+)`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-
+const eventsRead = () => h.metric(s, 'printmaster_listener_events_total');
 // Until the listener has read `want` events in all (bounded).
-async function listenerRead(want) {
-  for (let i = 0; i < 100; i++) {
-    if (await metric('printmaster_listener_events_total') >= want) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`the listener did not read ${want} events`);
-}
+const listenerRead = (want) => h.waitFor(async () => await eventsRead() >= want,
+  { what: `the listener to read ${want} events` });
 
 test("a quiet company's next event is read without reading the other companies' events since its last", async () => {
   assert.equal((await bulk(quiet, [printer(1)])).status, 200);
@@ -56,7 +46,7 @@ test("a quiet company's next event is read without reading the other companies' 
     ANALYZE printer_events`);
   const mineOf = () => Number(db.one(
     `SELECT count(*) AS n FROM printer_events WHERE company_id = '${quiet.companyId}'`).n);
-  const seen = await metric('printmaster_listener_events_total');
+  const seen = await eventsRead();
   const mine0 = mineOf();
   const before = await indexEntriesRead(db, 'printer_events');
   const r = await bulk(quiet, [printer(1, 'offline')]);

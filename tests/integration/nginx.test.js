@@ -108,11 +108,6 @@ function follower(ngx, token) {
   return f;
 }
 
-async function metric(server, name) {
-  const r = await h.api(server, 'GET', '/metrics');
-  return Number(r.text.match(new RegExp(`^${name} (\\d+)$`, 'm'))[1]);
-}
-
 test('two instances behind nginx: agent and websocket clients survive losing one',
   { timeout: 180000 }, async (t) => {
   const db = await h.createDatabase();
@@ -132,8 +127,8 @@ test('two instances behind nginx: agent and websocket clients survive losing one
     await f.ready;
   }
   t.after(() => Promise.all(fs4.map((f) => f.close())));
-  assert.equal(await metric(sA, 'printmaster_ws_clients'), 2);
-  assert.equal(await metric(sB, 'printmaster_ws_clients'), 2);
+  assert.equal(await h.metric(sA, 'printmaster_ws_clients'), 2);
+  assert.equal(await h.metric(sB, 'printmaster_ws_clients'), 2);
 
   // The agent posts through nginx (HTTP and its websocket).
   const net = sim.subnet();
@@ -160,7 +155,7 @@ test('two instances behind nginx: agent and websocket clients survive losing one
   };
   const before = await allHaveAll('every client has every event before the kill');
   assert.ok(before.length >= 3);
-  assert.equal(await metric(sA, 'printmaster_ws_agents') + await metric(sB, 'printmaster_ws_agents'), 1);
+  assert.equal(await h.metric(sA, 'printmaster_ws_agents') + await h.metric(sB, 'printmaster_ws_agents'), 1);
 
   // Instance A dies at once (no goodbye): its clients reconnect through nginx to B.
   sA.kill();
@@ -181,9 +176,9 @@ test('two instances behind nginx: agent and websocket clients survive losing one
     }
   }
   assert.equal(fs4.filter((f) => f.conns.length > 1).length, 2, 'the two clients of A reconnected');
-  await h.waitFor(async () => await metric(sB, 'printmaster_ws_agents') === 1,
+  await h.waitFor(async () => await h.metric(sB, 'printmaster_ws_agents') === 1,
     { what: 'the agent holds its websocket on B' });
-  assert.equal(await metric(sB, 'printmaster_ws_clients'), 5, 'four clients and the agent on B');
+  assert.equal(await h.metric(sB, 'printmaster_ws_clients'), 5, 'four clients and the agent on B');
   assert.equal(agent.exited(), null);
   assert.doesNotMatch(agent.log(), /item .* failed/i);
 });

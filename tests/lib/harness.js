@@ -163,7 +163,13 @@ process.on('exit', (code) => {
   }
 });
 
+// One counter or gauge of the server's /metrics (NaN when it has none).
+async function metric(server, name) {
+  const m = (await api(server, 'GET', '/metrics')).text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
 module.exports = {
-  ROOT, BUILD, BIN, getCluster, createDatabase, seedTenant, startServer, api, waitFor,
+  ROOT, BUILD, BIN, getCluster, createDatabase, seedTenant, startServer, api, metric, waitFor,
   freePort: cluster.freePort, cluster,
 };
