@@ -70,30 +70,39 @@ function row(scenario, metric, ours, peer, { unit = '', ratio, target, pass, not
 
 // ---- processes and /proc ------------------------------------------------
 
-function procCpuSeconds(pid) {
-  // utime and stime are fields 14 and 15; the command name may hold spaces.
+// The fields of /proc/PID/stat after the command name (which may hold
+// spaces): [0] is field 3 (state), [1] the parent's pid, [11] and [12] utime
+// and stime.
+function procStat(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
-// CPU seconds of each PostgreSQL process of the cluster (backends, the WAL
-// writer, autovacuum, ...): what the database spent, whoever asked. Taken as
-// a snapshot per process, so one that exits between two snapshots (an
+const statCpuSeconds = (f) => (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+const procCpuSeconds = (pid) => statCpuSeconds(procStat(pid));
+// CPU seconds of each process of the bench's PostgreSQL cluster (the
+// postmaster's children: backends, the WAL writer, autovacuum, ...): what the
+// database spent, whoever asked; another cluster on the machine is not counted.
+// A snapshot per process, so one that exits between two snapshots (an
 // autovacuum worker with its past CPU) does not count against the interval.
-function postgresCpu() {
+function postmasterPid(db) {
+  const dir = db.one("SELECT current_setting('data_directory') AS d").d;
+  return fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0];
+}
+function postgresCpu(postmaster) {
   const m = new Map();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(d)) continue;
     try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith('postgres')) m.set(d, procCpuSeconds(d));
+      const f = procStat(d);
+      if (f[1] === postmaster) m.set(d, statCpuSeconds(f));
     } catch { /* gone meanwhile */ }
   }
   return m;
 }
 // Seconds spent between two postgresCpu() snapshots by processes alive at the second.
-function postgresCpuSince(before) {
+function postgresCpuSince(postmaster, before) {
   let t = 0;
-  for (const [pid, s] of postgresCpu()) t += s - (before.get(pid) || 0);
+  for (const [pid, s] of postgresCpu(postmaster)) t += s - (before.get(pid) || 0);
   return t;
 }
 
@@ -216,15 +225,16 @@ async function smallBatches(env) {
   // median of its rounds: on a shared machine a slow spell then falls on
   // both sides, or on one round of one side, not on a whole side.
   const runs = { o: [], p: [] };
+  const postmaster = postmasterPid(env.db);
   for (let r = 0; r < CFG.rounds; r++) {
     log(`1: round ${r + 1} of ${CFG.rounds}`);
     for (const [side, srv, file] of [['o', ours, oursFile], ['p', peer, peerFile]]) {
-      const s0 = procCpuSeconds(srv.proc.pid), d0 = postgresCpu();
+      const s0 = procCpuSeconds(srv.proc.pid), d0 = postgresCpu(postmaster);
       const w = wrk({ url: srv.url, script: 'bulk.lua', conns: 8, args: [file] });
       // CPU per batch, ms: the server's process and PostgreSQL's (the other
       // side is idle meanwhile).
       w.serverMs = (procCpuSeconds(srv.proc.pid) - s0) * 1000 / w.requests;
-      w.dbMs = postgresCpuSince(d0) * 1000 / w.requests;
+      w.dbMs = postgresCpuSince(postmaster, d0) * 1000 / w.requests;
       runs[side].push(w);
     }
   }
@@ -738,7 +748,7 @@ function markdown(m, seconds) {
     '   drawn from that branch\'s 200, 1 in 20 reported offline, with an Idempotency-Key. printers/s = 5 x batches/s.',
     '   After a warm-up of each side, rounds of BENCH_DURATION seconds alternate between ours and the peer;',
     '   each figure is the median of its side\'s rounds (errors: their sum). CPU per batch: utime+stime',
-    '   of the server\'s process and of every PostgreSQL process (`/proc`) over a round, per batch.',
+    '   of the server\'s process and of the bench cluster\'s PostgreSQL processes (`/proc`) over a round, per batch.',
     '   Reference row: pgbench, 8 clients, `bench/pgbench/floor.sql` on copies of the bench branches\' printers',
     '   and of the batch and event tables (same columns and indexes, no triggers): the least work a batch',
     '   needs in PostgreSQL while keeping the guarantees (lock and read 5 printers, refresh them, store the',
