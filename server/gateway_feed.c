@@ -8,6 +8,7 @@
 #include <time.h>
 #include <libwebsockets.h>
 
+#include "common/clock.h"
 #include "server/gateway_feed.h"
 
 /*
@@ -56,19 +57,14 @@ gw_feed_envelope(const struct store_event *r, const char *type_json, const char 
 #undef GW_FEED_HEAD
 }
 
-/* Unix microseconds as 2026-01-02T03:04:05.678Z (milliseconds truncated, as
- * to_char's MS). */
+/* Unix microseconds as 2026-01-02T03:04:05.678Z: the second floored, the
+ * milliseconds truncated (as to_char's MS), through clock.c's formatter. */
 static void
-gw_feed_time(long long us, char out[64])
+gw_feed_time(long long us, char out[CLOCK_ISO_MS_LEN])
 {
 	long long s = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-	time_t sec = (time_t)s;
-	struct tm tm;
 
-	gmtime_r(&sec, &tm);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (us - s * 1000000) / 1000);
+	clock_iso8601_ms((time_t)s, (int)((us - s * 1000000) / 1000), out);
 }
 
 struct gw_event *
@@ -82,7 +78,7 @@ gw_feed_events_from(const struct store_event *rows, size_t n)
 		const struct store_event *r = &rows[i];
 		json_t *t = json_string(r->type);
 		char *type_json = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
-		char ts[64];
+		char ts[CLOCK_ISO_MS_LEN];
 
 		json_decref(t);
 		if (!type_json)
